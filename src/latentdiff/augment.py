@@ -1,0 +1,173 @@
+"""Where to generate and what to keep: priority allocation (eq. 8-10) and the Mahalanobis
+quality gate (eq. 11) of seed 000. Pure numpy + scikit-learn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from sklearn.covariance import LedoitWolf
+
+from .binning import Bins
+
+# --- priority (eq. 8-10) -----------------------------------------------------------------------
+
+
+def bin_mean_abs_error(y_true, y_pred, bins: Bins) -> np.ndarray:
+    """e_y: mean absolute training error of each bin (eq. 8); NaN for empty bins, shape (K,)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    err = np.abs(np.asarray(y_pred, dtype=np.float64) - y_true)
+    b = bins.assign(y_true)
+    n = np.bincount(b, minlength=bins.n_bins)
+    s = np.bincount(b, weights=err, minlength=bins.n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+
+def priority(
+    errors,
+    counts,
+    weight: float = 0.7,
+    error_scale: Literal["max", "none"] = "max",
+) -> np.ndarray:
+    """P(y) over bins (eq. 9-10).
+
+    P'(y) = lambda * e_y + (1 - lambda) * (1 - n_y / max n), normalised to sum 1.
+
+    The paper adds an error in label units to a scarcity in [0, 1]. With ``error_scale="max"``
+    (default) e_y is divided by its largest value over non-empty bins so both terms lie in [0, 1]
+    and ``weight`` means the same on every data set; ``"none"`` keeps eq. 9 literally.
+    Empty bins (no real feature to learn from or to gate against) get priority 0.
+    """
+    if not 0 <= weight <= 1:
+        raise ValueError(f"priority weight lambda must be in [0, 1], got {weight!r}")
+    if error_scale not in ("max", "none"):
+        raise ValueError(f"error_scale must be 'max' or 'none', got {error_scale!r}")
+    e = np.asarray(errors, dtype=np.float64)
+    n = np.asarray(counts, dtype=np.float64)
+    if e.shape != n.shape:
+        raise ValueError(f"errors {e.shape} and counts {n.shape} differ in shape")
+    present = n > 0
+    if not present.any():
+        raise ValueError("no bin has a training sample")
+    if np.any(~np.isfinite(e[present])) or np.any(e[present] < 0):
+        raise ValueError("bin errors must be finite and >= 0 for every non-empty bin")
+    e = np.where(present, e, 0.0)
+    if error_scale == "max" and e.max() > 0:
+        e = e / e.max()
+    scarcity = 1.0 - n / n.max()
+    p = np.where(present, weight * e + (1 - weight) * scarcity, 0.0)  # eq. 9
+    if p.sum() <= 0:  # every present bin has zero error and maximal count: spread evenly
+        p = present.astype(np.float64)
+    return p / p.sum()  # eq. 10
+
+
+def allocate(p, n_total: int) -> np.ndarray:
+    """Integer sample counts per bin proportional to ``p`` that sum to ``n_total``
+    (largest-remainder rounding)."""
+    p = np.asarray(p, dtype=np.float64)
+    if n_total < 0 or int(n_total) != n_total:
+        raise ValueError(f"n_total must be a non-negative integer, got {n_total!r}")
+    if np.any(p < 0) or not np.isclose(p.sum(), 1.0):
+        raise ValueError("p must be a probability vector")
+    raw = p * int(n_total)
+    out = np.floor(raw).astype(np.int64)
+    rest = int(n_total) - int(out.sum())
+    if rest > 0:
+        order = np.argsort(-(raw - out), kind="stable")
+        out[order[:rest]] += 1
+    return out
+
+
+# --- the quality gate (eq. 11) -----------------------------------------------------------------
+
+
+@dataclass
+class BinGate:
+    """Mean, precision matrix and threshold tau_y of one bin."""
+
+    mean: np.ndarray  # (m,)
+    precision: np.ndarray  # (m, m)
+    tau: float
+    n_real: int  # real samples the statistics come from
+    bins_used: tuple[int, int]  # [lo, hi] bin range pooled
+
+
+class QualityGate:
+    """Mahalanobis-distance gate of seed 000, eq. 11.
+
+    d_M(z, y) = sqrt((z - mu_y)^T Sigma_y^-1 (z - mu_y)), accepted if d_M <= tau_y, the
+    ``quantile`` of the distances of the bin's real features.
+
+    * Sigma_y is the Ledoit-Wolf shrinkage estimate: with m-dimensional features and fewer than m
+      samples in a bin the sample covariance is singular and eq. 11 is undefined.
+    * Bins with fewer than ``n_min`` real samples (the paper fixes n_min = 5 but gives no rule):
+      ``pool`` (default) widens the bin symmetrically to its neighbours until at least ``n_min``
+      real samples are inside and uses their statistics; ``accept`` keeps every synthetic feature
+      of such a bin; ``reject`` drops them all.
+    """
+
+    def __init__(
+        self,
+        quantile: float = 0.95,
+        n_min: int = 5,
+        small_bin_rule: Literal["pool", "accept", "reject"] = "pool",
+    ):
+        if not 0 < quantile <= 1:
+            raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
+        if int(n_min) != n_min or n_min < 2:
+            raise ValueError(f"n_min must be an integer >= 2, got {n_min!r}")
+        if small_bin_rule not in ("pool", "accept", "reject"):
+            raise ValueError(f"small_bin_rule must be pool, accept or reject, got {small_bin_rule!r}")
+        self.quantile = quantile
+        self.n_min = int(n_min)
+        self.small_bin_rule = small_bin_rule
+
+    @staticmethod
+    def _stats(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lw = LedoitWolf().fit(Z)
+        return lw.location_, lw.get_precision()
+
+    @staticmethod
+    def distance(Z, mean, precision) -> np.ndarray:
+        """d_M of each row of Z (eq. 11)."""
+        D = np.asarray(Z, dtype=np.float64) - mean  # (N, m)
+        return np.sqrt(np.maximum(((D @ precision) * D).sum(axis=1), 0.0))
+
+    def fit(self, Z, bin_idx, n_bins: int) -> QualityGate:
+        Z = np.asarray(Z, dtype=np.float64)
+        bin_idx = np.asarray(bin_idx)
+        counts = np.bincount(bin_idx, minlength=n_bins)
+        self.gates_: dict[int, BinGate] = {}
+        for k in np.flatnonzero(counts > 0):
+            lo = hi = int(k)
+            if counts[k] < self.n_min:
+                if self.small_bin_rule != "pool":
+                    continue
+                while counts[lo : hi + 1].sum() < self.n_min and (lo > 0 or hi < n_bins - 1):
+                    lo, hi = max(lo - 1, 0), min(hi + 1, n_bins - 1)
+                if counts[lo : hi + 1].sum() < 2:
+                    continue
+            Zk = Z[(bin_idx >= lo) & (bin_idx <= hi)]
+            mean, prec = self._stats(Zk)
+            tau = float(np.quantile(self.distance(Zk, mean, prec), self.quantile))
+            self.gates_[int(k)] = BinGate(mean, prec, tau, int(Zk.shape[0]), (lo, hi))
+        self.counts_ = counts
+        return self
+
+    def accept(self, Z, bin_idx) -> np.ndarray:
+        """Boolean mask of accepted synthetic features."""
+        Z = np.asarray(Z, dtype=np.float64)
+        bin_idx = np.asarray(bin_idx)
+        keep = np.zeros(bin_idx.size, dtype=bool)
+        for k in np.unique(bin_idx):
+            m = bin_idx == k
+            g = self.gates_.get(int(k))
+            if g is None:
+                small = self.counts_[k] < self.n_min if k < self.counts_.size else True
+                keep[m] = small and self.small_bin_rule == "accept"
+                continue
+            keep[m] = self.distance(Z[m], g.mean, g.precision) <= g.tau
+        return keep

@@ -1,0 +1,220 @@
+"""Benchmarks: methods x seeds on one data set, with one record per (method, seed, region,
+metric) and a mean +- std table.
+
+Output directory:
+* ``results.json``: list of records ``{dataset, method, seed, region, metric, value}`` (test split)
+* ``results.md``: mean +- std per region over seeds, the baseline beside each method
+* ``config.json``: the full configuration of the run
+* ``runs.json``: per (method, seed) diagnostics: runtimes, validation metrics, LatentDiff's
+  acceptance per bin
+The data split is the same for every seed (``split_seed``); seeds change initialisation, batch
+order, dropout, diffusion noise and generation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .binning import REGIONS
+from .data.base import DIRDataset
+from .data.registry import load_dataset
+from .encoders import DEFAULT_ENCODER, make_encoder
+from .io import atomic_write_text, write_json
+from .methods import RunContext, get_method
+from .metrics import LOWER_IS_BETTER, METRICS, region_counts, shot_metrics
+from .training import HeadConfig, TrainConfig
+
+REGION_COLUMNS = ("all", *REGIONS)
+
+
+@dataclass
+class Preset:
+    """Per-data-set defaults: the table's metrics and the stage-1 optimisation."""
+
+    metrics: tuple[str, ...]
+    train: TrainConfig
+
+
+PRESETS: dict[str, Preset] = {
+    "diamonds": Preset(("mae", "mse", "r2"), TrainConfig(epochs=60, patience=10)),
+    "california-housing": Preset(("mse", "r2"), TrainConfig(epochs=100, patience=15)),
+    "csv": Preset(("mae", "mse", "r2"), TrainConfig(epochs=100, patience=15)),
+    "stsb-dir": Preset(("mse", "pearson"), TrainConfig(epochs=30, batch_size=128, patience=5)),
+    "agedb-dir": Preset(
+        ("mae", "gm"), TrainConfig(epochs=90, loss="l1", select_metric="mae", lr_milestones=(60, 80))
+    ),
+    "imdb-wiki-dir": Preset(
+        ("mae", "gm"), TrainConfig(epochs=90, loss="l1", select_metric="mae", lr_milestones=(60, 80))
+    ),
+}
+
+
+@dataclass
+class BenchConfig:
+    """Everything a benchmark run depends on; written whole to ``config.json``."""
+
+    dataset: str
+    data: str | None = None
+    target: str | None = None
+    image_root: str | None = None
+    methods: tuple[str, ...] = ("vanilla", "latentdiff")
+    seeds: tuple[int, ...] = (0, 1, 2)
+    regions: str = "dir"
+    dataset_kwargs: dict = field(default_factory=dict)
+    encoder: str | None = None
+    encoder_kwargs: dict = field(default_factory=dict)
+    train: TrainConfig | None = None
+    sampler: dict = field(default_factory=dict)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    table_metrics: tuple[str, ...] | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        if not self.methods:
+            raise ValueError("give at least one method")
+        if not self.seeds:
+            raise ValueError("give at least one seed")
+        for m in self.methods:
+            get_method(m)
+        preset = PRESETS.get(self.dataset, PRESETS["csv"])
+        if self.train is None:
+            self.train = preset.train
+        if self.table_metrics is None:
+            self.table_metrics = preset.metrics
+        unknown = set(self.table_metrics) - set(METRICS)
+        if unknown:
+            raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {METRICS}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _records(dataset: str, method: str, seed: int, metrics: dict) -> list[dict]:
+    return [
+        {"dataset": dataset, "method": method, "seed": seed, "region": r, "metric": k, "value": v}
+        for r in REGION_COLUMNS
+        for k, v in metrics[r].items()
+    ]
+
+
+def run_bench(config: BenchConfig, out: str | Path, dataset: DIRDataset | None = None) -> list[dict]:
+    """Run every method for every seed, write the output directory, return the records."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if dataset is None:
+        dataset = load_dataset(
+            config.dataset,
+            config.data,
+            config.target,
+            regions=config.regions,
+            image_root=config.image_root,
+            **config.dataset_kwargs,
+        )
+    encoder_name = config.encoder or DEFAULT_ENCODER[dataset.modality]
+    write_json(
+        out / "config.json",
+        {
+            "bench": config.to_dict(),
+            "encoder_name": encoder_name,
+            "encoder": make_encoder(encoder_name, **config.encoder_kwargs).config(),
+            "dataset_summary": dataset.summary(),
+        },
+    )
+    records: list[dict] = []
+    runs: list[dict] = []
+    y_test = dataset.test.y
+    regions_test = dataset.regions.of(y_test)
+    regions_val = dataset.regions.of(dataset.val.y)
+    for seed in tqdm(config.seeds, desc="seeds", disable=not config.progress):
+        ctx = RunContext(
+            dataset,
+            lambda: make_encoder(encoder_name, **config.encoder_kwargs),
+            config.train,
+            int(seed),
+            sampler=config.sampler,
+            head=config.head,
+            progress=config.progress,
+        )
+        for name in config.methods:
+            t0 = time.perf_counter()
+            output = get_method(name).run(ctx)
+            seconds = time.perf_counter() - t0
+            test = shot_metrics(y_test, output.predictions["test"], regions_test)
+            val = shot_metrics(dataset.val.y, output.predictions["val"], regions_val)
+            records += _records(dataset.name, name, int(seed), test)
+            runs.append(
+                {"method": name, "seed": int(seed), "seconds": seconds, "val": val, **output.info}
+            )
+            write_json(out / "results.json", records)  # after every run: nothing is lost
+            write_json(out / "runs.json", runs)
+    atomic_write_text(out / "results.md", results_table(records, runs, dataset, config))
+    return records
+
+
+def _fmt(vals: list[float]) -> str:
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "n/a"
+    a = np.asarray(vals, dtype=np.float64)
+    return f"{a.mean():.4f} ± {a.std(ddof=1) if a.size > 1 else 0.0:.4f}"
+
+
+def summarise(records: list[dict]) -> dict:
+    """{(method, metric, region): [values over seeds]} (None values dropped)."""
+    out: dict = {}
+    for r in records:
+        if r["value"] is not None:
+            out.setdefault((r["method"], r["metric"], r["region"]), []).append(r["value"])
+    return out
+
+
+def results_table(records: list[dict], runs: list[dict], dataset: DIRDataset, config: BenchConfig) -> str:
+    """The markdown table of mean ± std per region, with the change against vanilla."""
+    s = summarise(records)
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    seeds = sorted({r["seed"] for r in records})
+    counts = region_counts(dataset.regions.of(dataset.test.y))
+    lines = [
+        f"# {dataset.name}: test split, mean ± std over seeds {seeds}",
+        "",
+        f"Shot regions: {dataset.regions.description}. Test samples: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        + ".",
+        "",
+    ]
+    for metric in config.table_metrics:
+        arrow = "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
+        lines += [f"## {metric.upper()} ({arrow})", "", "| method | " + " | ".join(REGION_COLUMNS) + " |"]
+        lines.append("|---" * (len(REGION_COLUMNS) + 1) + "|")
+        for m in methods:
+            cells = [_fmt(s.get((m, metric, r), [])) for r in REGION_COLUMNS]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        if "vanilla" in methods:
+            for m in methods:
+                if m == "vanilla":
+                    continue
+                cells = []
+                for r in REGION_COLUMNS:
+                    a, b = s.get(("vanilla", metric, r)), s.get((m, metric, r))
+                    if not a or not b or np.mean(a) == 0:
+                        cells.append("n/a")
+                        continue
+                    rel = (np.mean(b) - np.mean(a)) / abs(np.mean(a)) * 100
+                    cells.append(f"{rel:+.1f} %")
+                lines.append(f"| {m} vs vanilla | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## Runtime and generation", "", "| method | seconds per seed | synthetic accepted / requested |", "|---|---|---|"]
+    for m in methods:
+        rs = [r for r in runs if r["method"] == m]
+        sec = _fmt([r["seconds"] for r in rs])
+        if "acceptance_rate" in (rs[0] if rs else {}):
+            acc = f"{np.mean([r['n_synthetic_accepted'] for r in rs]):.0f} / {np.mean([r['n_synthetic_requested'] for r in rs]):.0f}"
+        else:
+            acc = "-"
+        lines.append(f"| {m} | {sec} | {acc} |")
+    return "\n".join(lines) + "\n"

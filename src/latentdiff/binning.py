@@ -1,0 +1,247 @@
+"""The one definition of label bins and of "rare" (shot regions) in the project.
+
+Every method, the evaluation protocol and the generator use :class:`Bins` and
+:class:`ShotRegions`; nothing else bins labels.
+
+* Equal-width bins over a label range, eq. 14 of seed 000:
+  ``e_k = y_min + k (y_max - y_min) / K``, ``b(y) = floor((y - y_min) / (y_max - y_min) * K)``,
+  centres ``c_k = (e_k + e_{k+1}) / 2``. ``y_max`` itself goes to the last bin.
+* Shot regions from the *training* count of each bin (seed 004, sec. 4): many if the count is
+  above ``many``, few if below ``few``, medium otherwise. DIR uses 100 / 20; LatentDiff's appendix B
+  states 70 / 30. Bins with no training sample are few (zero-shot is the extreme of few).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+REGIONS: tuple[str, ...] = ("many", "medium", "few")
+
+#: Fraction of a bin width below an edge within which a label counts as lying on the edge.
+EDGE_TOLERANCE = 1e-9
+
+
+def _as_finite_labels(y, name: str = "y") -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if y.size == 0:
+        raise ValueError(f"{name} is empty: at least one label is needed")
+    bad = ~np.isfinite(y)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} has {int(bad.sum())} non-finite value(s) (first at position {i}: {y[i]})")
+    return y
+
+
+@dataclass(frozen=True)
+class Bins:
+    """Equal-width label bins (eq. 14, seed 000).
+
+    Parameters
+    ----------
+    edges : array of shape (K + 1,)
+        Increasing, equally spaced bin edges.
+    """
+
+    edges: np.ndarray
+
+    def __post_init__(self):
+        edges = np.asarray(self.edges, dtype=np.float64)
+        if edges.ndim != 1 or edges.size < 2:
+            raise ValueError("Bins need at least two edges")
+        if not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
+            raise ValueError("bin edges must be finite and strictly increasing")
+        object.__setattr__(self, "edges", edges)
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_range(
+        cls,
+        low: float,
+        high: float,
+        n_bins: int | None = None,
+        bin_width: float | None = None,
+    ) -> Bins:
+        """Bins over ``[low, high]`` given either ``n_bins`` (K) or ``bin_width``.
+
+        With ``bin_width`` the number of bins is ``ceil((high - low) / bin_width)`` (at least 1) and
+        the last edge may lie above ``high``.
+        """
+        if (n_bins is None) == (bin_width is None):
+            raise ValueError("give exactly one of n_bins or bin_width")
+        low, high = float(low), float(high)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"label range must be finite, got [{low}, {high}]")
+        if not high > low:
+            raise ValueError(
+                f"label range [{low}, {high}] is empty: a constant target cannot be binned; "
+                "a regression target needs at least two distinct values"
+            )
+        if n_bins is not None:
+            if int(n_bins) != n_bins or n_bins < 1:
+                raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+            # eq. 14, e_k = y_min + k (y_max - y_min) / K, computed as np.histogram does
+            return cls(np.linspace(low, high, int(n_bins) + 1))
+        if not (bin_width > 0 and math.isfinite(bin_width)):
+            raise ValueError(f"bin_width must be a positive number, got {bin_width!r}")
+        n = max(1, math.ceil((high - low) / bin_width - 1e-9))
+        return cls(low + np.arange(n + 1) * float(bin_width))
+
+    @classmethod
+    def fit(
+        cls,
+        y,
+        n_bins: int | None = None,
+        bin_width: float | None = None,
+        label_range: tuple[float, float] | None = None,
+    ) -> Bins:
+        """Bins over the range of the training labels ``y`` (or an explicit ``label_range``)."""
+        if label_range is None:
+            y = _as_finite_labels(y)
+            label_range = (float(y.min()), float(y.max()))
+        return cls.from_range(*label_range, n_bins=n_bins, bin_width=bin_width)
+
+    # --- properties ---------------------------------------------------------------------------
+    @property
+    def n_bins(self) -> int:
+        return self.edges.size - 1
+
+    @property
+    def width(self) -> float:
+        return float(self.edges[1] - self.edges[0])
+
+    @property
+    def centers(self) -> np.ndarray:
+        """Bin centres ``c_k = (e_k + e_{k+1}) / 2`` (eq. 14)."""
+        return (self.edges[:-1] + self.edges[1:]) / 2
+
+    @property
+    def low(self) -> float:
+        return float(self.edges[0])
+
+    @property
+    def high(self) -> float:
+        return float(self.edges[-1])
+
+    # --- use ----------------------------------------------------------------------------------
+    def assign(self, y, clip: bool = True) -> np.ndarray:
+        """Bin index of each label, ``floor((y - e_0) / width)``.
+
+        The top edge belongs to the last bin. Labels outside the range go to the nearest end bin
+        when ``clip`` (a test label beyond the training range is as rare as the end bin); with
+        ``clip=False`` they raise.
+        """
+        y = _as_finite_labels(y)
+        e, k = self.edges, self.n_bins
+        # A label on an edge that binary floating point cannot hold exactly (0.6 with width 0.1,
+        # 0.6 / 0.1 = 5.999...) belongs to the upper bin, as in the DIR reference (float32 labels
+        # against float32 edges): labels within 1e-9 bin widths below an edge count as on it.
+        idx = np.floor((y - e[0]) / self.width + EDGE_TOLERANCE).astype(np.int64)
+        idx[y == e[-1]] = k - 1
+        outside = (y < e[0]) | (y > e[-1])
+        if outside.any() and not clip:
+            v = y[np.flatnonzero(outside)[0]]
+            raise ValueError(
+                f"{int(outside.sum())} label(s) outside the bin range "
+                f"[{self.low:g}, {self.high:g}] (e.g. {v:g})"
+            )
+        return np.clip(idx, 0, k - 1)
+
+    def counts(self, y) -> np.ndarray:
+        """Number of labels in each bin, shape (K,)."""
+        return np.bincount(self.assign(y), minlength=self.n_bins)
+
+    def to_dict(self) -> dict:
+        return {"low": self.low, "high": self.high, "n_bins": self.n_bins, "width": self.width}
+
+
+@dataclass(frozen=True)
+class ShotThresholds:
+    """Many if the training count of a bin is ``> many``; few if ``< few``; medium otherwise."""
+
+    many: int = 100
+    few: int = 20
+    name: str = "dir"
+
+    def __post_init__(self):
+        if self.few < 0 or self.many < self.few:
+            raise ValueError(f"shot thresholds need 0 <= few <= many, got few={self.few}, many={self.many}")
+
+    def describe(self) -> str:
+        return f"{self.name}: many > {self.many}, few < {self.few} training samples per bin"
+
+
+DIR_THRESHOLDS = ShotThresholds(100, 20, "dir")
+LATENTDIFF_THRESHOLDS = ShotThresholds(70, 30, "latentdiff")
+THRESHOLDS = {"dir": DIR_THRESHOLDS, "latentdiff": LATENTDIFF_THRESHOLDS}
+
+
+def regions_from_counts(counts, thresholds: ShotThresholds = DIR_THRESHOLDS) -> np.ndarray:
+    """Region name of each bin from its training count."""
+    counts = np.asarray(counts)
+    out = np.full(counts.shape, "medium", dtype=object)
+    out[counts > thresholds.many] = "many"
+    out[counts < thresholds.few] = "few"
+    return out
+
+
+@dataclass(frozen=True)
+class ShotRegions:
+    """Which region (many / medium / few) each label bin belongs to.
+
+    Build with :meth:`from_training_labels` (count rule) or :meth:`from_lists` (a benchmark's fixed
+    lists). ``description`` says which, for every table.
+    """
+
+    bins: Bins
+    region_of_bin: np.ndarray
+    description: str
+    train_counts: np.ndarray | None = field(default=None)
+
+    def __post_init__(self):
+        r = np.asarray(self.region_of_bin, dtype=object)
+        if r.shape != (self.bins.n_bins,):
+            raise ValueError(f"need one region per bin ({self.bins.n_bins}), got shape {r.shape}")
+        unknown = set(r.tolist()) - set(REGIONS)
+        if unknown:
+            raise ValueError(f"unknown region name(s) {sorted(unknown)}; expected {REGIONS}")
+        object.__setattr__(self, "region_of_bin", r)
+
+    @classmethod
+    def from_training_labels(
+        cls, y_train, bins: Bins, thresholds: ShotThresholds = DIR_THRESHOLDS
+    ) -> ShotRegions:
+        counts = bins.counts(y_train)
+        return cls(bins, regions_from_counts(counts, thresholds), thresholds.describe(), counts)
+
+    @classmethod
+    def from_lists(
+        cls,
+        bins: Bins,
+        many: Sequence[int],
+        medium: Sequence[int],
+        description: str,
+        train_counts=None,
+    ) -> ShotRegions:
+        """Fixed lists of bin indices for many and medium; every other bin is few."""
+        r = np.full(bins.n_bins, "few", dtype=object)
+        r[list(medium)] = "medium"
+        r[list(many)] = "many"
+        if set(many) & set(medium):
+            raise ValueError("a bin cannot be both many and medium")
+        return cls(bins, r, description, train_counts)
+
+    def of(self, y) -> np.ndarray:
+        """Region name of each label (labels outside the bin range take the end bin's region)."""
+        return self.region_of_bin[self.bins.assign(y)]
+
+    def to_dict(self) -> dict:
+        return {
+            "description": self.description,
+            "bins": self.bins.to_dict(),
+            "region_of_bin": self.region_of_bin.tolist(),
+            "train_counts": None if self.train_counts is None else self.train_counts.tolist(),
+        }

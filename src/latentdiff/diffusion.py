@@ -1,0 +1,464 @@
+"""Label-conditioned diffusion over feature vectors z in R^m (seed 000, sec. 3 and app. D.4).
+
+Forward process eq. 2-3 with the cosine schedule eq. 4 (s = 0.008, T = 50), v-prediction eq. 5-7,
+a denoiser g_theta(z_t, y, t) with e_y = LayerNorm(MLP(y)) and e_t = Linear(SinusoidalPE(t)),
+EMA weights (decay 0.999) and ancestral sampling with the posterior mean eq. 13 and the variance
+of eq. 22. Index convention: the paper's t = 1..T is diffusers' timestep index t - 1 = 0..T-1;
+``alphas_cumprod[i]`` is abar_{i+1} and abar_0 := 1.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+MAX_BETA = 0.999  # beta cap of Nichol & Dhariwal (2021), also diffusers' default
+
+
+@dataclass
+class DiffusionConfig:
+    """Hyper-parameters of the feature diffusion model (defaults: seed 000, Table 6).
+
+    ``grad_clip = 0`` disables gradient clipping; ``n_steps`` counts optimiser steps.
+    """
+
+    timesteps: int = 50
+    schedule: Literal["cosine", "linear"] = "cosine"
+    cosine_s: float = 0.008
+    prediction: Literal["v", "epsilon"] = "v"
+    hidden_dim: int = 512
+    n_blocks: int = 3
+    dropout: float = 0.1
+    embed_dim: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 256
+    n_steps: int = 2000
+    ema_decay: float = 0.999
+    use_ema: bool = True
+    grad_clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("timesteps", "hidden_dim", "n_blocks", "embed_dim", "batch_size", "n_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.embed_dim % 2:
+            raise ValueError(f"embed_dim must be even (sin/cos pairs), got {self.embed_dim}")
+        if self.schedule not in ("cosine", "linear"):
+            raise ValueError(f"schedule must be 'cosine' or 'linear', got {self.schedule!r}")
+        if self.prediction not in ("v", "epsilon"):
+            raise ValueError(f"prediction must be 'v' or 'epsilon', got {self.prediction!r}")
+        checks = {
+            "cosine_s": (self.cosine_s, lambda x: x >= 0, ">= 0"),
+            "dropout": (self.dropout, lambda x: 0 <= x < 1, "in [0, 1)"),
+            "lr": (self.lr, lambda x: x > 0, "> 0"),
+            "weight_decay": (self.weight_decay, lambda x: x >= 0, ">= 0"),
+            "ema_decay": (self.ema_decay, lambda x: 0 <= x < 1, "in [0, 1)"),
+            "grad_clip": (self.grad_clip, lambda x: x >= 0, ">= 0 (0 disables clipping)"),
+        }
+        for name, (value, ok, rule) in checks.items():
+            if not isinstance(value, int | float) or not math.isfinite(value) or not ok(value):
+                raise ValueError(f"{name} must be a finite number {rule}, got {value!r}")
+        if not isinstance(self.use_ema, bool):
+            raise ValueError(f"use_ema must be a bool, got {self.use_ema!r}")
+
+
+# --- schedule -------------------------------------------------------------------------------------
+def cosine_alpha_bar(T: int, s: float = 0.008) -> np.ndarray:
+    """abar_t = f(t) / f(0), f(t) = cos^2(((t/T + s) / (1 + s)) pi/2), for t = 0..T (eq. 4).
+
+    Returns an array of shape (T + 1,); entry t is abar_t, so entry 0 is 1.
+    """
+    t = np.arange(T + 1, dtype=np.float64)
+    f = np.cos((t / T + s) / (1 + s) * np.pi / 2) ** 2  # eq. 4, seed 000
+    return f / f[0]
+
+
+def cosine_betas(T: int, s: float = 0.008, max_beta: float = MAX_BETA) -> np.ndarray:
+    """beta_t = min(1 - abar_t / abar_{t-1}, max_beta) for t = 1..T; shape (T,).
+
+    This is diffusers' ``squaredcos_cap_v2`` (index t - 1 holds paper step t) for any offset s.
+    f(T) = cos^2(pi/2) ~ 0 makes the uncapped beta_T ~ 1; the cap binds only there (for T = 50,
+    abar_T becomes 1e-3 abar_{T-1} ~ 1e-6 instead of ~1e-33), so z_T is still pure noise.
+    """
+    abar = cosine_alpha_bar(T, s)
+    return np.minimum(1.0 - abar[1:] / abar[:-1], max_beta)
+
+
+def make_scheduler(config: DiffusionConfig) -> DDPMScheduler:
+    """diffusers ``DDPMScheduler`` holding the betas / alphas_cumprod of ``config`` (eq. 2-4).
+
+    Cosine with s = 0.008 is ``squaredcos_cap_v2`` (its offset is hard-coded); another s passes
+    :func:`cosine_betas` as ``trained_betas``. "linear" is DDPM's 1e-4..0.02 rescaled by 1000 / T
+    (as in improved DDPM) so that abar_T ~ 0 for short chains. ``clip_sample`` is off: standardised
+    features are not bounded in [-1, 1].
+    """
+    T = config.timesteps
+    pred = "v_prediction" if config.prediction == "v" else "epsilon"
+    kw = dict(num_train_timesteps=T, prediction_type=pred, clip_sample=False)
+    if config.schedule == "linear":
+        k = 1000.0 / T
+        kw.update(beta_schedule="linear", beta_start=min(1e-4 * k, MAX_BETA))
+        kw.update(beta_end=min(0.02 * k, MAX_BETA))
+    elif config.cosine_s == 0.008:
+        kw.update(beta_schedule="squaredcos_cap_v2")
+    else:
+        kw.update(trained_betas=cosine_betas(T, config.cosine_s))
+    return DDPMScheduler(**kw)
+
+
+# --- the diffusion equations (abar_t broadcastable to z, e.g. (B, 1)) -----------------------------
+def diffuse(z0: Tensor, eps: Tensor, abar_t: Tensor) -> Tensor:
+    """z_t = sqrt(abar_t) z_0 + sqrt(1 - abar_t) eps (eq. 3)."""
+    return abar_t.sqrt() * z0 + (1 - abar_t).sqrt() * eps  # eq. 3, seed 000
+
+
+def velocity(z0: Tensor, eps: Tensor, abar_t: Tensor) -> Tensor:
+    """v_t = sqrt(abar_t) eps - sqrt(1 - abar_t) z_0 (eq. 5)."""
+    return abar_t.sqrt() * eps - (1 - abar_t).sqrt() * z0  # eq. 5, seed 000
+
+
+def predict_z0(output: Tensor, z_t: Tensor, abar_t: Tensor, prediction: str = "v") -> Tensor:
+    """Denoised estimate z0_hat from the network output (eq. 6 for v, DDPM eq. 15 for epsilon).
+
+    Not clamped. The epsilon form divides by sqrt(abar_t) (~1e-3 at t = T under the capped cosine
+    schedule), so eps errors are amplified there; eq. 6 has no such division.
+    """
+    if prediction == "v":
+        return abar_t.sqrt() * z_t - (1 - abar_t).sqrt() * output  # eq. 6, seed 000
+    if prediction == "epsilon":
+        return (z_t - (1 - abar_t).sqrt() * output) / abar_t.sqrt()  # eq. 3 solved for z_0
+    raise ValueError(f"prediction must be 'v' or 'epsilon', got {prediction!r}")
+
+
+def _step_coefficients(t_index: int, alphas_cumprod: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(abar_t, abar_{t-1}, beta_t) for paper step t = t_index + 1, with abar_0 := 1."""
+    abar_t = alphas_cumprod[t_index]
+    abar_prev = alphas_cumprod[t_index - 1] if t_index > 0 else torch.ones_like(abar_t)
+    return abar_t, abar_prev, 1 - abar_t / abar_prev
+
+
+def posterior_mean(z0_hat: Tensor, z_t: Tensor, t_index: int, alphas_cumprod: Tensor) -> Tensor:
+    """Mean of q(z_{t-1} | z_t, z0_hat) at paper step t = t_index + 1 (eq. 13), abar_0 := 1.
+
+    mu = sqrt(abar_{t-1}) beta_t / (1 - abar_t) z0_hat
+         + sqrt(alpha_t) (1 - abar_{t-1}) / (1 - abar_t) z_t
+    """
+    abar_t, abar_prev, beta_t = _step_coefficients(t_index, alphas_cumprod)
+    alpha_t = 1 - beta_t
+    coef_z0 = abar_prev.sqrt() * beta_t / (1 - abar_t)  # eq. 13, seed 000: denoised contribution
+    coef_zt = alpha_t.sqrt() * (1 - abar_prev) / (1 - abar_t)  # eq. 13: current-state contribution
+    return coef_z0 * z0_hat + coef_zt * z_t
+
+
+def posterior_variance(t_index: int, alphas_cumprod: Tensor) -> Tensor:
+    """sigma_t^2 = (1 - abar_{t-1}) / (1 - abar_t) beta_t (eq. 22); 0 at t = 1."""
+    abar_t, abar_prev, beta_t = _step_coefficients(t_index, alphas_cumprod)
+    return (1 - abar_prev) / (1 - abar_t) * beta_t  # eq. 22, seed 000
+
+
+def reverse_process(
+    predict: Callable[[Tensor, int], Tensor],
+    z_T: Tensor,
+    alphas_cumprod: Tensor,
+    prediction: str = "v",
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Ancestral sampling z_T -> z_0 with p(z_{t-1} | z_t, y) = N(mu, sigma_t^2 I) (eq. 12-13, 22).
+
+    ``predict(z_t, t_index)`` returns the network output (v or epsilon) for all rows of z_t.
+    Noise is drawn on the CPU from ``generator`` so results do not depend on the device.
+    """
+    z = z_T  # (B, m)
+    for t_index in reversed(range(alphas_cumprod.shape[0])):
+        z0_hat = predict_z0(predict(z, t_index), z, alphas_cumprod[t_index], prediction)  # (B, m)
+        z = posterior_mean(z0_hat, z, t_index, alphas_cumprod)  # eq. 13, seed 000
+        if t_index > 0:  # no noise at the last step t = 1 (sigma_1 = 0)
+            noise = torch.randn(z.shape, generator=generator).to(z)  # (B, m)
+            z = z + posterior_variance(t_index, alphas_cumprod).sqrt() * noise
+    return z
+
+
+# --- denoiser g_theta(z_t, y, t) ------------------------------------------------------------------
+def sinusoidal_embedding(t: Tensor, dim: int, max_period: float = 10_000.0) -> Tensor:
+    """Transformer sinusoidal position encoding of integer steps t, shape (B,) -> (B, dim)."""
+    half = dim // 2
+    k = torch.arange(half, device=t.device, dtype=torch.float32)  # (dim/2,)
+    freqs = torch.exp(-math.log(max_period) * k / half)  # (dim/2,)
+    args = t.float()[:, None] * freqs[None, :]  # (B, dim/2)
+    return torch.cat([torch.sin(args), torch.cos(args)], dim=-1)  # (B, dim)
+
+
+class _ResidualBlock(nn.Module):
+    """Pre-LayerNorm residual MLP: h + W2 Dropout(SiLU(W1 (LayerNorm(h) + W_c e)))."""
+
+    def __init__(self, hidden_dim: int, embed_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden_dim)
+        self.cond = nn.Linear(embed_dim, hidden_dim)
+        self.fc1 = nn.Linear(hidden_dim, hidden_dim)
+        self.fc2 = nn.Linear(hidden_dim, hidden_dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h: Tensor, e: Tensor) -> Tensor:
+        x = self.norm(h) + self.cond(e)  # (B, H)
+        return h + self.fc2(self.dropout(F.silu(self.fc1(x))))  # (B, H)
+
+
+class Denoiser(nn.Module):
+    """g_theta(z_t, y, t) of seed 000, sec. 3: predicts v (or epsilon) from z_t, label y, step t.
+
+    e_y = LayerNorm(MLP(y)), e_t = Linear(SinusoidalPE(t)); the condition SiLU(e_y + e_t) is
+    projected into every residual block. The output layer is zero-initialised (g = 0 at start).
+    """
+
+    def __init__(
+        self,
+        m: int,
+        hidden_dim: int = 512,
+        n_blocks: int = 3,
+        embed_dim: int = 128,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.embed_dim = E = embed_dim
+        mlp = [nn.Linear(1, E), nn.SiLU(), nn.Linear(E, E)]
+        self.label_embed = nn.Sequential(*mlp, nn.LayerNorm(E))  # e_y = LayerNorm(MLP(y))
+        self.time_embed = nn.Linear(E, E)  # e_t = Linear(SinusoidalPE(t))
+        self.input_proj = nn.Linear(m, hidden_dim)
+        self.blocks = nn.ModuleList(_ResidualBlock(hidden_dim, E, dropout) for _ in range(n_blocks))
+        self.out_norm = nn.LayerNorm(hidden_dim)
+        self.out_proj = nn.Linear(hidden_dim, m)
+        nn.init.zeros_(self.out_proj.weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, z_t: Tensor, y: Tensor, t: Tensor) -> Tensor:
+        """z_t (B, m), standardised label y (B,), paper step t in 1..T (B,) -> (B, m)."""
+        e_y = self.label_embed(y.to(z_t.dtype)[:, None])  # (B, E)
+        e_t = self.time_embed(sinusoidal_embedding(t, self.embed_dim))  # (B, E)
+        e = F.silu(e_y + e_t)  # (B, E)
+        h = self.input_proj(z_t)  # (B, H)
+        for block in self.blocks:
+            h = block(h, e)  # (B, H)
+        return self.out_proj(self.out_norm(h))  # (B, m)
+
+
+# --- EMA ------------------------------------------------------------------------------------------
+class _ParameterEMA:
+    """Fallback with the update rule of diffusers' ``EMAModel`` (defaults, no warm-up power).
+
+    Step k (from 1): decay = 0 at k = 1, else min(decay, k / (9 + k)); shadow <- lerp(shadow, p).
+    """
+
+    def __init__(self, parameters: Iterable[nn.Parameter], decay: float) -> None:
+        self.shadow_params = [p.detach().clone() for p in parameters]
+        self.decay = decay
+        self.optimization_step = 0
+
+    @torch.no_grad()
+    def step(self, parameters: Iterable[nn.Parameter]) -> None:
+        self.optimization_step += 1
+        k = self.optimization_step - 1
+        decay = 0.0 if k <= 0 else min(self.decay, (1 + k) / (10 + k))
+        torch._foreach_lerp_(self.shadow_params, list(parameters), 1 - decay)
+
+    @torch.no_grad()
+    def copy_to(self, parameters: Iterable[nn.Parameter]) -> None:
+        torch._foreach_copy_(list(parameters), self.shadow_params)
+
+
+@functools.cache
+def _ema_class() -> type:
+    """diffusers' ``EMAModel``, or :class:`_ParameterEMA` when ``diffusers.training_utils`` does
+    not import (it pulls in transformers and torchvision, which may be broken or absent)."""
+    try:
+        from diffusers.training_utils import EMAModel
+    except Exception:
+        return _ParameterEMA
+    return EMAModel
+
+
+def _make_ema(parameters: Iterable[nn.Parameter], decay: float):
+    cls = _ema_class()
+    kwargs = {"foreach": True} if cls is not _ParameterEMA else {}
+    return cls(parameters, decay=decay, **kwargs)
+
+
+# --- model ----------------------------------------------------------------------------------------
+def _seed(random_state: int | None) -> int:
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])  # fresh OS entropy
+    return int(random_state)
+
+
+def _finite_1d(x, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim > 1 and x.size == x.shape[0]:
+        x = x.reshape(-1)  # accept (n, 1)
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} has {int((~np.isfinite(x)).sum())} non-finite value(s)")
+    return x
+
+
+class FeatureDiffusion:
+    """Conditional diffusion model p_theta(z | y) over features, trained on eq. 7 (seed 000).
+
+    Parameters
+    ----------
+    config : DiffusionConfig, optional
+        Hyper-parameters; the paper defaults when None.
+    device : str or torch.device
+        Where the denoiser is trained and run.
+    random_state : int, optional
+        Seed of the training run (weights, batches, t, noise, dropout). None: fresh entropy.
+    progress : bool
+        Show a tqdm bar during ``fit``.
+    """
+
+    def __init__(
+        self,
+        config: DiffusionConfig | None = None,
+        device: str | torch.device = "cpu",
+        random_state: int | None = 0,
+        progress: bool = True,
+    ) -> None:
+        self.config = config if config is not None else DiffusionConfig()
+        self.device = torch.device(device)
+        self.random_state = random_state
+        self.progress = progress
+
+    @property
+    def n_parameters_(self) -> int:
+        """Number of trainable parameters of the denoiser."""
+        self._check_fitted()
+        return sum(p.numel() for p in self.denoiser_.parameters() if p.requires_grad)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "denoiser_"):
+            raise RuntimeError("FeatureDiffusion is not fitted yet: call fit(Z, c) first")
+
+    def fit(self, Z, c) -> FeatureDiffusion:
+        """Train g_theta on features Z (N, m) conditioned on c (N,), in label units (eq. 7).
+
+        Z and c are standardised (stats kept in ``z_mean_``, ``z_std_``, ``c_mean_``, ``c_std_``).
+        """
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] < 1:
+            raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
+        if not np.all(np.isfinite(Z)):
+            raise ValueError(f"Z has {int((~np.isfinite(Z)).sum())} non-finite value(s)")
+        c = _finite_1d(c, "c")
+        if len(c) != len(Z):
+            raise ValueError(f"Z and c have different lengths: {len(Z)} vs {len(c)}")
+        if len(Z) < 2:
+            raise ValueError(f"at least 2 samples are needed to fit, got {len(Z)}")
+        cfg, dev = self.config, self.device
+        N, m = Z.shape
+        self.n_features_in_ = m
+        self.z_mean_ = Z.mean(axis=0)
+        self.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
+        self.c_mean_ = float(c.mean())
+        c_std = float(c.std())
+        self.c_std_ = c_std if c_std > 1e-6 else 1.0  # one condition value: only centre it
+        z0_all = torch.as_tensor((Z - self.z_mean_) / self.z_std_, dtype=torch.float32, device=dev)
+        y_all = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
+        self.scheduler_ = make_scheduler(cfg)
+        abar = self.scheduler_.alphas_cumprod.to(dev, torch.float32)  # (T,), abar_{i+1} at i
+
+        seed = _seed(self.random_state)
+        gen = torch.Generator().manual_seed(seed)  # batches, t and eps (CPU: device independent)
+        cuda = (
+            []
+            if dev.type != "cuda"
+            else [torch.cuda.current_device() if dev.index is None else dev.index]
+        )
+        # Weight init and dropout draw from torch's global RNG: fork it (the caller's state is
+        # restored on exit) and seed the forked generators of the devices used.
+        with torch.random.fork_rng(devices=cuda):
+            torch.default_generator.manual_seed(seed)
+            for index in cuda:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(seed)
+            net = Denoiser(m, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim, cfg.dropout).to(dev)
+            fused = dev.type in ("cpu", "cuda")  # fused AdamW: ~10x faster step on CPU
+            opt = torch.optim.AdamW(
+                net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, fused=fused
+            )
+            ema = _make_ema(net.parameters(), cfg.ema_decay) if cfg.use_ema else None
+            losses = torch.empty(cfg.n_steps)
+            bar = tqdm(range(cfg.n_steps), desc="diffusion fit", disable=not self.progress)
+            net.train()
+            for step in bar:
+                idx = torch.randint(N, (cfg.batch_size,), generator=gen).to(dev)  # (B,)
+                t_index = torch.randint(cfg.timesteps, (cfg.batch_size,), generator=gen).to(dev)
+                eps = torch.randn((cfg.batch_size, m), generator=gen).to(dev)  # (B, m)
+                z0, abar_t = z0_all[idx], abar[t_index][:, None]  # (B, m), (B, 1)
+                z_t = diffuse(z0, eps, abar_t)  # eq. 3, seed 000
+                target = velocity(z0, eps, abar_t) if cfg.prediction == "v" else eps  # eq. 5
+                loss = F.mse_loss(net(z_t, y_all[idx], t_index + 1), target)  # eq. 7, seed 000
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                opt.step()
+                if ema is not None:
+                    ema.step(net.parameters())
+                losses[step] = loss.detach().cpu()
+                if (step + 1) % 50 == 0:
+                    bar.set_postfix(loss=f"{losses[step - 49 : step + 1].mean().item():.4f}")
+        net.eval()
+        self.denoiser_ = net
+        self.ema_ = ema
+        self.ema_denoiser_ = None
+        if ema is not None:
+            self.ema_denoiser_ = copy.deepcopy(net)
+            ema.copy_to(self.ema_denoiser_.parameters())
+        self.alphas_cumprod_ = abar
+        self.loss_history_ = losses.tolist()
+        return self
+
+    def sample(self, c, batch_size: int = 1024, random_state: int | None = None) -> np.ndarray:
+        """Draw one feature vector per condition value in c (label units) -> (n, m) float32.
+
+        Ancestral sampling from z_T ~ N(0, I) (eq. 12-13, 22) with the EMA denoiser when
+        ``use_ema``; deterministic given ``random_state`` (and ``batch_size``).
+        """
+        self._check_fitted()
+        c = _finite_1d(c, "c")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        net = self.ema_denoiser_ if self.ema_denoiser_ is not None else self.denoiser_
+        net.eval()
+        m, dev = self.n_features_in_, self.device
+        gen = torch.Generator().manual_seed(_seed(random_state))
+        y = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
+        out = [np.empty((0, m), dtype=np.float32)]
+        with torch.no_grad():
+            for start in range(0, len(c), batch_size):
+                y_b = y[start : start + batch_size]  # (b,)
+                z_T = torch.randn((len(y_b), m), generator=gen).to(dev)  # (b, m)
+
+                def predict(z_t: Tensor, t_index: int, y_b: Tensor = y_b) -> Tensor:
+                    t = torch.full((len(y_b),), t_index + 1, device=dev)  # paper step t
+                    return net(z_t, y_b, t)  # (b, m)
+
+                z0 = reverse_process(
+                    predict, z_T, self.alphas_cumprod_, self.config.prediction, gen
+                )
+                out.append(z0.cpu().numpy())
+        Z = np.concatenate(out) * self.z_std_ + self.z_mean_  # un-standardise, (n, m)
+        return Z.astype(np.float32)

@@ -1,0 +1,191 @@
+"""``LatentDiffSampler``: stages 3-6 of Fig. 2 (seed 000) as a scikit-learn style sampler on
+feature vectors: fit the label-conditioned diffusion model, allocate by priority, generate at bin
+centres, gate, and return originals first, then accepted synthetic features.
+
+It follows imbalanced-learn's sampler shape (``fit_resample``), so it drops into an
+``imblearn.pipeline.Pipeline`` before any regressor; imbalanced-learn's own base class rejects a
+continuous ``y``, so this one stands alone.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import Ridge
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .augment import QualityGate, allocate, bin_mean_abs_error, priority
+from .binning import Bins
+from .diffusion import DiffusionConfig, FeatureDiffusion
+
+
+def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
+    Z = np.asarray(Z)
+    if Z.ndim != 2:
+        raise ValueError(f"features must be 2-D (n_samples, n_features), got shape {Z.shape}")
+    if not np.issubdtype(Z.dtype, np.number):
+        raise ValueError(f"features must be numeric, got dtype {Z.dtype}")
+    if not np.all(np.isfinite(Z)):
+        raise ValueError(f"features contain {int((~np.isfinite(Z)).sum())} NaN or inf value(s)")
+    y = np.asarray(y)
+    if y.ndim != 1 or y.size != Z.shape[0]:
+        raise ValueError(f"y must be 1-D with one label per row of features ({Z.shape[0]}), got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.number):
+        raise ValueError(f"y must be numeric, got dtype {y.dtype}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"y contains {int((~np.isfinite(y.astype(float))).sum())} NaN or inf value(s)")
+    if Z.shape[0] < 2:
+        raise ValueError(f"need at least 2 samples, got {Z.shape[0]}")
+    return Z, y
+
+
+class LatentDiffSampler(BaseEstimator):
+    """Conditional feature-space diffusion oversampler for imbalanced regression.
+
+    Parameters
+    ----------
+    n_bins : int, default 20
+        K, equal-width bins over the label range (eq. 14); conditions are bin centres.
+    ratio : float, default 0.2
+        Synthetic samples to generate, as a fraction of the real count (before the gate).
+    priority_weight : float, default 0.7
+        lambda of eq. 9.
+    error_scale : {"max", "none"}
+        How the error term of eq. 9 is scaled (see :func:`latentdiff.augment.priority`).
+    gate : bool, default True
+        Apply the Mahalanobis quality gate (eq. 11).
+    quantile, n_min, small_bin_rule
+        Gate settings (q = 0.95, n_min = 5; see :class:`latentdiff.augment.QualityGate`).
+    diffusion : DiffusionConfig or dict, optional
+        The diffusion model's settings (Table 6 defaults).
+    random_state : int, RandomState or None
+    progress : bool
+        Show progress bars.
+    """
+
+    def __init__(
+        self,
+        n_bins: int = 20,
+        ratio: float = 0.2,
+        priority_weight: float = 0.7,
+        error_scale: Literal["max", "none"] = "max",
+        gate: bool = True,
+        quantile: float = 0.95,
+        n_min: int = 5,
+        small_bin_rule: Literal["pool", "accept", "reject"] = "pool",
+        diffusion: DiffusionConfig | dict | None = None,
+        random_state=None,
+        progress: bool = False,
+    ):
+        self.n_bins = n_bins
+        self.ratio = ratio
+        self.priority_weight = priority_weight
+        self.error_scale = error_scale
+        self.gate = gate
+        self.quantile = quantile
+        self.n_min = n_min
+        self.small_bin_rule = small_bin_rule
+        self.diffusion = diffusion
+        self.random_state = random_state
+        self.progress = progress
+
+    # --- fit --------------------------------------------------------------------------------
+    def _diffusion_config(self) -> DiffusionConfig:
+        if self.diffusion is None:
+            return DiffusionConfig()
+        if isinstance(self.diffusion, dict):
+            return DiffusionConfig(**self.diffusion)
+        return self.diffusion
+
+    def fit(self, Z, y, sample_errors=None) -> LatentDiffSampler:
+        """Fit the diffusion model, the priorities and the gate on real features ``Z``.
+
+        ``sample_errors`` are the absolute training errors |h(f(x_i)) - y_i| of the regression
+        model for eq. 8. Without them the sampler fits a ridge regression on ``Z`` (the linear head
+        analogue) and uses its in-sample errors.
+        """
+        Z, y = _check_Zy(Z, y)
+        if not 0 <= self.ratio <= 100:
+            raise ValueError(f"ratio must be in [0, 100], got {self.ratio!r}")
+        rs = check_random_state(self.random_state)
+        self.n_features_in_ = Z.shape[1]
+        self.bins_ = Bins.fit(y, n_bins=self.n_bins)
+        b = self.bins_.assign(y)
+        c = self.bins_.centers[b]
+        yf = y.astype(np.float64)
+        if sample_errors is None:
+            pred = Ridge(alpha=1.0).fit(Z, yf).predict(Z)
+        else:
+            e = np.asarray(sample_errors, dtype=np.float64).reshape(-1)
+            if e.size != yf.size or not np.all(np.isfinite(e)) or np.any(e < 0):
+                raise ValueError("sample_errors must be finite, >= 0, one per sample")
+            pred = yf + e  # only |pred - y| enters eq. 8
+        self.bin_counts_ = np.bincount(b, minlength=self.bins_.n_bins)
+        self.bin_errors_ = bin_mean_abs_error(yf, pred, self.bins_)  # eq. 8
+        self.priority_ = priority(
+            self.bin_errors_, self.bin_counts_, self.priority_weight, self.error_scale
+        )  # eq. 9-10
+        self.diffusion_ = FeatureDiffusion(
+            self._diffusion_config(), random_state=int(rs.randint(2**31 - 1)), progress=self.progress
+        ).fit(Z.astype(np.float32), c)
+        self.gate_ = None
+        if self.gate:
+            self.gate_ = QualityGate(self.quantile, self.n_min, self.small_bin_rule).fit(
+                Z, b, self.bins_.n_bins
+            )
+        self._sample_seed = int(rs.randint(2**31 - 1))
+        self._n_real = y.size
+        self._dtypes = (Z.dtype, y.dtype)
+        return self
+
+    # --- generate ---------------------------------------------------------------------------
+    def sample(self, y, random_state=None) -> np.ndarray:
+        """Synthetic features for labels ``y``, conditioned on their bin centres (no gate)."""
+        check_is_fitted(self, "diffusion_")
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("labels to sample at must be finite")
+        if y.size == 0:
+            return np.empty((0, self.n_features_in_), dtype=self._dtypes[0])
+        c = self.bins_.centers[self.bins_.assign(y)]
+        seed = self._sample_seed if random_state is None else random_state
+        return self.diffusion_.sample(c, random_state=seed).astype(self._dtypes[0], copy=False)
+
+    def generate(self) -> tuple[np.ndarray, np.ndarray]:
+        """Allocate ``ratio * N`` samples by priority, generate them at bin centres and gate them.
+
+        Returns the accepted synthetic ``(Z_syn, y_syn)``; ``report_`` holds the per-bin table.
+        """
+        check_is_fitted(self, "diffusion_")
+        n_total = int(round(self.ratio * self._n_real))
+        requested = allocate(self.priority_, n_total)
+        bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
+        y_syn = self.bins_.centers[bin_idx]  # y_syn := c
+        Z_syn = self.sample(y_syn) if n_total else np.empty((0, self.n_features_in_))
+        keep = self.gate_.accept(Z_syn, bin_idx) if self.gate_ is not None else np.ones(bin_idx.size, bool)
+        accepted = np.bincount(bin_idx[keep], minlength=self.bins_.n_bins)
+        self.report_ = [
+            {
+                "bin": k,
+                "center": float(self.bins_.centers[k]),
+                "n_real": int(self.bin_counts_[k]),
+                "mean_abs_error": None if np.isnan(self.bin_errors_[k]) else float(self.bin_errors_[k]),
+                "priority": float(self.priority_[k]),
+                "requested": int(requested[k]),
+                "accepted": int(accepted[k]),
+            }
+            for k in range(self.bins_.n_bins)
+        ]
+        self.acceptance_rate_ = float(keep.mean()) if keep.size else None
+        return Z_syn[keep].astype(self._dtypes[0], copy=False), y_syn[keep]
+
+    def fit_resample(self, Z, y, sample_errors=None) -> tuple[np.ndarray, np.ndarray]:
+        """Originals first (unchanged), then the accepted synthetic samples."""
+        self.fit(Z, y, sample_errors)
+        Z_syn, y_syn = self.generate()
+        Z, y = np.asarray(Z), np.asarray(y)
+        y_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.float64
+        return np.concatenate([Z, Z_syn.astype(Z.dtype)]), np.concatenate([y, y_syn]).astype(y_dtype)
