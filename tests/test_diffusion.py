@@ -180,15 +180,24 @@ def test_reverse_process_with_point_mass_oracle_returns_the_point(sched, predict
     torch.testing.assert_close(z0, mu0.expand(50, 3), rtol=0, atol=1e-8)
 
 
-def test_reverse_process_with_gaussian_oracle_matches_data_moments(sched):
+@pytest.mark.parametrize("prediction", ["v", "epsilon"])
+def test_reverse_process_with_gaussian_oracle_matches_data_moments(sched, prediction):
     ac = sched.alphas_cumprod.double()
-    mu0 = torch.tensor([3.0, -1.0, 0.5, 0.0], dtype=torch.float64)
+    mu0, s0 = torch.tensor([3.0, -1.0, 0.5, 0.0], dtype=torch.float64), 0.5
     z_T = _randn(8000, 4, seed=2, dtype=torch.float64)
-    predict = _gaussian_oracle(mu0, 0.5, ac, "v")
-    z0 = reverse_process(predict, z_T, ac, "v", torch.Generator().manual_seed(3))
+    predict = _gaussian_oracle(mu0, s0, ac, prediction)
+    z0 = reverse_process(predict, z_T, ac, prediction, torch.Generator().manual_seed(3))
     torch.testing.assert_close(z0.mean(0), mu0, rtol=0, atol=0.03)
-    # sigma_t^2 of eq. 22 is the lower bound of the reverse variance: allow a few % shrinkage
-    assert torch.all((z0.std(0) > 0.45) & (z0.std(0) < 0.53))
+    # The chain is linear-Gaussian: Var_{t-1} = A_t^2 Var_t + sigma_t^2, A_t from eq. 13 by hand.
+    var = 1.0  # z_T ~ N(0, I)
+    for i in reversed(range(T)):
+        a, a_prev = ac[i].item(), ac[i - 1].item() if i > 0 else 1.0
+        beta, gain = 1 - a / a_prev, s0**2 * math.sqrt(a) / (a * s0**2 + 1 - a)
+        A = math.sqrt(a_prev) * beta / (1 - a) * gain + math.sqrt(1 - beta) * (1 - a_prev) / (1 - a)
+        var = A**2 * var + (1 - a_prev) / (1 - a) * beta
+    # sigma_t^2 of eq. 22 is the lower bound of the reverse variance: a few % shrinkage at T = 50
+    assert 0.9 * s0 < math.sqrt(var) < s0
+    np.testing.assert_allclose(z0.std(0).numpy(), math.sqrt(var), rtol=0.03)
 
 
 # --- denoiser and EMA -----------------------------------------------------------------------------
@@ -205,36 +214,30 @@ def test_denoiser_shapes_zero_output_and_parameter_count():
     assert pe.shape == (2, 6) and torch.equal(pe[0], torch.tensor([0.0, 0, 0, 1, 1, 1]))
 
 
-def test_fallback_ema_rule_and_agreement_with_diffusers():
+def test_ema_is_diffusers_ema_with_its_warmup_rule():
     lin = nn.Linear(3, 2)
     params = list(lin.parameters())
-    ema = D._ParameterEMA(params, decay=0.5)
-    ref = None
-    if D._ema_class() is not D._ParameterEMA:
-        ref = D._ema_class()(params, decay=0.5, foreach=True)
+    ema = D._make_ema(params, decay=0.5)
     for k in range(1, 6):
         before = [s.clone() for s in ema.shadow_params]
         with torch.no_grad():
             for p in params:
                 p.add_(0.1 * k)
         ema.step(params)
+        # diffusers: decay_k = 0 at the first step, then min(decay, (1 + k') / (10 + k'))
         decay = 0.0 if k == 1 else min(0.5, k / (9 + k))
         for s0, s, p in zip(before, ema.shadow_params, params, strict=True):
             torch.testing.assert_close(s, decay * s0 + (1 - decay) * p)
-        if ref is not None:
-            ref.step(params)
-            for s, r in zip(ema.shadow_params, ref.shadow_params, strict=True):
-                torch.testing.assert_close(s, r)
 
 
-# --- FeatureDiffusion: training and sampling ------------------------------------------------------
 def test_trained_model_samples_land_on_the_conditioned_cluster(clusters_model):
     fd = clusters_model
-    assert np.mean(fd.loss_history_[-50:]) < 0.6 * np.mean(fd.loss_history_[:50])
+    assert np.mean(fd.loss_history_[-50:]) < 0.75 * np.mean(fd.loss_history_[:50])
     for k in (0, 1):
         S = fd.sample(np.full(300, float(k)), random_state=1)
         assert S.shape == (300, 2) and S.dtype == np.float32
-        np.testing.assert_allclose(S.mean(0), MEANS[k], atol=0.3)
+        np.testing.assert_allclose(S.mean(0), MEANS[k], atol=0.2)
+        assert np.all((S.std(0) > 0.15) & (S.std(0) < 0.45))  # data std 0.3
         d = np.linalg.norm(S[:, None, :] - MEANS[None], axis=-1)  # (n, 2)
         assert np.mean(d.argmin(1) == k) > 0.95
 

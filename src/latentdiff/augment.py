@@ -120,7 +120,9 @@ class QualityGate:
         if int(n_min) != n_min or n_min < 2:
             raise ValueError(f"n_min must be an integer >= 2, got {n_min!r}")
         if small_bin_rule not in ("pool", "accept", "reject"):
-            raise ValueError(f"small_bin_rule must be pool, accept or reject, got {small_bin_rule!r}")
+            raise ValueError(
+                f"small_bin_rule must be pool, accept or reject, got {small_bin_rule!r}"
+            )
         self.quantile = quantile
         self.n_min = int(n_min)
         self.small_bin_rule = small_bin_rule

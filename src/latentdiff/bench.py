@@ -46,10 +46,12 @@ PRESETS: dict[str, Preset] = {
     "csv": Preset(("mae", "mse", "r2"), TrainConfig(epochs=100, patience=15)),
     "stsb-dir": Preset(("mse", "pearson"), TrainConfig(epochs=30, batch_size=128, patience=5)),
     "agedb-dir": Preset(
-        ("mae", "gm"), TrainConfig(epochs=90, loss="l1", select_metric="mae", lr_milestones=(60, 80))
+        ("mae", "gm"),
+        TrainConfig(epochs=90, loss="l1", select_metric="mae", lr_milestones=(60, 80)),
     ),
     "imdb-wiki-dir": Preset(
-        ("mae", "gm"), TrainConfig(epochs=90, loss="l1", select_metric="mae", lr_milestones=(60, 80))
+        ("mae", "gm"),
+        TrainConfig(epochs=90, loss="l1", select_metric="mae", lr_milestones=(60, 80)),
     ),
 }
 
@@ -102,7 +104,9 @@ def _records(dataset: str, method: str, seed: int, metrics: dict) -> list[dict]:
     ]
 
 
-def run_bench(config: BenchConfig, out: str | Path, dataset: DIRDataset | None = None) -> list[dict]:
+def run_bench(
+    config: BenchConfig, out: str | Path, dataset: DIRDataset | None = None
+) -> list[dict]:
     """Run every method for every seed, write the output directory, return the records."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,7 +177,9 @@ def summarise(records: list[dict]) -> dict:
     return out
 
 
-def results_table(records: list[dict], runs: list[dict], dataset: DIRDataset, config: BenchConfig) -> str:
+def results_table(
+    records: list[dict], runs: list[dict], dataset: DIRDataset, config: BenchConfig
+) -> str:
     """The markdown table of mean ± std per region, with the change against vanilla."""
     s = summarise(records)
     methods = list(dict.fromkeys(r["method"] for r in records))
@@ -189,7 +195,11 @@ def results_table(records: list[dict], runs: list[dict], dataset: DIRDataset, co
     ]
     for metric in config.table_metrics:
         arrow = "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
-        lines += [f"## {metric.upper()} ({arrow})", "", "| method | " + " | ".join(REGION_COLUMNS) + " |"]
+        lines += [
+            f"## {metric.upper()} ({arrow})",
+            "",
+            "| method | " + " | ".join(REGION_COLUMNS) + " |",
+        ]
         lines.append("|---" * (len(REGION_COLUMNS) + 1) + "|")
         for m in methods:
             cells = [_fmt(s.get((m, metric, r), [])) for r in REGION_COLUMNS]
@@ -208,12 +218,19 @@ def results_table(records: list[dict], runs: list[dict], dataset: DIRDataset, co
                     cells.append(f"{rel:+.1f} %")
                 lines.append(f"| {m} vs vanilla | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Runtime and generation", "", "| method | seconds per seed | synthetic accepted / requested |", "|---|---|---|"]
+    lines += [
+        "## Runtime and generation",
+        "",
+        "| method | seconds per seed | synthetic accepted / requested |",
+        "|---|---|---|",
+    ]
     for m in methods:
         rs = [r for r in runs if r["method"] == m]
         sec = _fmt([r["seconds"] for r in rs])
         if "acceptance_rate" in (rs[0] if rs else {}):
-            acc = f"{np.mean([r['n_synthetic_accepted'] for r in rs]):.0f} / {np.mean([r['n_synthetic_requested'] for r in rs]):.0f}"
+            got = np.mean([r["n_synthetic_accepted"] for r in rs])
+            asked = np.mean([r["n_synthetic_requested"] for r in rs])
+            acc = f"{got:.0f} / {asked:.0f}"
         else:
             acc = "-"
         lines.append(f"| {m} | {sec} | {acc} |")

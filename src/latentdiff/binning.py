@@ -32,7 +32,9 @@ def _as_finite_labels(y, name: str = "y") -> np.ndarray:
     bad = ~np.isfinite(y)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} has {int(bad.sum())} non-finite value(s) (first at position {i}: {y[i]})")
+        raise ValueError(
+            f"{name} has {int(bad.sum())} non-finite value(s) (first at position {i}: {y[i]})"
+        )
     return y
 
 
@@ -168,7 +170,9 @@ class ShotThresholds:
 
     def __post_init__(self):
         if self.few < 0 or self.many < self.few:
-            raise ValueError(f"shot thresholds need 0 <= few <= many, got few={self.few}, many={self.many}")
+            raise ValueError(
+                f"shot thresholds need 0 <= few <= many, got few={self.few}, many={self.many}"
+            )
 
     def describe(self) -> str:
         return f"{self.name}: many > {self.many}, few < {self.few} training samples per bin"

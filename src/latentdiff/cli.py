@@ -43,14 +43,22 @@ def _int_list(s: str) -> tuple[int, ...]:
 
 def _add_common(p: argparse.ArgumentParser, dataset_required: bool = False) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", choices=DATASETS, default=None if dataset_required else None,
-                   help="named data set (default: csv when --data is a file, else diamonds)")
+    g.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None if dataset_required else None,
+        help="named data set (default: csv when --data is a file, else diamonds)",
+    )
     g.add_argument("--data", help="path: a CSV/parquet file, the STS-B-DIR folder, or an age CSV")
     g.add_argument("--target", help="target column of a CSV / parquet file")
     g.add_argument("--image-root", help="folder the image paths of an age CSV are relative to")
-    g.add_argument("--regions", default=None, choices=("dir", "latentdiff", "official"),
-                   help="shot thresholds: dir (many>100, few<20), latentdiff (70/30), official "
-                   "(STS-B-DIR lists; its default)")
+    g.add_argument(
+        "--regions",
+        default=None,
+        choices=("dir", "latentdiff", "official"),
+        help="shot thresholds: dir (many>100, few<20), latentdiff (70/30), official "
+        "(STS-B-DIR lists; its default)",
+    )
     g.add_argument("--max-train", type=_positive_int, help="subsample the training split")
     g.add_argument("--eval-bins", type=_positive_int, help="number of evaluation bins (tables)")
     m = p.add_argument_group("model")
@@ -67,8 +75,12 @@ def _add_common(p: argparse.ArgumentParser, dataset_required: bool = False) -> N
     ld.add_argument("--small-bin-rule", choices=("pool", "accept", "reject"), default="pool")
     ld.add_argument("--no-gate", action="store_true", help="keep every synthetic feature")
     ld.add_argument("--timesteps", type=_positive_int, default=50, help="T")
-    ld.add_argument("--diffusion-steps", type=_positive_int, default=2000,
-                    help="optimiser steps of the diffusion model")
+    ld.add_argument(
+        "--diffusion-steps",
+        type=_positive_int,
+        default=2000,
+        help="optimiser steps of the diffusion model",
+    )
     ld.add_argument("--mix-schedule", choices=("natural", "constant", "linear"), default="natural")
     ld.add_argument("--mix-ratio", type=_fraction, default=0.2)
     ld.add_argument("--synthetic-weight", type=_nonneg_float, default=1.0)
@@ -111,7 +123,9 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
         ),
         progress=not a.no_progress,
     )
-    overrides = {k: v for k, v in (("epochs", a.epochs), ("lr", a.lr), ("batch_size", a.batch_size)) if v}
+    overrides = {
+        k: v for k, v in (("epochs", a.epochs), ("lr", a.lr), ("batch_size", a.batch_size)) if v
+    }
     if overrides:
         cfg.train = TrainConfig(**{**cfg.train.__dict__, **overrides})
     return cfg

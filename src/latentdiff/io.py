@@ -39,4 +39,6 @@ def atomic_write_text(path, text: str) -> Path:
 
 
 def write_json(path, obj) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, default=_default, allow_nan=False) + "\n")
+    return atomic_write_text(
+        path, json.dumps(obj, indent=2, default=_default, allow_nan=False) + "\n"
+    )

@@ -12,7 +12,14 @@ from scipy import stats
 from .binning import REGIONS
 
 METRICS: tuple[str, ...] = ("mae", "mse", "gm", "pearson", "spearman", "r2")
-LOWER_IS_BETTER = {"mae": True, "mse": True, "gm": True, "pearson": False, "spearman": False, "r2": False}
+LOWER_IS_BETTER = {
+    "mae": True,
+    "mse": True,
+    "gm": True,
+    "pearson": False,
+    "spearman": False,
+    "r2": False,
+}
 
 #: Absolute errors below this are raised to it before the geometric mean, so that one exact
 #: prediction does not make GM zero (and its log -inf).

@@ -32,11 +32,15 @@ def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"features contain {int((~np.isfinite(Z)).sum())} NaN or inf value(s)")
     y = np.asarray(y)
     if y.ndim != 1 or y.size != Z.shape[0]:
-        raise ValueError(f"y must be 1-D with one label per row of features ({Z.shape[0]}), got shape {y.shape}")
+        raise ValueError(
+            f"y must be 1-D with one label per row of features ({Z.shape[0]}), got shape {y.shape}"
+        )
     if not np.issubdtype(y.dtype, np.number):
         raise ValueError(f"y must be numeric, got dtype {y.dtype}")
     if not np.all(np.isfinite(y)):
-        raise ValueError(f"y contains {int((~np.isfinite(y.astype(float))).sum())} NaN or inf value(s)")
+        raise ValueError(
+            f"y contains {int((~np.isfinite(y.astype(float))).sum())} NaN or inf value(s)"
+        )
     if Z.shape[0] < 2:
         raise ValueError(f"need at least 2 samples, got {Z.shape[0]}")
     return Z, y
@@ -129,7 +133,9 @@ class LatentDiffSampler(BaseEstimator):
             self.bin_errors_, self.bin_counts_, self.priority_weight, self.error_scale
         )  # eq. 9-10
         self.diffusion_ = FeatureDiffusion(
-            self._diffusion_config(), random_state=int(rs.randint(2**31 - 1)), progress=self.progress
+            self._diffusion_config(),
+            random_state=int(rs.randint(2**31 - 1)),
+            progress=self.progress,
         ).fit(Z.astype(np.float32), c)
         self.gate_ = None
         if self.gate:
@@ -165,14 +171,20 @@ class LatentDiffSampler(BaseEstimator):
         bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
         y_syn = self.bins_.centers[bin_idx]  # y_syn := c
         Z_syn = self.sample(y_syn) if n_total else np.empty((0, self.n_features_in_))
-        keep = self.gate_.accept(Z_syn, bin_idx) if self.gate_ is not None else np.ones(bin_idx.size, bool)
+        keep = (
+            self.gate_.accept(Z_syn, bin_idx)
+            if self.gate_ is not None
+            else np.ones(bin_idx.size, bool)
+        )
         accepted = np.bincount(bin_idx[keep], minlength=self.bins_.n_bins)
         self.report_ = [
             {
                 "bin": k,
                 "center": float(self.bins_.centers[k]),
                 "n_real": int(self.bin_counts_[k]),
-                "mean_abs_error": None if np.isnan(self.bin_errors_[k]) else float(self.bin_errors_[k]),
+                "mean_abs_error": None
+                if np.isnan(self.bin_errors_[k])
+                else float(self.bin_errors_[k]),
                 "priority": float(self.priority_[k]),
                 "requested": int(requested[k]),
                 "accepted": int(accepted[k]),
@@ -188,4 +200,6 @@ class LatentDiffSampler(BaseEstimator):
         Z_syn, y_syn = self.generate()
         Z, y = np.asarray(Z), np.asarray(y)
         y_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.float64
-        return np.concatenate([Z, Z_syn.astype(Z.dtype)]), np.concatenate([y, y_syn]).astype(y_dtype)
+        return np.concatenate([Z, Z_syn.astype(Z.dtype)]), np.concatenate([y, y_syn]).astype(
+            y_dtype
+        )

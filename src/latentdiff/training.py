@@ -120,7 +120,9 @@ def encode(model: RegressionModel, inputs: Dataset, batch_size: int = 1024) -> n
     """Features z = f_psi(x) in eval mode, (N, m) float32 (LatentDiff stage 2)."""
     model.eval()
     idx = np.arange(len(inputs))
-    return torch.cat([model.features(*b) for b in _batches(inputs, idx, batch_size)]).float().numpy()
+    return (
+        torch.cat([model.features(*b) for b in _batches(inputs, idx, batch_size)]).float().numpy()
+    )
 
 
 def _score(kind: str, y, p) -> float:
@@ -219,7 +221,9 @@ class HeadConfig:
         if isinstance(self.train, dict):
             self.train = TrainConfig(**self.train)
         if self.mix_schedule not in ("natural", "constant", "linear"):
-            raise ValueError(f"mix_schedule must be natural, constant or linear, got {self.mix_schedule!r}")
+            raise ValueError(
+                f"mix_schedule must be natural, constant or linear, got {self.mix_schedule!r}"
+            )
         if not 0 <= self.mix_ratio < 1:
             raise ValueError(f"mix_ratio must be in [0, 1), got {self.mix_ratio!r}")
         if not self.synthetic_weight >= 0:
@@ -294,7 +298,13 @@ def fit_head(
             opt.step()
         sched.step()
         val = val_score()
-        history.append({"epoch": epoch, "synthetic_fraction": k / (n_real + k), f"val_{cfg.select_metric}": val})
+        history.append(
+            {
+                "epoch": epoch,
+                "synthetic_fraction": k / (n_real + k),
+                f"val_{cfg.select_metric}": val,
+            }
+        )
         if val < best[0]:
             best = (val, epoch, copy.deepcopy(head.state_dict()))
         elif cfg.patience is not None and epoch - best[1] >= cfg.patience:

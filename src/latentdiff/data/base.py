@@ -82,7 +82,9 @@ class DIRDataset:
             "regions": self.regions.description,
             "eval_bins": self.eval_bins.to_dict(),
             "test_region_counts": region_counts(self.regions.of(self.test.y)),
-            **{k: v for k, v in self.info.items() if isinstance(v, str | int | float | list | dict)},
+            **{
+                k: v for k, v in self.info.items() if isinstance(v, str | int | float | list | dict)
+            },
         }
 
 

@@ -30,7 +30,9 @@ def load_dataset(
         from .stsb import load_stsb_dir
 
         if data is None:
-            raise ValueError("stsb-dir needs --data, the folder with train_new/dev_new/test_new.tsv")
+            raise ValueError(
+                "stsb-dir needs --data, the folder with train_new/dev_new/test_new.tsv"
+            )
         return load_stsb_dir(data, regions=regions)
     if name in ("agedb-dir", "imdb-wiki-dir"):
         from .images import load_age_csv

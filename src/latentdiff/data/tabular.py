@@ -59,7 +59,9 @@ def target_values(df: pd.DataFrame, target: str, source: str = "table") -> np.nd
             f"{col[bad].iloc[0]!r} are not numbers"
         )
     if y.isna().any():
-        raise ValueError(f"target column {target!r} has {int(y.isna().sum())} missing (NaN) value(s)")
+        raise ValueError(
+            f"target column {target!r} has {int(y.isna().sum())} missing (NaN) value(s)"
+        )
     y = y.to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(y)):
         raise ValueError(f"target column {target!r} has infinite value(s)")
@@ -84,9 +86,10 @@ class TableEncoding:
                 as_num = pd.to_numeric(col, errors="coerce")
                 numeric_like = as_num.notna() & col.notna()
                 if numeric_like.any() and not numeric_like[col.notna()].all():
+                    num, txt = col[numeric_like].iloc[0], col[~numeric_like & col.notna()].iloc[0]
                     raise ValueError(
-                        f"feature column {c!r} mixes numbers and text (e.g. {col[numeric_like].iloc[0]!r} "
-                        f"and {col[~numeric_like & col.notna()].iloc[0]!r}); clean it or cast it"
+                        f"feature column {c!r} mixes numbers and text (e.g. {num!r} and {txt!r}); "
+                        "clean it or cast it"
                     )
                 if numeric_like.any():
                     enc.numeric.append(c)
@@ -97,10 +100,11 @@ class TableEncoding:
             else:
                 enc.numeric.append(c)
                 vals = col.astype(np.float64)
-            if vals.isna().any() or not np.all(np.isfinite(vals.to_numpy(dtype=np.float64))):
+            bad = ~np.isfinite(vals.to_numpy(dtype=np.float64))
+            if bad.any():
                 raise ValueError(
-                    f"feature column {c!r} has {int((~np.isfinite(vals.to_numpy(dtype=float))).sum())}"
-                    " missing or infinite value(s); impute or drop them first"
+                    f"feature column {c!r} has {int(bad.sum())} missing or infinite value(s); "
+                    "impute or drop them first"
                 )
             enc.mean[c] = float(vals.mean())
             s = float(vals.std(ddof=0))
@@ -117,7 +121,9 @@ class TableEncoding:
         for c in self.numeric:
             v = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float64)
             if not np.all(np.isfinite(v)):
-                raise ValueError(f"feature column {c!r} has missing, infinite or non-numeric values")
+                raise ValueError(
+                    f"feature column {c!r} has missing, infinite or non-numeric values"
+                )
             parts.append(((v - self.mean[c]) / self.std[c])[:, None])
         for c, cats in self.categorical.items():
             v = X[c].astype(str).to_numpy()

@@ -49,7 +49,12 @@ ENCODERS: dict[str, Callable[..., EncoderSpec]] = {
 }
 
 #: The encoder each modality gets when none is named.
-DEFAULT_ENCODER = {"tabular": "mlp", "features": "identity", "text": "bilstm-glove", "image": "resnet"}
+DEFAULT_ENCODER = {
+    "tabular": "mlp",
+    "features": "identity",
+    "text": "bilstm-glove",
+    "image": "resnet",
+}
 
 
 def make_encoder(name: str, **kwargs) -> EncoderSpec:

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -336,27 +335,9 @@ def _save_atomic(path: Path, array: np.ndarray) -> None:
 
 
 def _sentence_transformer_class() -> type:
-    """``SentenceTransformer``, imported offline and without a broken torchvision.
-
-    A torchvision wheel built for another torch fails on import (``operator torchvision::nms does
-    not exist``) and takes transformers' model classes down with it, although a text model never
-    uses torchvision. Such a torchvision is hidden (``sys.modules`` entry None, so it reads as not
-    installed); a working one is left alone.
-    """
+    """``SentenceTransformer``, imported with the hub switched off (the model is a local path)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    if "torchvision" not in sys.modules:
-        try:
-            import torchvision  # noqa: F401
-        except Exception:
-            for name in [m for m in sys.modules if m.split(".")[0] == "torchvision"]:
-                del sys.modules[name]
-            sys.modules["torchvision"] = None  # type: ignore[assignment]
-            # transformers caches "torchvision is available" if it was imported before
-            utils = sys.modules.get("transformers.utils.import_utils")
-            for name in dir(utils) if utils is not None else []:
-                if "torchvision" in name and hasattr(getattr(utils, name), "cache_clear"):
-                    getattr(utils, name).cache_clear()
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer

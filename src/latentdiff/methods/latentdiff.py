@@ -20,7 +20,7 @@ class LatentDiff(Method):
             "acceptance_rate": s.acceptance_rate_,
             "per_bin": s.report_,
             "head_best_epoch": fit.head_result.best_epoch,
-            "seconds": fit.seconds,
+            "stage_seconds": fit.seconds,
             "vanilla_train_seconds": fit.vanilla.seconds,
         }
         return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info)
