@@ -79,3 +79,16 @@ def test_gate_small_bin_rules():
     assert not rej.accept(probe, np.ones(20, int)).any()
     with pytest.raises(ValueError, match="small_bin_rule"):
         QualityGate(small_bin_rule="maybe")
+
+
+def test_gate_held_out_calibration_accepts_fresh_real_samples_at_about_q():
+    rng = np.random.default_rng(2)
+    m, n = 32, 40  # few samples for the dimension: in-sample distances are biased low
+    Z = rng.normal(0, 1, (n, m))
+    b = np.zeros(n, int)
+    fresh = rng.normal(0, 1, (2000, m))
+    cross = QualityGate(quantile=0.95).fit(Z, b, n_bins=1).accept(fresh, np.zeros(2000, int))
+    naive = QualityGate(quantile=0.95, calibration="in-sample").fit(Z, b, n_bins=1)
+    naive_rate = naive.accept(fresh, np.zeros(2000, int)).mean()
+    assert 0.9 < cross.mean() < 0.99  # about q = 0.95
+    assert naive_rate < 0.88  # the literal reading rejects more samples of the same distribution

@@ -103,6 +103,13 @@ class QualityGate:
 
     * Sigma_y is the Ledoit-Wolf shrinkage estimate: with m-dimensional features and fewer than m
       samples in a bin the sample covariance is singular and eq. 11 is undefined.
+    * tau_y is calibrated on *held-out* real distances (``calibration="cross"``, default): the
+      bin's real features are split into ``n_folds`` folds and each fold is scored with statistics
+      fitted on the others. In-sample distances are biased low when a bin has few samples for its
+      dimension (the covariance fits its own points), which would reject most fresh samples of the
+      very same distribution; held-out calibration accepts an unseen real feature with
+      probability about q, which is what "the q-th percentile of real distances" should mean.
+      ``"in-sample"`` keeps the literal reading.
     * Bins with fewer than ``n_min`` real samples (the paper fixes n_min = 5 but gives no rule):
       ``pool`` (default) widens the bin symmetrically to its neighbours until at least ``n_min``
       real samples are inside and uses their statistics; ``accept`` keeps every synthetic feature
@@ -114,6 +121,8 @@ class QualityGate:
         quantile: float = 0.95,
         n_min: int = 5,
         small_bin_rule: Literal["pool", "accept", "reject"] = "pool",
+        calibration: Literal["cross", "in-sample"] = "cross",
+        n_folds: int = 5,
     ):
         if not 0 < quantile <= 1:
             raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
@@ -123,9 +132,15 @@ class QualityGate:
             raise ValueError(
                 f"small_bin_rule must be pool, accept or reject, got {small_bin_rule!r}"
             )
+        if calibration not in ("cross", "in-sample"):
+            raise ValueError(f"calibration must be 'cross' or 'in-sample', got {calibration!r}")
+        if int(n_folds) != n_folds or n_folds < 2:
+            raise ValueError(f"n_folds must be an integer >= 2, got {n_folds!r}")
         self.quantile = quantile
         self.n_min = int(n_min)
         self.small_bin_rule = small_bin_rule
+        self.calibration = calibration
+        self.n_folds = int(n_folds)
 
     @staticmethod
     def _stats(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +152,20 @@ class QualityGate:
         """d_M of each row of Z (eq. 11)."""
         D = np.asarray(Z, dtype=np.float64) - mean  # (N, m)
         return np.sqrt(np.maximum(((D @ precision) * D).sum(axis=1), 0.0))
+
+    def _calibration_distances(self, Zk: np.ndarray, mean, prec) -> np.ndarray:
+        """Distances of the bin's real features: in-sample, or each fold held out (at least two
+        samples must remain to fit the others, so tiny pools fall back to leave-one-out)."""
+        n = Zk.shape[0]
+        if self.calibration == "in-sample" or n < 3:
+            return self.distance(Zk, mean, prec)
+        folds = np.arange(n) % min(self.n_folds, n)  # deterministic, order of the rows
+        out = np.empty(n)
+        for f in np.unique(folds):
+            held = folds == f
+            m_f, p_f = self._stats(Zk[~held])
+            out[held] = self.distance(Zk[held], m_f, p_f)
+        return out
 
     def fit(self, Z, bin_idx, n_bins: int) -> QualityGate:
         Z = np.asarray(Z, dtype=np.float64)
@@ -154,7 +183,7 @@ class QualityGate:
                     continue
             Zk = Z[(bin_idx >= lo) & (bin_idx <= hi)]
             mean, prec = self._stats(Zk)
-            tau = float(np.quantile(self.distance(Zk, mean, prec), self.quantile))
+            tau = float(np.quantile(self._calibration_distances(Zk, mean, prec), self.quantile))
             self.gates_[int(k)] = BinGate(mean, prec, tau, int(Zk.shape[0]), (lo, hi))
         self.counts_ = counts
         return self

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from .base import Method, MethodOutput, RunContext
-from .latentdiff import LatentDiff
+from .latentdiff import LatentDiff, RetrainHead
 from .vanilla import Vanilla
 
-METHODS: dict[str, type[Method]] = {"vanilla": Vanilla, "latentdiff": LatentDiff}
+METHODS: dict[str, type[Method]] = {
+    "vanilla": Vanilla,
+    "latentdiff": LatentDiff,
+    "retrain-head": RetrainHead,
+}
 
 
 def get_method(name: str) -> Method:

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Regenerates docs/benchmarks.md: STS-B-DIR with both text encoders and California Housing,
+# vanilla vs LatentDiff (and the retrain-head control), 3 seeds each, on this machine.
+# Data from LATENTDIFF_SHARED_DATA (default ../shared/data); outputs under OUT (default bench-out).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. .venv/bin/activate
+DATA=${LATENTDIFF_SHARED_DATA:-../shared/data}
+OUT=${OUT:-bench-out}
+SEEDS=${SEEDS:-0,1,2}
+METHODS=vanilla,retrain-head,latentdiff
+latentdiff bench --dataset california-housing --data "$DATA/california-housing/california_housing.csv" \
+  --methods $METHODS --seeds "$SEEDS" --out "$OUT/california-housing" --no-progress
+latentdiff bench --dataset stsb-dir --data "$DATA/stsb-dir" --encoder minilm \
+  --methods $METHODS --seeds "$SEEDS" --out "$OUT/stsb-dir-minilm" --no-progress
+latentdiff bench --dataset stsb-dir --data "$DATA/stsb-dir" --encoder bilstm-glove \
+  --methods $METHODS --seeds "$SEEDS" --out "$OUT/stsb-dir-bilstm" --no-progress
+python -m latentdiff.report "$OUT/stsb-dir-bilstm" "$OUT/stsb-dir-minilm" "$OUT/california-housing" \
+  --notes docs/benchmarks-reading.md > docs/benchmarks.md
+echo "wrote docs/benchmarks.md"
