@@ -97,6 +97,11 @@ def test_bench_cli_contract(tmp_path, tiny_frame, capsys):
     md = (out / "results.md").read_text()
     assert "| latentdiff vs vanilla |" in md and "± " in md
     assert "MSE" in capsys.readouterr().out
+    from latentdiff.report import main as report
+
+    assert report([str(out)]) == 0
+    doc = capsys.readouterr().out
+    assert "# Benchmarks" in doc and "latentdiff − vanilla, paired" in doc and "seeds better" in doc
 
 
 @pytest.mark.parametrize(

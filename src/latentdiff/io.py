@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -22,13 +24,17 @@ def _default(o):
     raise TypeError(f"cannot write {type(o).__name__} as JSON")
 
 
-def atomic_write_text(path, text: str) -> Path:
+def _atomic_write(path, write: Callable[[IO], None], binary: bool) -> Path:
+    """Call ``write`` on a temporary file beside ``path``, sync it, then rename it over ``path``:
+    readers see the old file or the whole new one, never half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(
+            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
+        ) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -36,6 +42,15 @@ def atomic_write_text(path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    return _atomic_write(path, lambda f: f.write(text), binary=False)
+
+
+def atomic_save_npy(path, array: np.ndarray) -> Path:
+    """``np.save`` without pickle, atomically."""
+    return _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False), binary=True)
 
 
 def write_json(path, obj) -> Path:
