@@ -79,7 +79,7 @@ def test_bench_cli_contract(tmp_path, tiny_frame, capsys):
     tiny_frame.to_csv(csv, index=False)
     out = tmp_path / "bench"
     rc = main(
-        ["bench", "--data", str(csv), "--target", "target", "--methods", "vanilla,latentdiff",
+        ["bench", "--data", str(csv), "--target", "target", "--methods", "vanilla,retrain-head,latentdiff",
          "--seeds", "0,1", "--out", str(out), "--epochs", "5", "--diffusion-steps", "30",
          "--eval-bins", "10", "--n-bins", "6", "--no-progress"]
     )  # fmt: skip
@@ -88,12 +88,12 @@ def test_bench_cli_contract(tmp_path, tiny_frame, capsys):
     assert {tuple(sorted(r)) for r in records} == {
         ("dataset", "method", "metric", "region", "seed", "value")
     }
-    assert {r["method"] for r in records} == {"vanilla", "latentdiff"}
+    assert {r["method"] for r in records} == {"vanilla", "retrain-head", "latentdiff"}
     assert {r["seed"] for r in records} == {0, 1}
     assert {r["region"] for r in records} == {"all", "many", "medium", "few"}
     assert {r["metric"] for r in records} == {"mae", "mse", "gm", "pearson", "spearman", "r2"}
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["bench"]["methods"] == ["vanilla", "latentdiff"] and cfg["encoder_name"] == "mlp"
+    assert cfg["bench"]["methods"] == ["vanilla", "retrain-head", "latentdiff"] and cfg["encoder_name"] == "mlp"
     md = (out / "results.md").read_text()
     assert "| latentdiff vs vanilla |" in md and "± " in md
     assert "MSE" in capsys.readouterr().out

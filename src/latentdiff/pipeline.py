@@ -125,7 +125,6 @@ def fit_latentdiff(
     sampler = copy.deepcopy(sampler) if sampler is not None else LatentDiffSampler()
     if sampler.random_state is None:
         sampler.set_params(random_state=random_state)
-    head = head or HeadConfig()
     ds = vanilla.dataset
     t0 = time.perf_counter()
     Z = vanilla.features("train")
@@ -134,22 +133,37 @@ def fit_latentdiff(
     t1 = time.perf_counter()
     Z_syn, y_syn = sampler.generate()
     t2 = time.perf_counter()
+    model, head_result = refit_head(vanilla, Z_syn, y_syn, head, random_state, progress)
+    t3 = time.perf_counter()
+    seconds = {"sampler_fit": t1 - t0, "generate_and_gate": t2 - t1, "head": t3 - t2}
+    return LatentDiffFit(vanilla, model, sampler, head_result, int(y_syn.size), seconds)
+
+
+def refit_head(
+    vanilla: VanillaFit,
+    Z_syn,
+    y_syn,
+    head: HeadConfig | None = None,
+    random_state: int = 0,
+    progress: bool = True,
+) -> tuple[RegressionModel, TrainResult]:
+    """Stage 7: a copy of the vanilla network whose head is retrained on the real training
+    features plus ``(Z_syn, y_syn)`` (possibly none), selected on validation."""
+    ds = vanilla.dataset
     model = copy.deepcopy(vanilla.model)
-    head_result = fit_head(
+    result = fit_head(
         model,
-        Z,
+        vanilla.features("train"),
         ds.train.y,
         Z_syn,
         y_syn,
         vanilla.features("val"),
         ds.val.y,
-        head,
+        head or HeadConfig(),
         random_state=random_state,
         progress=progress,
     )
-    t3 = time.perf_counter()
-    seconds = {"diffusion_fit": t1 - t0, "generate_and_gate": t2 - t1, "head": t3 - t2}
-    return LatentDiffFit(vanilla, model, sampler, head_result, int(y_syn.size), seconds)
+    return model, result
 
 
 class LatentDiffPipeline:

@@ -7,17 +7,19 @@ the difference between ``retrain-head`` and ``vanilla`` is what retraining the h
 
 from __future__ import annotations
 
-from ..pipeline import fit_latentdiff
+import numpy as np
+
+from ..pipeline import fit_latentdiff, refit_head
 from ..sampler import LatentDiffSampler
+from ..training import predict_from_features
 from .base import Method, MethodOutput, RunContext
 
 
 class LatentDiff(Method):
     name = "latentdiff"
-    overrides: dict = {}
 
     def run(self, ctx: RunContext) -> MethodOutput:
-        sampler = LatentDiffSampler(**{"random_state": ctx.seed, **ctx.sampler, **self.overrides})
+        sampler = LatentDiffSampler(**{"random_state": ctx.seed, **ctx.sampler})
         fit = fit_latentdiff(ctx.vanilla(), sampler, ctx.head, ctx.seed, ctx.progress)
         s = fit.sampler
         info = {
@@ -32,12 +34,16 @@ class LatentDiff(Method):
         return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info)
 
 
-class RetrainHead(LatentDiff):
-    """Control: LatentDiff's head retraining on real features only (no diffusion model)."""
+class RetrainHead(Method):
+    """Control: LatentDiff's head retraining (stage 7) on the real features only."""
 
     name = "retrain-head"
-    overrides = {"ratio": 0.0, "diffusion": {"n_steps": 1}}
 
     def run(self, ctx: RunContext) -> MethodOutput:
-        out = super().run(ctx)
-        return MethodOutput(out.predictions, {"head_best_epoch": out.info["head_best_epoch"]})
+        v = ctx.vanilla()
+        m = v.features("train").shape[1]
+        model, result = refit_head(
+            v, np.empty((0, m)), np.empty(0), ctx.head, ctx.seed, ctx.progress
+        )
+        preds = {sp: predict_from_features(model, v.features(sp)) for sp in ("val", "test")}
+        return MethodOutput(preds, {"head_best_epoch": result.best_epoch})
