@@ -78,11 +78,10 @@ def test_bench_cli_contract(tmp_path, tiny_frame, capsys):
     csv = tmp_path / "tiny.csv"
     tiny_frame.to_csv(csv, index=False)
     out = tmp_path / "bench"
-    rc = main(
-        ["bench", "--data", str(csv), "--target", "target", "--methods", "vanilla,retrain-head,latentdiff",
-         "--seeds", "0,1", "--out", str(out), "--epochs", "5", "--diffusion-steps", "30",
-         "--eval-bins", "10", "--n-bins", "6", "--no-progress"]
-    )  # fmt: skip
+    args = ["bench", "--data", str(csv), "--target", "target", "--out", str(out)]
+    args += ["--methods", "vanilla,retrain-head,latentdiff", "--seeds", "0,1", "--epochs", "5"]
+    args += ["--diffusion-steps", "30", "--eval-bins", "10", "--n-bins", "6", "--no-progress"]
+    rc = main(args)
     assert rc == 0
     records = json.loads((out / "results.json").read_text())
     assert {tuple(sorted(r)) for r in records} == {
@@ -93,7 +92,8 @@ def test_bench_cli_contract(tmp_path, tiny_frame, capsys):
     assert {r["region"] for r in records} == {"all", "many", "medium", "few"}
     assert {r["metric"] for r in records} == {"mae", "mse", "gm", "pearson", "spearman", "r2"}
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["bench"]["methods"] == ["vanilla", "retrain-head", "latentdiff"] and cfg["encoder_name"] == "mlp"
+    assert cfg["bench"]["methods"] == ["vanilla", "retrain-head", "latentdiff"]
+    assert cfg["encoder_name"] == "mlp"
     md = (out / "results.md").read_text()
     assert "| latentdiff vs vanilla |" in md and "± " in md
     assert "MSE" in capsys.readouterr().out

@@ -108,3 +108,14 @@ def test_registry_errors():
         load_dataset("csv")
     with pytest.raises(ValueError, match="regions must be one of"):
         load_dataset("diamonds", regions="official")
+
+
+def test_unreadable_file_is_named(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(b"a,target\n\xff\xfe\x00\x81,1\n")
+    with pytest.raises(ValueError, match="cannot read .*bad.csv"):
+        load_table(p, "target")
+    q = tmp_path / "bad.parquet"
+    q.write_bytes(b"not a parquet file")
+    with pytest.raises(ValueError, match="cannot read .*bad.parquet"):
+        load_table(q, "target")

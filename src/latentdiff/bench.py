@@ -214,8 +214,11 @@ def results_table(
                     if not a or not b or np.mean(a) == 0:
                         cells.append("n/a")
                         continue
-                    rel = (np.mean(b) - np.mean(a)) / abs(np.mean(a)) * 100
-                    cells.append(f"{rel:+.1f} %")
+                    if LOWER_IS_BETTER[metric]:  # errors: relative change
+                        rel = (np.mean(b) - np.mean(a)) / abs(np.mean(a)) * 100
+                        cells.append(f"{rel:+.1f} %")
+                    else:  # correlations and R^2 can sit near 0: absolute change
+                        cells.append(f"{np.mean(b) - np.mean(a):+.4f}")
                 lines.append(f"| {m} vs vanilla | " + " | ".join(cells) + " |")
         lines.append("")
     lines += [

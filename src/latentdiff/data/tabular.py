@@ -35,7 +35,7 @@ def read_table(path) -> pd.DataFrame:
             df = pd.read_parquet(path)
         else:
             df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
+    except (ValueError, UnicodeDecodeError, OSError) as e:  # pandas' and pyarrow's errors
         raise ValueError(f"cannot read {path} as a table: {e}") from e
     if df.shape[0] == 0:
         raise ValueError(f"data file has a header but no rows: {path}")
