@@ -90,6 +90,11 @@ def section(d: Path) -> str:
         + ", ".join(f"{k} {v}" for k, v in summ["test_region_counts"].items())
         + f". Seeds {seeds}; mean ± std (sample std over seeds).",
         "",
+        "LatentDiff settings: "
+        + ", ".join(f"{k} {v}" for k, v in bench["sampler"].items() if k != "progress")
+        + f"; head: mix {bench['head']['mix_schedule']}, synthetic weight "
+        f"{bench['head']['synthetic_weight']}.",
+        "",
     ]
     for metric in bench["table_metrics"]:
         arrow = "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
