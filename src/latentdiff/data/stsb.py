@@ -17,9 +17,9 @@ regions are, by choice:
 
 Almost every STS-B score lies exactly on a bin edge (scores are averages of integer ratings, e.g.
 0.6 = 6 x 0.1), so the bin of a score must not depend on rounding: ``0.6 / 0.1`` is
-``5.999...`` in float64 and a plain ``floor`` puts 0.6 in bin 5. ``Bins.assign`` compares
-such labels with the stored edges and puts them in the upper bin, as ``np.histogram`` in the
-reference does, which reproduces its region counts above.
+``5.999...`` in float64 and a plain ``floor`` puts 0.6 in bin 5. ``Bins.assign`` puts labels on
+an edge in the upper bin (see ``binning.EDGE_TOLERANCE``), as the reference's float32 arithmetic
+does, which reproduces its region counts above.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..binning import DIR_THRESHOLDS, LATENTDIFF_THRESHOLDS, Bins, ShotRegions
+from ..binning import THRESHOLDS, Bins, ShotRegions
 from .base import DIRDataset, Split
 
 SPLIT_FILES: dict[str, str] = {
@@ -69,10 +69,8 @@ def stsb_regions(y_train: np.ndarray, regions: RegionRule = "official") -> ShotR
             description="STS-B-DIR official region lists (DIR reference)",
             train_counts=bins.counts(y_train),
         )
-    if regions == "dir":
-        return ShotRegions.from_training_labels(y_train, bins, DIR_THRESHOLDS)
-    if regions == "latentdiff":
-        return ShotRegions.from_training_labels(y_train, bins, LATENTDIFF_THRESHOLDS)
+    if regions in THRESHOLDS:  # "dir" or "latentdiff": the count rule
+        return ShotRegions.from_training_labels(y_train, bins, THRESHOLDS[regions])
     raise ValueError(f"unknown regions {regions!r}; expected 'official', 'dir' or 'latentdiff'")
 
 
