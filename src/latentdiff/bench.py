@@ -160,12 +160,17 @@ def run_bench(
     return records
 
 
-def _fmt(vals: list[float]) -> str:
-    vals = [v for v in vals if v is not None]
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4f}"
+
+
+def format_mean_std(vals) -> str:
+    """``mean ± std`` (sample std) over seeds; the bare value for one seed; n/a for none."""
+    vals = [v for v in vals or [] if v is not None]
     if not vals:
         return "n/a"
     a = np.asarray(vals, dtype=np.float64)
-    return f"{a.mean():.4f} ± {a.std(ddof=1) if a.size > 1 else 0.0:.4f}"
+    return _num(a.mean()) if a.size == 1 else f"{_num(a.mean())} ± {_num(a.std(ddof=1))}"
 
 
 def summarise(records: list[dict]) -> dict:
@@ -202,7 +207,7 @@ def results_table(
         ]
         lines.append("|---" * (len(REGION_COLUMNS) + 1) + "|")
         for m in methods:
-            cells = [_fmt(s.get((m, metric, r), [])) for r in REGION_COLUMNS]
+            cells = [format_mean_std(s.get((m, metric, r), [])) for r in REGION_COLUMNS]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         if "vanilla" in methods:
             for m in methods:
@@ -229,7 +234,7 @@ def results_table(
     ]
     for m in methods:
         rs = [r for r in runs if r["method"] == m]
-        sec = _fmt([r["seconds"] for r in rs])
+        sec = format_mean_std([r["seconds"] for r in rs])
         if "acceptance_rate" in (rs[0] if rs else {}):
             got = np.mean([r["n_synthetic_accepted"] for r in rs])
             asked = np.mean([r["n_synthetic_requested"] for r in rs])

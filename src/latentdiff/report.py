@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench import REGION_COLUMNS, summarise
+from .bench import REGION_COLUMNS, format_mean_std, summarise
 from .metrics import LOWER_IS_BETTER
 
 #: Published figures (test split, all / many / medium / few). Their encoders, not ours.
@@ -49,14 +49,6 @@ def _load(d: Path) -> tuple[list, list, dict]:
         json.loads((d / "runs.json").read_text()),
         json.loads((d / "config.json").read_text()),
     )
-
-
-def _cell(v) -> str:
-    if not v:
-        return "n/a"
-    a = np.asarray(v, dtype=np.float64)
-    sd = a.std(ddof=1) if a.size > 1 else 0.0
-    return f"{a.mean():.4f} ± {sd:.4f}"
 
 
 def paired(records: list[dict], metric: str, region: str, method: str) -> str:
@@ -107,7 +99,7 @@ def section(d: Path) -> str:
         for m in methods:
             lines.append(
                 f"| {m} (ours) | "
-                + " | ".join(_cell(s.get((m, metric, r))) for r in REGION_COLUMNS)
+                + " | ".join(format_mean_std(s.get((m, metric, r))) for r in REGION_COLUMNS)
                 + " |"
             )
         for label, vals in PAPER.get((name, metric), {}).items():
