@@ -26,6 +26,11 @@ def test_end_to_end_on_a_tiny_long_tailed_set(tiny_dataset):
         assert ev[method]["all"]["mse"] is not None and np.isfinite(ev[method]["all"]["mse"])
     ld = pipe.latentdiff_
     assert ld.n_synthetic == sum(r["accepted"] for r in ld.sampler.report_)
+    cons = ld.consistency()
+    assert [c["bin"] for c in cons] == list(range(8))
+    for c, r in zip(cons, ld.sampler.report_, strict=True):
+        assert (c["vanilla_on_synthetic"] is None) == (r["accepted"] == 0)
+        assert (c["vanilla_on_real"] is None) == (r["n_real"] == 0)
     # stage 8: f then the retrained h; the encoder is the vanilla one, untouched
     v = pipe.vanilla_
     for p_v, p_l in zip(v.model.encoder.parameters(), ld.model.encoder.parameters(), strict=True):

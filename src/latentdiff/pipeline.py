@@ -105,12 +105,46 @@ class LatentDiffFit:
     model: RegressionModel
     sampler: LatentDiffSampler
     head_result: TrainResult
-    n_synthetic: int
+    Z_syn: np.ndarray  # accepted synthetic features (n_syn, m)
+    y_syn: np.ndarray  # their labels, the bin centres
     seconds: dict
+
+    @property
+    def n_synthetic(self) -> int:
+        return int(self.y_syn.size)
 
     def predict(self, split: str) -> np.ndarray:
         """Stage 8: f_psi (the vanilla encoder, unchanged) then the retrained h_phi."""
         return predict_from_features(self.model, self.vanilla.features(split))
+
+    def consistency(self) -> list[dict]:
+        """Per generation bin: what the vanilla head predicts on real and on synthetic features
+        of the bin, and what the retrained head predicts on the same real features.
+
+        Synthetic features that carry their label make the vanilla head predict about what it
+        predicts on real features of the bin; the retrained head should move real predictions
+        towards the bin centre.
+        """
+        bins = self.sampler.bins_
+        y = self.vanilla.dataset.train.y
+        b_real, b_syn = bins.assign(y), bins.assign(self.y_syn) if self.y_syn.size else None
+        p_real0 = self.vanilla.predictions("train")
+        p_real1 = predict_from_features(self.model, self.vanilla.features("train"))
+        p_syn0 = predict_from_features(self.vanilla.model, self.Z_syn) if self.y_syn.size else None
+
+        def mean(p, b, k):
+            return None if p is None or not np.any(b == k) else float(p[b == k].mean())
+
+        return [
+            {
+                "bin": k,
+                "center": float(bins.centers[k]),
+                "vanilla_on_real": mean(p_real0, b_real, k),
+                "vanilla_on_synthetic": mean(p_syn0, b_syn, k),
+                "retrained_on_real": mean(p_real1, b_real, k),
+            }
+            for k in range(bins.n_bins)
+        ]
 
 
 def fit_latentdiff(
@@ -136,7 +170,7 @@ def fit_latentdiff(
     model, head_result = refit_head(vanilla, Z_syn, y_syn, head, random_state, progress)
     t3 = time.perf_counter()
     seconds = {"sampler_fit": t1 - t0, "generate_and_gate": t2 - t1, "head": t3 - t2}
-    return LatentDiffFit(vanilla, model, sampler, head_result, int(y_syn.size), seconds)
+    return LatentDiffFit(vanilla, model, sampler, head_result, Z_syn, y_syn, seconds)
 
 
 def refit_head(

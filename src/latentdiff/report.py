@@ -152,20 +152,27 @@ def section(d: Path) -> str:
 
 
 def _acceptance_by_region(ld_runs: list[dict]) -> str:
-    """Mean requested / accepted per generation bin, over seeds."""
-    bins = {}
+    """Per generation bin, means over seeds: real count, requested and accepted synthetic
+    features, and the predictions that show whether synthetic features carry their label."""
+    keys = ("n_real", "requested", "accepted", "vanilla_on_real", "vanilla_on_synthetic",
+            "retrained_on_real")  # fmt: skip
+    bins: dict = {}
     for r in ld_runs:
         for b in r["per_bin"]:
-            e = bins.setdefault(
-                b["bin"], {"center": b["center"], "n_real": b["n_real"], "req": [], "acc": []}
-            )
-            e["req"].append(b["requested"])
-            e["acc"].append(b["accepted"])
-    rows = ["| generation bin centre | real | requested | accepted |", "|---|---|---|---|"]
+            e = bins.setdefault(b["bin"], {"center": b["center"], **{k: [] for k in keys}})
+            for k in keys:
+                if b.get(k) is not None:
+                    e[k].append(b[k])
+    rows = [
+        "| bin centre | real | requested | accepted | vanilla head on real | vanilla head on "
+        "synthetic | retrained head on real |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for k in sorted(bins):
         e = bins[k]
-        req, acc = np.mean(e["req"]), np.mean(e["acc"])
-        rows.append(f"| {e['center']:.4g} | {e['n_real']} | {req:.0f} | {acc:.0f} |")
+        cells = [f"{np.mean(e[c]):.0f}" if e[c] else "-" for c in keys[:3]]
+        cells += [f"{np.mean(e[c]):.3g}" if e[c] else "-" for c in keys[3:]]
+        rows.append(f"| {e['center']:.4g} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 

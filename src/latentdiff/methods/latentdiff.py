@@ -26,7 +26,7 @@ class LatentDiff(Method):
             "n_synthetic_accepted": fit.n_synthetic,
             "n_synthetic_requested": int(sum(r["requested"] for r in s.report_)),
             "acceptance_rate": s.acceptance_rate_,
-            "per_bin": s.report_,
+            "per_bin": [{**r, **c} for r, c in zip(s.report_, fit.consistency(), strict=True)],
             "head_best_epoch": fit.head_result.best_epoch,
             "stage_seconds": fit.seconds,
             "vanilla_train_seconds": fit.vanilla.seconds,
