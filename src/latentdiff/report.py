@@ -147,7 +147,7 @@ def section(d: Path) -> str:
     lines += ["Wall seconds per seed (this machine, same run): "
               + ", ".join(f"{m} {np.mean([r['seconds'] for r in runs if r['method'] == m]):.0f} s"
                           for m in methods)
-              + " (latentdiff excludes the vanilla training it shares).", ""]  # fmt: skip
+              + " (the vanilla training is counted once, under vanilla).", ""]  # fmt: skip
     return "\n".join(lines)
 
 

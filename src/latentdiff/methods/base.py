@@ -30,6 +30,10 @@ class RunContext:
     progress: bool = True
     _vanilla: VanillaFit | None = field(default=None, repr=False)
 
+    @property
+    def vanilla_trained(self) -> bool:
+        return self._vanilla is not None
+
     def vanilla(self) -> VanillaFit:
         if self._vanilla is None:
             self._vanilla = fit_vanilla(
