@@ -188,6 +188,21 @@ def summarise(records: list[dict]) -> dict:
     return out
 
 
+def metric_table(s: dict, methods: list[str], metric: str, level: str = "##", suffix: str = ""):
+    """Heading and mean ± std rows of one metric per region (``s`` from :func:`summarise`)."""
+    arrow = "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
+    lines = [
+        f"{level} {metric.upper()} ({arrow})",
+        "",
+        "| method | " + " | ".join(REGION_COLUMNS) + " |",
+    ]
+    lines.append("|---" * (len(REGION_COLUMNS) + 1) + "|")
+    for m in methods:
+        cells = [format_mean_std(s.get((m, metric, r))) for r in REGION_COLUMNS]
+        lines.append(f"| {m}{suffix} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def results_table(
     records: list[dict], runs: list[dict], dataset: DIRDataset, config: BenchConfig
 ) -> str:
@@ -205,16 +220,7 @@ def results_table(
         "",
     ]
     for metric in config.table_metrics:
-        arrow = "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
-        lines += [
-            f"## {metric.upper()} ({arrow})",
-            "",
-            "| method | " + " | ".join(REGION_COLUMNS) + " |",
-        ]
-        lines.append("|---" * (len(REGION_COLUMNS) + 1) + "|")
-        for m in methods:
-            cells = [format_mean_std(s.get((m, metric, r), [])) for r in REGION_COLUMNS]
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines += metric_table(s, methods, metric)
         if "vanilla" in methods:
             for m in methods:
                 if m == "vanilla":

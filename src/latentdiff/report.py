@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench import REGION_COLUMNS, format_mean_std, summarise
+from .bench import REGION_COLUMNS, metric_table, summarise
 from .metrics import LOWER_IS_BETTER
 
 #: Published figures (test split, all / many / medium / few). Their encoders, not ours.
@@ -89,19 +89,7 @@ def section(d: Path) -> str:
         "",
     ]
     for metric in bench["table_metrics"]:
-        arrow = "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
-        lines += [
-            f"### {metric.upper()} ({arrow})",
-            "",
-            "| method | " + " | ".join(REGION_COLUMNS) + " |",
-        ]
-        lines.append("|---" * (len(REGION_COLUMNS) + 1) + "|")
-        for m in methods:
-            lines.append(
-                f"| {m} (ours) | "
-                + " | ".join(format_mean_std(s.get((m, metric, r))) for r in REGION_COLUMNS)
-                + " |"
-            )
+        lines += metric_table(s, methods, metric, level="###", suffix=" (ours)")
         for label, vals in PAPER.get((name, metric), {}).items():
             lines.append(
                 f"| {label} | " + " | ".join("—" if v is None else f"{v:.4f}" for v in vals) + " |"

@@ -130,6 +130,26 @@ def _score(kind: str, y, p) -> float:
     return float(np.mean(e**2) if kind == "mse" else np.mean(np.abs(e)))
 
 
+class _BestEpoch:
+    """Keeps the state of the epoch with the lowest validation score and says when ``patience``
+    epochs have passed without a better one."""
+
+    def __init__(self, module: nn.Module, patience: int | None):
+        self.module, self.patience = module, patience
+        self.val, self.epoch, self.state = np.inf, -1, None
+
+    def update(self, val: float, epoch: int) -> bool:
+        """Record an epoch; True when training should stop."""
+        if val < self.val:
+            self.val, self.epoch = val, epoch
+            self.state = copy.deepcopy(self.module.state_dict())
+            return False
+        return self.patience is not None and epoch - self.epoch >= self.patience
+
+    def restore(self) -> None:
+        self.module.load_state_dict(self.state)
+
+
 @dataclass
 class TrainResult:
     best_epoch: int
@@ -158,7 +178,7 @@ def fit_model(
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(config.lr_milestones), gamma=0.1)
     yt = model.to_standard(torch.as_tensor(y_train, dtype=torch.float32))
     w = None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
-    best = (np.inf, -1, None)
+    best = _BestEpoch(model, config.patience)
     history: list[dict] = []
     bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
     with torch.random.fork_rng(devices=[]):  # dropout noise from random_state, caller's RNG kept
@@ -183,13 +203,11 @@ def fit_model(
             key = f"val_{config.select_metric}"
             history.append({"epoch": epoch, "train_loss": total / perm.size, key: val})
             bar.set_postfix(val=f"{val:.4g}")
-            if val < best[0]:
-                best = (val, epoch, copy.deepcopy(model.state_dict()))
-            elif config.patience is not None and epoch - best[1] >= config.patience:
+            if best.update(val, epoch):
                 break
-    model.load_state_dict(best[2])
+    best.restore()
     model.eval()
-    return TrainResult(best[1], best[0], history)
+    return TrainResult(best.epoch, best.val, history)
 
 
 # --- stage 7: the head on real + synthetic features --------------------------------------------
@@ -270,7 +288,7 @@ def fit_head(
     opt = torch.optim.Adam(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), gamma=0.1)
     n_real, n_syn = Zr.shape[0], Zs.shape[0]
-    best = (np.inf, -1, None)
+    best = _BestEpoch(head, cfg.patience)
     history = []
 
     def val_score():
@@ -305,13 +323,11 @@ def fit_head(
                 f"val_{cfg.select_metric}": val,
             }
         )
-        if val < best[0]:
-            best = (val, epoch, copy.deepcopy(head.state_dict()))
-        elif cfg.patience is not None and epoch - best[1] >= cfg.patience:
+        if best.update(val, epoch):
             break
-    head.load_state_dict(best[2])
+    best.restore()
     model.eval()
-    return TrainResult(best[1], best[0], history)
+    return TrainResult(best.epoch, best.val, history)
 
 
 def predict_from_features(model: RegressionModel, Z) -> np.ndarray:

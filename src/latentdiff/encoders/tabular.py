@@ -21,15 +21,33 @@ def mlp(dims: list[int], dropout: float = 0.0) -> nn.Sequential:
 
 
 @dataclass
-class MLPEncoder(EncoderSpec):
+class _ArrayEncoder(EncoderSpec):
+    """Inputs that are already a float matrix (N, d): tabular rows or precomputed features."""
+
+    in_dim: int | None = field(default=None, init=False)  # learnt in prepare()
+
+    modalities = ("tabular", "features")
+
+    def prepare(self, dataset: DIRDataset) -> None:
+        self.check(dataset)
+        self.in_dim = int(dataset.train.X.shape[1])
+
+    def inputs(self, split: Split):
+        return tensor_inputs(split.X)
+
+    def _in_dim(self) -> int:
+        if self.in_dim is None:
+            raise RuntimeError("call prepare(dataset) before build()")
+        return self.in_dim
+
+
+@dataclass
+class MLPEncoder(_ArrayEncoder):
     """The paper's tabular encoder: MLP [256, 128, 64] with ReLU (seed 000, sec. 4); z = the
     last hidden layer (m = 64)."""
 
     hidden_dims: tuple[int, ...] = (256, 128, 64)
     dropout: float = 0.0
-    in_dim: int | None = field(default=None)
-
-    modalities = ("tabular", "features")
 
     def __post_init__(self):
         self.hidden_dims = tuple(int(d) for d in self.hidden_dims)
@@ -38,17 +56,8 @@ class MLPEncoder(EncoderSpec):
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
-    def prepare(self, dataset: DIRDataset) -> None:
-        self.check(dataset)
-        self.in_dim = int(dataset.train.X.shape[1])
-
-    def inputs(self, split: Split):
-        return tensor_inputs(split.X)
-
     def build(self) -> nn.Module:
-        if self.in_dim is None:
-            raise RuntimeError("call prepare(dataset) before build()")
-        return mlp([self.in_dim, *self.hidden_dims], self.dropout)
+        return mlp([self._in_dim(), *self.hidden_dims], self.dropout)
 
     @property
     def out_dim(self) -> int:
@@ -56,25 +65,12 @@ class MLPEncoder(EncoderSpec):
 
 
 @dataclass
-class IdentityEncoder(EncoderSpec):
+class IdentityEncoder(_ArrayEncoder):
     """Precomputed features are z itself (f = identity); only the head is learnt."""
-
-    in_dim: int | None = field(default=None)
-
-    modalities = ("features", "tabular")
-
-    def prepare(self, dataset: DIRDataset) -> None:
-        self.check(dataset)
-        self.in_dim = int(dataset.train.X.shape[1])
-
-    def inputs(self, split: Split):
-        return tensor_inputs(split.X)
 
     def build(self) -> nn.Module:
         return nn.Identity()
 
     @property
     def out_dim(self) -> int:
-        if self.in_dim is None:
-            raise RuntimeError("call prepare(dataset) first")
-        return self.in_dim
+        return self._in_dim()
