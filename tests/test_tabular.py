@@ -119,3 +119,19 @@ def test_unreadable_file_is_named(tmp_path):
     q.write_bytes(b"not a parquet file")
     with pytest.raises(ValueError, match="cannot read .*bad.parquet"):
         load_table(q, "target")
+
+
+def test_written_files_are_whole_and_readable_by_others(tmp_path):
+    import json
+    import stat
+
+    from latentdiff.io import write_json
+
+    p = write_json(tmp_path / "r.json", {"a": [1, 2]})
+    assert json.loads(p.read_text()) == {"a": [1, 2]}
+    assert stat.S_IMODE(p.stat().st_mode) & 0o044  # not the 0600 of a bare mkstemp
+    assert [f.name for f in tmp_path.iterdir()] == ["r.json"]  # no temporary file left
+    with pytest.raises(TypeError):
+        write_json(tmp_path / "bad.json", {"x": object()})
+    assert not (tmp_path / "bad.json").exists()
+    assert [f.name for f in tmp_path.iterdir()] == ["r.json"]

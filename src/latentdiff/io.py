@@ -24,6 +24,12 @@ def _default(o):
     raise TypeError(f"cannot write {type(o).__name__} as JSON")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path, write: Callable[[IO], None], binary: bool) -> Path:
     """Call ``write`` on a temporary file beside ``path``, sync it, then rename it over ``path``:
     readers see the old file or the whole new one, never half of it."""
@@ -37,6 +43,7 @@ def _atomic_write(path, write: Callable[[IO], None], binary: bool) -> Path:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
