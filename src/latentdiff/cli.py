@@ -41,12 +41,11 @@ def _int_list(s: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from None
 
 
-def _add_common(p: argparse.ArgumentParser, dataset_required: bool = False) -> None:
+def _add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument(
         "--dataset",
         choices=DATASETS,
-        default=None if dataset_required else None,
         help="named data set (default: csv when --data is a file, else diamonds)",
     )
     g.add_argument("--data", help="path: a CSV/parquet file, the STS-B-DIR folder, or an age CSV")
