@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -41,6 +42,17 @@ def _int_list(s: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from None
 
 
+def _key_value(s: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE read as JSON when it parses (numbers, true/false, lists), else text."""
+    if "=" not in s:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {s!r}")
+    key, value = s.split("=", 1)
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument(
@@ -62,6 +74,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--eval-bins", type=_positive_int, help="number of evaluation bins (tables)")
     m = p.add_argument_group("model")
     m.add_argument("--encoder", choices=list(ENCODERS), help="encoder (default per modality)")
+    m.add_argument(
+        "--encoder-option",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="encoder keyword, repeatable (e.g. dropout=0.2, hidden_size=1500)",
+    )
     m.add_argument("--epochs", type=_positive_int, help="stage-1 epochs (default per data set)")
     m.add_argument("--lr", type=float, help="stage-1 learning rate")
     m.add_argument("--batch-size", type=_positive_int, help="stage-1 batch size")
@@ -106,6 +126,7 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
         regions=regions,
         dataset_kwargs=dataset_kwargs,
         encoder=a.encoder,
+        encoder_kwargs=dict(a.encoder_option),
         sampler={
             "n_bins": a.n_bins,
             "ratio": a.ratio,

@@ -61,7 +61,12 @@ def make_encoder(name: str, **kwargs) -> EncoderSpec:
     """An encoder spec by registry name."""
     if name not in ENCODERS:
         raise ValueError(f"unknown encoder {name!r}; known encoders: {', '.join(ENCODERS)}")
-    return ENCODERS[name](**kwargs)
+    try:
+        return ENCODERS[name](**kwargs)
+    except TypeError as e:  # an option the encoder does not have
+        raise ValueError(
+            f"encoder {name!r} does not take the option(s) {sorted(kwargs)}: {e}"
+        ) from e
 
 
 __all__ = ["DEFAULT_ENCODER", "ENCODERS", "EncoderSpec", "make_encoder", "tensor_inputs"]
