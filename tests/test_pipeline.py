@@ -115,6 +115,7 @@ def test_bench_cli_contract(tmp_path, tiny_frame, capsys):
         (["--target", "nope"], "target column 'nope'"),
         (["--target", "kind"], "not numeric"),
         (["--methods", "vanilla,magic"], "unknown method 'magic'"),
+        (["--encoder-option", "depth=3"], "does not take the option(s) ['depth']"),
     ],
 )
 def test_cli_errors_name_the_problem(tmp_path, tiny_frame, capsys, args, msg):
@@ -140,3 +141,11 @@ def test_cli_missing_and_empty_files(tmp_path, capsys):
     assert main(["bench", "--data", str(empty), "--target", "y", "--out", str(tmp_path / "o"),
                  "--no-progress"]) == 2  # fmt: skip
     assert "empty" in capsys.readouterr().err
+
+
+def test_encoder_option_values_are_json_or_text():
+    from latentdiff.cli import _key_value
+
+    assert _key_value("dropout=0.2") == ("dropout", 0.2)
+    assert _key_value("hidden_dims=[8, 4]") == ("hidden_dims", [8, 4])
+    assert _key_value("glove_dir=/data/glove") == ("glove_dir", "/data/glove")
