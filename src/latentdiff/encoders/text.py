@@ -145,7 +145,7 @@ class BiLSTMGloveEncoder(EncoderSpec):
     num_layers: int = 1
     max_len: int = 40
     # Table 7b's 0.2 on the embeddings before the max-pool made eval-time features differ from
-    # training-time ones (seed 0: all-shot MSE 1.33 with 0.2, 0.94 with 0): see docs/design.md
+    # training-time ones (all-shot MSE 1.23 with 0.2, 0.92 with 0): docs/benchmarks.md
     dropout: float = 0.0
     glove_dir: str | None = None
     vocab_size: int = 30000
