@@ -310,3 +310,21 @@ def test_augmentation_and_normalisation(tmp_path):
     (tmp_path / "junk.png").write_bytes(b"not an image")
     with pytest.raises(OSError, match="cannot decode image .*junk.png"):
         load_image(tmp_path / "junk.png", 8)
+
+
+def test_bench_cli_runs_the_image_path_end_to_end(tmp_path, capsys):
+    """LatentDiff on ResNet features of tiny generated images, through the CLI."""
+    import json
+
+    from latentdiff.cli import main
+
+    csv = make_age_folder(tmp_path / "ages")
+    args = ["bench", "--dataset", "agedb-dir", "--data", str(csv), "--image-root", str(csv.parent)]
+    args += ["--encoder-option", "arch=resnet18", "--encoder-option", "image_size=32"]
+    args += ["--epochs", "2", "--batch-size", "4", "--diffusion-steps", "5", "--n-bins", "3"]
+    args += ["--seeds", "0", "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main(args) == 0, capsys.readouterr().err
+    records = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {r["method"] for r in records} == {"vanilla", "latentdiff"}
+    cfg = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert cfg["encoder_name"] == "resnet" and cfg["encoder"]["arch"] == "resnet18"

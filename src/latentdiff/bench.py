@@ -167,7 +167,8 @@ def run_bench(
 
 
 def _num(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4f}"
+    """Four decimals for errors and correlations of order one; thousands for large errors."""
+    return f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:.4g}" if abs(x) >= 10 else f"{x:.4f}"
 
 
 def format_mean_std(vals) -> str:
