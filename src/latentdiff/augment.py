@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 from sklearn.covariance import LedoitWolf
+from tqdm.auto import tqdm
 
 from .binning import Bins
 
@@ -123,6 +124,7 @@ class QualityGate:
         small_bin_rule: Literal["pool", "accept", "reject"] = "pool",
         calibration: Literal["cross", "in-sample"] = "cross",
         n_folds: int = 5,
+        progress: bool = False,
     ):
         if not 0 < quantile <= 1:
             raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
@@ -141,6 +143,7 @@ class QualityGate:
         self.small_bin_rule = small_bin_rule
         self.calibration = calibration
         self.n_folds = int(n_folds)
+        self.progress = progress
 
     @staticmethod
     def _stats(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +175,7 @@ class QualityGate:
         bin_idx = np.asarray(bin_idx)
         counts = np.bincount(bin_idx, minlength=n_bins)
         self.gates_: dict[int, BinGate] = {}
-        for k in np.flatnonzero(counts > 0):
+        for k in tqdm(np.flatnonzero(counts > 0), desc="quality gate", disable=not self.progress):
             lo = hi = int(k)
             if counts[k] < self.n_min:
                 if self.small_bin_rule != "pool":

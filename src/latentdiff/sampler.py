@@ -139,9 +139,10 @@ class LatentDiffSampler(BaseEstimator):
         ).fit(Z.astype(np.float32), c)
         self.gate_ = None
         if self.gate:
-            self.gate_ = QualityGate(self.quantile, self.n_min, self.small_bin_rule).fit(
-                Z, b, self.bins_.n_bins
+            gate = QualityGate(
+                self.quantile, self.n_min, self.small_bin_rule, progress=self.progress
             )
+            self.gate_ = gate.fit(Z, b, self.bins_.n_bins)
         self._sample_seed = int(rs.randint(2**31 - 1))
         self._n_real = y.size
         self._dtypes = (Z.dtype, y.dtype)

@@ -315,7 +315,9 @@ class SentenceEmbeddingEncoder(EncoderSpec):
             if self.model is None:
                 self.model = _sentence_transformer_class()(self._model_id(), device="cpu")
             out = self.model.encode(  # type: ignore[attr-defined]
-                list(sentences), batch_size=self.batch_size, show_progress_bar=False
+                list(sentences),
+                batch_size=self.batch_size,
+                show_progress_bar=len(sentences) > 1000,  # a long step: about 2 s per 1,000
             )
         out = np.asarray(out, dtype=np.float32)  # (S, D)
         if out.ndim != 2 or out.shape[0] != len(sentences) or not np.isfinite(out).all():
