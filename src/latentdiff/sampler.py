@@ -46,6 +46,10 @@ def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
     return Z, y
 
 
+def _none_if_nan(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
 class LatentDiffSampler(BaseEstimator):
     """Conditional feature-space diffusion oversampler for imbalanced regression.
 
@@ -183,9 +187,7 @@ class LatentDiffSampler(BaseEstimator):
                 "bin": k,
                 "center": float(self.bins_.centers[k]),
                 "n_real": int(self.bin_counts_[k]),
-                "mean_abs_error": None
-                if np.isnan(self.bin_errors_[k])
-                else float(self.bin_errors_[k]),
+                "mean_abs_error": _none_if_nan(self.bin_errors_[k]),
                 "priority": float(self.priority_[k]),
                 "requested": int(requested[k]),
                 "accepted": int(accepted[k]),
@@ -201,6 +203,5 @@ class LatentDiffSampler(BaseEstimator):
         Z_syn, y_syn = self.generate()
         Z, y = np.asarray(Z), np.asarray(y)
         y_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.float64
-        return np.concatenate([Z, Z_syn.astype(Z.dtype)]), np.concatenate([y, y_syn]).astype(
-            y_dtype
-        )
+        Z_all = np.concatenate([Z, Z_syn.astype(Z.dtype)])
+        return Z_all, np.concatenate([y, y_syn]).astype(y_dtype)
