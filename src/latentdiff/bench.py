@@ -65,6 +65,7 @@ class BenchConfig:
     target: str | None = None
     image_root: str | None = None
     methods: tuple[str, ...] = ("vanilla", "latentdiff")
+    method_options: dict = field(default_factory=dict)
     seeds: tuple[int, ...] = (0, 1, 2)
     regions: str = "dir"
     dataset_kwargs: dict = field(default_factory=dict)
@@ -81,8 +82,11 @@ class BenchConfig:
             raise ValueError("give at least one method")
         if not self.seeds:
             raise ValueError("give at least one seed")
+        self.methods = tuple(self.methods)
+        if len(set(self.methods)) != len(self.methods):
+            raise ValueError(f"a method is listed twice in {self.methods}")
         for m in self.methods:
-            get_method(m)
+            get_method(m, self._options_for(m))
         preset = PRESETS.get(self.dataset, PRESETS["csv"])
         if self.train is None:
             self.train = preset.train
@@ -91,6 +95,11 @@ class BenchConfig:
         unknown = set(self.table_metrics) - set(METRICS)
         if unknown:
             raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {METRICS}")
+
+    def _options_for(self, method: str) -> dict:
+        """The ``method_options`` entries of the components of ``method`` (``a+b``)."""
+        parts = {p.strip().lower() for p in method.split("+")}
+        return {k: v for k, v in self.method_options.items() if k in parts}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -145,15 +154,16 @@ def run_bench(
             progress=config.progress,
         )
         for name in config.methods:
-            fresh = not ctx.vanilla_trained
+            ctx.fresh_seconds = 0.0
             t0 = time.perf_counter()
-            output = get_method(name).run(ctx)
+            output = get_method(name, config._options_for(name)).run(ctx)
             seconds = time.perf_counter() - t0
-            # the shared vanilla training is counted once, under vanilla, whatever the order
-            if name == "vanilla":
-                seconds = ctx.vanilla().seconds
-            elif fresh and ctx.vanilla_trained:
-                seconds -= ctx.vanilla().seconds
+            # a shared network's training is counted once, under the method that is that network
+            # (vanilla, lds, ...), whatever the order; head methods report their own time only
+            if output.network_seconds is not None:
+                seconds = output.network_seconds
+            else:
+                seconds -= ctx.fresh_seconds
             test = shot_metrics(y_test, output.predictions["test"], regions_test)
             val = shot_metrics(dataset.val.y, output.predictions["val"], regions_val)
             records += _records(dataset.name, name, int(seed), test)

@@ -11,6 +11,7 @@ from pathlib import Path
 from .bench import BenchConfig, run_bench
 from .data.registry import DATASETS
 from .encoders import ENCODERS
+from .methods import GRIDS, METHODS
 from .training import HeadConfig, TrainConfig
 
 
@@ -174,7 +175,25 @@ def main(argv: list[str] | None = None) -> int:
 
     p_bench = sub.add_parser("bench", help="methods x seeds, results.json / results.md")
     p_bench.add_argument("--out", required=True)
-    p_bench.add_argument("--methods", default="vanilla,latentdiff")
+    p_bench.add_argument(
+        "--methods",
+        default=None,
+        help="comma-separated methods, '+' combines (default vanilla,latentdiff); known: "
+        + ", ".join(METHODS),
+    )
+    p_bench.add_argument(
+        "--grid",
+        choices=list(GRIDS),
+        help="a named grid of methods: table1 = every method and combination of Table 1",
+    )
+    p_bench.add_argument(
+        "--method-option",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="METHOD.KEY=VALUE",
+        help="a method's keyword option, repeatable (e.g. lds.kernel=laplace, focal-r.beta=5)",
+    )
     p_bench.add_argument("--seeds", type=_int_list, default=(0, 1, 2))
     _add_common(p_bench)
 
@@ -184,8 +203,23 @@ def main(argv: list[str] | None = None) -> int:
             if a.command == "demo" and a.dataset is None and a.data is None:
                 a.dataset = "diamonds"
             return _execute(_config(a, ("vanilla", "latentdiff"), (a.seed,)), a.out)
-        methods = [m for m in a.methods.split(",") if m.strip()]
-        return _execute(_config(a, methods, a.seeds), a.out)
+        if a.grid and a.methods:
+            raise ValueError("give --grid or --methods, not both")
+        if a.grid:
+            methods = list(GRIDS[a.grid])
+        else:
+            methods = [m.strip() for m in (a.methods or "vanilla,latentdiff").split(",")]
+            methods = [m for m in methods if m]
+        cfg = _config(a, methods, a.seeds)
+        options: dict[str, dict] = {}
+        for key, value in a.method_option:
+            if "." not in key:
+                raise ValueError(f"--method-option needs METHOD.KEY=VALUE, got {key!r}")
+            method, opt = key.split(".", 1)
+            options.setdefault(method.strip().lower(), {})[opt.strip()] = value
+        if options:
+            cfg = BenchConfig(**{**cfg.__dict__, "method_options": options})
+        return _execute(cfg, a.out)
     except (ValueError, KeyError, FileNotFoundError, IsADirectoryError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"latentdiff: error: {msg}", file=sys.stderr)

@@ -47,6 +47,7 @@ class VanillaFit:
     dataset: DIRDataset
     result: TrainResult
     seconds: float
+    hooks: list = field(default_factory=list)
     _inputs: dict[str, Dataset] = field(default_factory=dict, repr=False)
     _cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -73,15 +74,20 @@ def fit_vanilla(
     train: TrainConfig | None = None,
     random_state: int = 0,
     progress: bool = True,
+    hooks=(),
 ) -> VanillaFit:
-    """Stage 1: train f_psi and h_phi end to end, selecting the epoch on validation."""
+    """Stage 1: train f_psi and h_phi end to end, selecting the epoch on validation.
+
+    ``hooks`` are the DIR methods acting in this training (:mod:`latentdiff.hooks`); without any
+    it is the vanilla network. They count labels in the data set's evaluation bins.
+    """
     train = train or TrainConfig()
     t0 = time.perf_counter()
     encoder.prepare(dataset)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(random_state))
         model = RegressionModel(encoder.build(), encoder.out_dim, *label_scaler(dataset.train.y))
-    fit = VanillaFit(model, encoder, dataset, TrainResult(-1, float("nan")), 0.0)
+    fit = VanillaFit(model, encoder, dataset, TrainResult(-1, float("nan")), 0.0, list(hooks))
     fit.result = fit_model(
         model,
         encoder.train_inputs(dataset.train),
@@ -91,7 +97,9 @@ def fit_vanilla(
         train,
         random_state=random_state,
         progress=progress,
-        desc=f"vanilla {dataset.name}",
+        desc=f"{'+'.join(h.name for h in hooks) or 'vanilla'} {dataset.name}",
+        hooks=fit.hooks,
+        bins=dataset.eval_bins,
     )
     fit.seconds = time.perf_counter() - t0
     return fit
@@ -180,9 +188,12 @@ def refit_head(
     head: HeadConfig | None = None,
     random_state: int = 0,
     progress: bool = True,
+    hooks=None,
 ) -> tuple[RegressionModel, TrainResult]:
     """Stage 7: a copy of the vanilla network whose head is retrained on the real training
-    features plus ``(Z_syn, y_syn)`` (possibly none), selected on validation."""
+    features plus ``(Z_syn, y_syn)`` (possibly none), selected on validation.
+
+    ``hooks`` act on the head's loss and weights (default: the network's own stage-1 hooks)."""
     ds = vanilla.dataset
     model = copy.deepcopy(vanilla.model)
     result = fit_head(
@@ -196,6 +207,8 @@ def refit_head(
         head or HeadConfig(),
         random_state=random_state,
         progress=progress,
+        hooks=vanilla.hooks if hooks is None else hooks,
+        bins=ds.eval_bins,
     )
     return model, result
 

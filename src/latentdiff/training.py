@@ -18,6 +18,9 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 from tqdm.auto import tqdm
 
+from .binning import Bins
+from .hooks import Step, check_hooks
+
 
 @dataclass
 class TrainConfig:
@@ -168,16 +171,40 @@ def fit_model(
     random_state: int = 0,
     progress: bool = True,
     desc: str = "train",
+    hooks=(),
+    bins: Bins | None = None,
 ) -> TrainResult:
-    """Train encoder + head end to end; keep the epoch with the best validation score."""
+    """Train encoder + head end to end; keep the epoch with the best validation score.
+
+    ``hooks`` (:class:`latentdiff.hooks.TrainHook`) are the DIR methods acting in this training;
+    ``bins`` are the label bins they count in (the data set's evaluation bins). Weighted losses
+    are ``mean(w_i l_i)`` over the batch with mean-one weights, as the DIR reference computes them.
+    """
+    hooks = check_hooks(hooks)
     y_train = np.asarray(y_train, dtype=np.float64)
     if len(train_inputs) != y_train.size:
         raise ValueError(f"{len(train_inputs)} training inputs but {y_train.size} labels")
+    for h in hooks:
+        train_inputs, y_train = h.transform_train(train_inputs, y_train, random_state)
+    if hooks and bins is None:
+        bins = Bins.fit(y_train, n_bins=100)
+    for h in hooks:
+        h.setup(model, y_train, bins)
+    if sample_weight is None:
+        for h in hooks:
+            w_h = h.sample_weights(y_train)
+            sample_weight = w_h if w_h is not None else sample_weight
     rng = np.random.default_rng(random_state)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    groups = [{"params": list(model.parameters())}]
+    for h in hooks:
+        groups += h.param_groups()
+    opt = torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(config.lr_milestones), gamma=0.1)
-    yt = model.to_standard(torch.as_tensor(y_train, dtype=torch.float32))
+    y_lab = torch.as_tensor(y_train, dtype=torch.float32)
+    yt = model.to_standard(y_lab)
     w = None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
+    if w is not None and w.numel() != y_train.size:
+        raise ValueError(f"{w.numel()} sample weights for {y_train.size} training samples")
     best = _BestEpoch(model, config.patience)
     history: list[dict] = []
     bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
@@ -190,8 +217,22 @@ def fit_model(
             for s in range(0, perm.size, config.batch_size):
                 b = perm[s : s + config.batch_size]
                 bt = torch.as_tensor(b)
-                pred = model(*_batch(train_inputs, b))
-                loss = _loss(config.loss, pred, yt[bt], None if w is None else w[bt])
+                inputs = _batch(train_inputs, b)
+                z = model.features(*inputs)
+                for h in hooks:
+                    z = h.calibrate(z, y_lab[bt], epoch)
+                pred = model.head(z).squeeze(-1)
+                wb = None if w is None else w[bt]
+                loss = None
+                for h in hooks:
+                    loss = h.loss(pred, yt[bt], wb) if loss is None else loss
+                if loss is None:
+                    loss = _stage1_loss(config.loss, pred, yt[bt], wb)
+                step = Step(model, inputs, z, pred, yt[bt], y_lab[bt], epoch)
+                for h in hooks:
+                    p = h.penalty(step)
+                    if p is not None:
+                        loss = loss + p
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.grad_clip:
@@ -199,6 +240,8 @@ def fit_model(
                 opt.step()
                 total += loss.item() * b.size
             sched.step()
+            for h in hooks:
+                h.end_epoch(model, train_inputs, y_train, epoch)
             val = _score(config.select_metric, y_val, predict(model, val_inputs))
             key = f"val_{config.select_metric}"
             history.append({"epoch": epoch, "train_loss": total / perm.size, key: val})
@@ -208,6 +251,12 @@ def fit_model(
     best.restore()
     model.eval()
     return TrainResult(best.epoch, best.val, history)
+
+
+def _stage1_loss(kind: str, pred: torch.Tensor, target: torch.Tensor, weight):
+    """Plain or weighted loss; weighted: ``mean(w_i l_i)`` with mean-one weights (DIR reference)."""
+    per = (pred - target) ** 2 if kind == "mse" else (pred - target).abs()
+    return per.mean() if weight is None else (per * weight).mean()
 
 
 # --- stage 7: the head on real + synthetic features --------------------------------------------
@@ -271,8 +320,16 @@ def fit_head(
     config: HeadConfig,
     random_state: int = 0,
     progress: bool = True,
+    hooks=(),
+    bins: Bins | None = None,
 ) -> TrainResult:
-    """Retrain ``model.head`` on real + synthetic features; the encoder is untouched."""
+    """Retrain ``model.head`` on real + synthetic features; the encoder is untouched.
+
+    Of the ``hooks``, those with ``head_stage`` act here: their sample weights weight the real
+    samples and, looked up at the synthetic labels, the synthetic ones (times
+    ``synthetic_weight``); their loss replaces the plain one.
+    """
+    hooks = [h for h in check_hooks(hooks) if h.head_stage]
     rng = np.random.default_rng(random_state)
     if not config.warm_start:
         with torch.random.fork_rng(devices=[]):
@@ -285,7 +342,23 @@ def fit_head(
     ys = model.to_standard(torch.as_tensor(np.asarray(y_syn), dtype=torch.float32).reshape(-1))
     Zv = torch.as_tensor(np.asarray(Z_val), dtype=torch.float32)
     cfg = config.train
-    opt = torch.optim.Adam(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    w_real = torch.ones(Zr.shape[0])
+    w_syn = torch.full((Zs.shape[0],), float(config.synthetic_weight))
+    if hooks:
+        y_real_np = np.asarray(y_real, dtype=np.float64).reshape(-1)
+        bins = bins if bins is not None else Bins.fit(y_real_np, n_bins=100)
+        for h in hooks:
+            h.setup(model, y_real_np, bins)
+            wr = h.sample_weights(y_real_np)
+            if wr is not None:
+                w_real = w_real * torch.as_tensor(wr, dtype=torch.float32)
+                if Zs.shape[0]:
+                    ws = h.sample_weights(np.asarray(y_syn, dtype=np.float64).reshape(-1))
+                    w_syn = w_syn * torch.as_tensor(ws, dtype=torch.float32)
+    groups = [{"params": list(head.parameters())}]
+    for h in hooks:
+        groups += h.param_groups()
+    opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), gamma=0.1)
     n_real, n_syn = Zr.shape[0], Zs.shape[0]
     best = _BestEpoch(head, cfg.patience)
@@ -305,12 +378,19 @@ def fit_head(
             syn_idx = rng.choice(n_syn, size=k, replace=k > n_syn)
         Z = torch.cat([Zr, Zs[syn_idx]])
         y = torch.cat([yr, ys[syn_idx]])
-        w = torch.cat([torch.ones(n_real), torch.full((k,), float(config.synthetic_weight))])
+        w = torch.cat([w_real, w_syn[syn_idx]])
         perm = torch.as_tensor(rng.permutation(Z.shape[0]))
         head.train()
         for s in range(0, perm.numel(), cfg.batch_size):
             b = perm[s : s + cfg.batch_size]
-            loss = _loss(cfg.loss, head(Z[b]).squeeze(-1), y[b], w[b])
+            pred_b, wb = head(Z[b]).squeeze(-1), w[b]
+            loss = None
+            for h in hooks:  # the batch's weights at mean one: the same weighting as _loss
+                loss = (
+                    h.loss(pred_b, y[b], wb / wb.mean().clamp_min(1e-12)) if loss is None else loss
+                )
+            if loss is None:
+                loss = _loss(cfg.loss, pred_b, y[b], wb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -1,8 +1,19 @@
-"""What every method shares: the run context (data, encoder, seed, the memoised vanilla fit)
-and the output it returns."""
+"""What every method shares: the run context (data, encoder, seed, the memoised networks), the
+output it returns, and the two kinds of method.
+
+* a :class:`NetworkMethod` changes how the network is trained (stage 1) through
+  :class:`latentdiff.hooks.TrainHook` objects: vanilla (none), INV, SQINV, LDS, FDS, Focal-R,
+  BMC / BNI / GAI, RankSim, ConR, SMOTER, SMOGN;
+* a :class:`HeadMethod` works on a trained network's frozen features: RRT, LatentDiff,
+  LatentGAN and the retrain-head control.
+
+``a+b+...`` (:func:`latentdiff.methods.get_method`) trains one network with the hooks of every
+network method named and applies at most one head method to it.
+"""
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,14 +23,15 @@ import numpy as np
 
 from ..data.base import DIRDataset
 from ..encoders.base import EncoderSpec
+from ..hooks import TrainHook
 from ..pipeline import VanillaFit, fit_vanilla
 from ..training import HeadConfig, TrainConfig
 
 
 @dataclass
 class RunContext:
-    """One (data set, encoder, seed) cell of a benchmark. Methods that build on the vanilla
-    network share one training of it through :meth:`vanilla`."""
+    """One (data set, encoder, seed) cell of a benchmark. Methods that build on the same trained
+    network (``lds`` and ``latentdiff+lds``) share one training of it through :meth:`network`."""
 
     dataset: DIRDataset
     make_encoder: Callable[[], EncoderSpec]
@@ -28,26 +40,44 @@ class RunContext:
     sampler: dict = field(default_factory=dict)
     head: HeadConfig = field(default_factory=HeadConfig)
     progress: bool = True
-    _vanilla: VanillaFit | None = field(default=None, repr=False)
+    _networks: dict[tuple, VanillaFit] = field(default_factory=dict, repr=False)
+    #: seconds spent training networks since the counter was last reset (bench bookkeeping)
+    fresh_seconds: float = 0.0
 
     @property
     def vanilla_trained(self) -> bool:
-        return self._vanilla is not None
+        return () in self._networks
+
+    def network(self, key: tuple = (), make_hooks: Callable[[], list[TrainHook]] = list):
+        """The network trained with the hooks of ``key`` (built by ``make_hooks``), trained on
+        first use and memoised."""
+        if key not in self._networks:
+            t0 = time.perf_counter()
+            self._networks[key] = fit_vanilla(
+                self.dataset,
+                self.make_encoder(),
+                self.train,
+                self.seed,
+                self.progress,
+                hooks=make_hooks(),
+            )
+            self.fresh_seconds += time.perf_counter() - t0
+        return self._networks[key]
 
     def vanilla(self) -> VanillaFit:
-        if self._vanilla is None:
-            self._vanilla = fit_vanilla(
-                self.dataset, self.make_encoder(), self.train, self.seed, self.progress
-            )
-        return self._vanilla
+        return self.network(())
 
 
 @dataclass
 class MethodOutput:
-    """Predictions per split (label units) and diagnostics for the run record."""
+    """Predictions per split (label units) and diagnostics for the run record.
+
+    ``network_seconds``: for a method that *is* a trained network, its training time (what the
+    benchmark reports for it even when another method trained the shared network first)."""
 
     predictions: dict[str, np.ndarray]
     info: dict = field(default_factory=dict)
+    network_seconds: float | None = None
 
 
 class Method(ABC):
@@ -57,3 +87,69 @@ class Method(ABC):
 
     @abstractmethod
     def run(self, ctx: RunContext) -> MethodOutput: ...
+
+
+class NetworkMethod(Method):
+    """A method that acts while the network is trained; keyword options configure its hooks."""
+
+    def __init__(self, **options):
+        self.options = options
+        self.make_hooks(None)  # check the options now, not after an hour of other methods
+
+    def make_hooks(self, ctx: RunContext | None) -> list[TrainHook]:
+        """Fresh hooks for one training (``ctx`` gives data-set defaults; None: check only)."""
+        if self.options:
+            raise ValueError(f"{self.name} takes no options, got {sorted(self.options)}")
+        return []
+
+    def key(self) -> tuple:
+        return ((self.name, tuple(sorted(self.options.items()))),) if self.name != "vanilla" else ()
+
+    def run(self, ctx: RunContext) -> MethodOutput:
+        return Combined([self]).run(ctx)
+
+
+class HeadMethod(Method):
+    """A method that works on a trained network's features and head."""
+
+    def __init__(self, **options):
+        self.options = options
+        if options:
+            raise ValueError(f"{self.name} takes no options, got {sorted(options)}")
+
+    @abstractmethod
+    def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput: ...
+
+    def run(self, ctx: RunContext) -> MethodOutput:
+        return Combined([], self).run(ctx)
+
+
+class Combined(Method):
+    """Network methods trained together, then at most one head method on that network."""
+
+    def __init__(self, parts: list[NetworkMethod], head: HeadMethod | None = None):
+        self.parts, self.head_method = parts, head
+        self.name = "+".join([*(([head.name]) if head else []), *(p.name for p in parts)])
+        names = [p.name for p in parts]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a method is named twice in {self.name!r}")
+        probe = [h for p in parts for h in p.make_hooks(None)]
+        from ..hooks import check_hooks
+
+        check_hooks(probe)
+
+    def key(self) -> tuple:
+        return tuple(sorted(k for p in self.parts for k in p.key()))
+
+    def make_hooks(self, ctx: RunContext) -> list[TrainHook]:
+        return [h for p in self.parts for h in p.make_hooks(ctx)]
+
+    def run(self, ctx: RunContext) -> MethodOutput:
+        net = ctx.network(self.key(), lambda: self.make_hooks(ctx))
+        if self.head_method is not None:
+            return self.head_method.run_on(ctx, net)
+        preds = {s: net.predictions(s) for s in ("val", "test")}
+        info = {"best_epoch": net.result.best_epoch, "train_seconds": net.seconds}
+        for h in net.hooks:
+            info.update({f"{h.name}_{k}": v for k, v in h.info().items()})
+        return MethodOutput(preds, info, network_seconds=net.seconds)

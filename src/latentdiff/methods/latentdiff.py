@@ -1,26 +1,40 @@
-"""LatentDiff (seed 000): augment the vanilla network's feature space and retrain its head.
+"""Head methods on a trained network's frozen features.
 
-``retrain-head`` is its control: stage 7 exactly as LatentDiff runs it, but with no synthetic
-feature (ratio 0). The difference between the two is what the synthetic features contribute;
-the difference between ``retrain-head`` and ``vanilla`` is what retraining the head contributes.
+* ``latentdiff`` (seed 000): generate synthetic features with the label-conditioned diffusion
+  model where labels are rare or errors high, gate them, retrain the head on real + synthetic.
+* ``latentgan`` (seed 000, app. E): the same allocation, gate and head retraining with a
+  label-conditioned GAN in place of the diffusion model.
+* ``retrain-head``: the control, stage 7 with no synthetic feature (ratio 0). The difference
+  between it and ``latentdiff`` is what the synthetic features contribute.
+* ``rrt`` (seed 004, sec. 4): "regressor re-training", the head retrained with inverse-frequency
+  weights on the frozen encoder.
+
+Combined with network methods (``latentdiff+lds``), the network is the one trained with them,
+and those of their hooks that act on weights and losses also act in the head retraining
+(:mod:`latentdiff.hooks`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..pipeline import fit_latentdiff, refit_head
+from ..pipeline import VanillaFit, fit_latentdiff, refit_head
 from ..sampler import LatentDiffSampler
 from ..training import predict_from_features
-from .base import Method, MethodOutput, RunContext
+from .base import HeadMethod, MethodOutput, RunContext
+from .reweighting import WeightingHook
 
 
-class LatentDiff(Method):
+class LatentDiff(HeadMethod):
     name = "latentdiff"
+    generator = "diffusion"
 
-    def run(self, ctx: RunContext) -> MethodOutput:
-        sampler = LatentDiffSampler(**{"random_state": ctx.seed, **ctx.sampler})
-        fit = fit_latentdiff(ctx.vanilla(), sampler, ctx.head, ctx.seed, ctx.progress)
+    def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
+        params = {"random_state": ctx.seed, **ctx.sampler}
+        if self.generator != "diffusion":
+            params["generator"] = self.generator
+        sampler = LatentDiffSampler(**params)
+        fit = fit_latentdiff(net, sampler, ctx.head, ctx.seed, ctx.progress)
         s = fit.sampler
         info = {
             "n_synthetic_accepted": fit.n_synthetic,
@@ -29,21 +43,40 @@ class LatentDiff(Method):
             "per_bin": [{**r, **c} for r, c in zip(s.report_, fit.consistency(), strict=True)],
             "head_best_epoch": fit.head_result.best_epoch,
             "stage_seconds": fit.seconds,
-            "vanilla_train_seconds": fit.vanilla.seconds,
+            "network_train_seconds": net.seconds,
         }
         return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info)
 
 
-class RetrainHead(Method):
+class LatentGAN(LatentDiff):
+    name = "latentgan"
+    generator = "gan"
+
+
+def _head_only(ctx: RunContext, net: VanillaFit, hooks) -> MethodOutput:
+    m = net.features("train").shape[1]
+    model, result = refit_head(
+        net, np.empty((0, m)), np.empty(0), ctx.head, ctx.seed, ctx.progress, hooks=hooks
+    )
+    preds = {sp: predict_from_features(model, net.features(sp)) for sp in ("val", "test")}
+    return MethodOutput(preds, {"head_best_epoch": result.best_epoch})
+
+
+class RetrainHead(HeadMethod):
     """Control: LatentDiff's head retraining (stage 7) on the real features only."""
 
     name = "retrain-head"
 
-    def run(self, ctx: RunContext) -> MethodOutput:
-        v = ctx.vanilla()
-        m = v.features("train").shape[1]
-        model, result = refit_head(
-            v, np.empty((0, m)), np.empty(0), ctx.head, ctx.seed, ctx.progress
-        )
-        preds = {sp: predict_from_features(model, v.features(sp)) for sp in ("val", "test")}
-        return MethodOutput(preds, {"head_best_epoch": result.best_epoch})
+    def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
+        return _head_only(ctx, net, None)
+
+
+class RRT(HeadMethod):
+    """RRT: the head retrained with INV weights (1 / clip(n_b, 5, 1000)) on frozen features,
+    with LatentDiff's stage-7 optimisation (warm start from the trained head)."""
+
+    name = "rrt"
+
+    def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
+        hooks = [h for h in net.hooks if h.kind != "weights"] + [WeightingHook("inv")]
+        return _head_only(ctx, net, hooks)

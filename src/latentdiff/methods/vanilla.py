@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Method, MethodOutput, RunContext
+from .base import NetworkMethod
 
 
-class Vanilla(Method):
+class Vanilla(NetworkMethod):
     name = "vanilla"
-
-    def run(self, ctx: RunContext) -> MethodOutput:
-        v = ctx.vanilla()
-        preds = {s: v.predictions(s) for s in ("val", "test")}
-        return MethodOutput(preds, {"best_epoch": v.result.best_epoch, "train_seconds": v.seconds})
