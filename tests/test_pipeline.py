@@ -116,6 +116,10 @@ def test_bench_cli_contract(tmp_path, tiny_frame, capsys):
         (["--target", "kind"], "not numeric"),
         (["--methods", "vanilla,magic"], "unknown method 'magic'"),
         (["--encoder-option", "depth=3"], "does not take the option(s) ['depth']"),
+        (["--methods", "inv+sqinv"], "both set the weights"),
+        (["--grid", "table1", "--methods", "lds"], "--grid or --methods"),
+        (["--methods", "lds", "--method-option", "lds.kernel=cauchy"], "unknown LDS kernel"),
+        (["--methods", "lds", "--method-option", "kernel=laplace"], "METHOD.KEY=VALUE"),
     ],
 )
 def test_cli_errors_name_the_problem(tmp_path, tiny_frame, capsys, args, msg):
@@ -149,3 +153,18 @@ def test_encoder_option_values_are_json_or_text():
     assert _key_value("dropout=0.2") == ("dropout", 0.2)
     assert _key_value("hidden_dims=[8, 4]") == ("hidden_dims", [8, 4])
     assert _key_value("glove_dir=/data/glove") == ("glove_dir", "/data/glove")
+
+
+def test_cli_method_options_reach_the_run_configuration(tmp_path, tiny_frame):
+    from latentdiff.cli import main
+
+    csv = tmp_path / "tiny.csv"
+    tiny_frame.to_csv(csv, index=False)
+    out = tmp_path / "b"
+    args = ["bench", "--data", str(csv), "--target", "target", "--out", str(out), "--seeds", "0"]
+    args += ["--methods", "lds,fds+lds", "--method-option", "lds.kernel=laplace"]
+    args += ["--method-option", "lds.ks=3", "--epochs", "3", "--eval-bins", "10", "--no-progress"]
+    assert main(args) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["bench"]["method_options"] == {"lds": {"kernel": "laplace", "ks": 3}}
+    assert cfg["bench"]["methods"] == ["lds", "fds+lds"]

@@ -80,6 +80,16 @@ def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
     bad = set(options) - set(parts)
     if bad:
         raise ValueError(f"options given for {sorted(bad)}, which {name!r} does not use")
+    if "lds" in parts and ("inv" in parts or "sqinv" in parts):
+        # LDS smooths the scheme named with it (seed 004's INV + LDS, SQINV + LDS)
+        scheme = "inv" if "inv" in parts else "sqinv"
+        if "inv" in parts and "sqinv" in parts:
+            raise ValueError(f"{name!r}: inv and sqinv both set the weights; use one")
+        extra = options.get(scheme, {})
+        if extra:
+            raise ValueError(f"with lds, give the weighting options as lds.KEY=VALUE, not {scheme}")
+        options = {**options, "lds": {"scheme": scheme, **options.get("lds", {})}}
+        parts = [p for p in parts if p != scheme]
     made = []
     for p in parts:
         try:

@@ -73,10 +73,15 @@ class RetrainHead(HeadMethod):
 
 class RRT(HeadMethod):
     """RRT: the head retrained with INV weights (1 / clip(n_b, 5, 1000)) on frozen features,
-    with LatentDiff's stage-7 optimisation (warm start from the trained head)."""
+    with LatentDiff's stage-7 optimisation (warm start from the trained head). ``rrt+lds``: the
+    network trained with LDS and the head's INV weights LDS-smoothed too."""
 
     name = "rrt"
 
     def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
-        hooks = [h for h in net.hooks if h.kind != "weights"] + [WeightingHook("inv")]
+        lds = {}
+        for h in net.hooks:  # RRT + LDS: the inverse weights smoothed as the network's were
+            if isinstance(h, WeightingHook) and h.kw["lds"]:
+                lds = {k: h.kw[k] for k in ("lds", "kernel", "ks", "sigma")}
+        hooks = [h for h in net.hooks if h.kind != "weights"] + [WeightingHook("inv", **lds)]
         return _head_only(ctx, net, hooks)

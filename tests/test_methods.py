@@ -1,0 +1,160 @@
+"""The method registry, '+' combinations, where each hook acts, and the bench bookkeeping."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import FAST_DIFFUSION
+
+from latentdiff.bench import BenchConfig, run_bench
+from latentdiff.encoders import make_encoder
+from latentdiff.hooks import TrainHook
+from latentdiff.methods import METHODS, TABLE1, Combined, RunContext, get_method
+from latentdiff.pipeline import fit_vanilla
+from latentdiff.training import HeadConfig, TrainConfig
+
+FAST_TRAIN = TrainConfig(epochs=6, batch_size=64, patience=None)
+FAST_HEAD = HeadConfig(train=TrainConfig(epochs=4, batch_size=64, patience=None))
+FAST_SAMPLER = {"n_bins": 6, "ratio": 0.3, "diffusion": FAST_DIFFUSION}
+
+
+def _ctx(ds, seed=0):
+    return RunContext(
+        ds,
+        lambda: make_encoder("mlp", hidden_dims=(16,)),
+        FAST_TRAIN,
+        seed,
+        sampler=FAST_SAMPLER,
+        head=FAST_HEAD,
+        progress=False,
+    )
+
+
+def test_every_table1_name_parses():
+    for name in TABLE1:
+        m = get_method(name)
+        assert m is not None
+    assert isinstance(get_method("latentdiff+fds+lds"), Combined)
+    # LDS smooths the scheme named with it; alone it smooths SQINV (the reference's default)
+    assert get_method("sqinv+lds").key() == get_method("lds").key()
+    assert get_method("inv+lds").key() != get_method("lds").key()
+    # component order does not matter for the shared network
+    assert get_method("fds+lds").key() == get_method("lds+fds").key()
+    assert get_method("latentdiff+lds").key() == get_method("lds").key()
+
+
+@pytest.mark.parametrize(
+    "name, msg",
+    [
+        ("inv+sqinv", "both set the weights"),
+        ("inv+sqinv+lds", "both set the weights"),
+        ("latentdiff+rrt", "head methods"),
+        ("nonsense", "unknown method 'nonsense'"),
+        ("lds++fds", "empty method name"),
+        ("lds+lds", "named twice"),
+    ],
+)
+def test_bad_combinations_are_refused(name, msg):
+    with pytest.raises(ValueError, match=msg):
+        get_method(name)
+
+
+def test_options_are_checked_when_the_method_is_made():
+    with pytest.raises(ValueError, match="kernel"):
+        get_method("lds", {"lds": {"kernel": "cauchy"}})
+    with pytest.raises(ValueError, match="unexpected keyword|takes no options"):
+        get_method("vanilla", {"vanilla": {"x": 1}})
+    with pytest.raises(ValueError, match="does not use"):
+        get_method("lds", {"fds": {"ks": 3}})
+
+
+class _Recorder(TrainHook):
+    name = "recorder"
+
+    def __init__(self):
+        self.calls = []
+
+    def calibrate(self, z, y, epoch):
+        self.calls.append(("calibrate", epoch))
+        return z
+
+    def penalty(self, step):
+        self.calls.append(("penalty", step.epoch))
+        return step.features.sum() * 0.0
+
+    def end_epoch(self, model, inputs, y, epoch):
+        self.calls.append(("end_epoch", epoch))
+
+
+def test_hooks_are_called_in_training(tiny_dataset):
+    rec = _Recorder()
+    cfg = TrainConfig(epochs=2, batch_size=10_000, patience=None)
+    fit_vanilla(tiny_dataset, make_encoder("mlp", hidden_dims=(8,)), cfg, 0, False, hooks=[rec])
+    assert rec.calls == [
+        ("calibrate", 0),
+        ("penalty", 0),
+        ("end_epoch", 0),
+        ("calibrate", 1),
+        ("penalty", 1),
+        ("end_epoch", 1),
+    ]
+
+
+def test_network_methods_share_and_differ(tiny_dataset):
+    ctx = _ctx(tiny_dataset)
+    out = {m: get_method(m).run(ctx) for m in ("vanilla", "sqinv", "lds", "inv", "fds", "fds+lds")}
+    # six networks, each trained once
+    assert len(ctx._networks) == 6
+    p = {m: o.predictions["test"] for m, o in out.items()}
+    for m in ("sqinv", "lds", "inv", "fds", "fds+lds"):
+        assert not np.allclose(p[m], p["vanilla"]), m
+    # the head methods reuse the network of their components
+    n_before = len(ctx._networks)
+    get_method("rrt").run(ctx)
+    get_method("latentdiff+lds").run(ctx)
+    assert len(ctx._networks) == n_before
+    # weights act in the head retraining: rrt (INV) differs from the unweighted control
+    a = get_method("rrt").run(ctx).predictions["test"]
+    b = get_method("retrain-head").run(ctx).predictions["test"]
+    assert not np.allclose(a, b)
+
+
+def test_fds_calibrates_only_in_training(tiny_dataset):
+    ctx = _ctx(tiny_dataset)
+    net = ctx.network(get_method("fds").key(), lambda: get_method("fds").make_hooks(ctx))
+    fds = net.hooks[0].fds
+    assert int(fds.num_samples_tracked.sum()) == FAST_TRAIN.epochs * len(tiny_dataset.train)
+    # inference is the plain encoder and head: no calibration
+    inputs = net.inputs("test")
+    with torch.no_grad():
+        direct = net.model.to_labels(net.model.head(net.model.features(*inputs.tensors)))
+    np.testing.assert_allclose(net.predictions("test"), direct.squeeze(-1).numpy(), rtol=1e-6)
+
+
+def test_bench_counts_a_shared_network_once(tmp_path, tiny_dataset):
+    cfg = BenchConfig(
+        "tiny",
+        methods=("latentdiff+lds", "lds", "vanilla"),
+        seeds=(0,),
+        encoder="mlp",
+        encoder_kwargs={"hidden_dims": [16]},
+        train=FAST_TRAIN,
+        sampler=FAST_SAMPLER,
+        head=FAST_HEAD,
+        progress=False,
+    )
+    run_bench(cfg, tmp_path, dataset=tiny_dataset)
+    import json
+
+    runs = {r["method"]: r for r in json.loads((tmp_path / "runs.json").read_text())}
+    lds_train = runs["lds"]["train_seconds"]
+    assert runs["lds"]["seconds"] == pytest.approx(lds_train)
+    # latentdiff+lds trained the lds network first but does not count it
+    assert (
+        runs["latentdiff+lds"]["seconds"]
+        < sum(runs["latentdiff+lds"]["stage_seconds"].values()) + lds_train
+    )
+
+
+def test_registry_names_are_the_cli_names():
+    for name in ("vanilla", "lds", "fds", "inv", "sqinv", "rrt", "latentdiff", "latentgan"):
+        assert name in METHODS
