@@ -15,6 +15,11 @@ Reference-code facts this layer follows (PROTOCOL.md): kernel normalised by its 
 normalises by its maximum), reflect padding at the ends of the bin axis, variance ratio clamped
 to [0.1, 10], dimensions with zero variance left alone, ``start_update`` / ``start_smooth``
 epochs, calibration only in training mode (never at inference).
+
+One reference quirk is optional (``alias_last_epoch``): there the "last epoch" mean and variance
+are the same tensors as the running ones, so a batch is re-coloured from the *newest* statistics
+to the smoothing of the previous epoch's. By default this layer snapshots both at the epoch
+boundary and re-colours from an epoch's statistics to their own smoothing, as eq. 5 reads.
 """
 
 from __future__ import annotations
@@ -62,8 +67,10 @@ class FDS(nn.Module):
         ks: int = 5,
         sigma: float = 2.0,
         momentum: float = 0.9,
+        alias_last_epoch: bool = False,
     ):
         super().__init__()
+        self.alias_last_epoch = bool(alias_last_epoch)
         if n_bins < 1 or feature_dim < 1:
             raise ValueError("FDS needs at least one bin and one feature dimension")
         if not 0 <= momentum < 1:
@@ -145,12 +152,16 @@ class FDS(nn.Module):
             return features
         bins = torch.as_tensor(bins).long().reshape(-1)
         out = features.clone()
+        if self.alias_last_epoch:  # the reference: "last epoch" statistics are the running ones
+            m1, v1 = self.running_mean, self.running_var
+        else:
+            m1, v1 = self.running_mean_last_epoch, self.running_var_last_epoch
         for b in torch.unique(bins).tolist():
             sel = bins == b
             out[sel] = calibrate_mean_var(
                 features[sel],
-                self.running_mean_last_epoch[b],
-                self.running_var_last_epoch[b],
+                m1[b],
+                v1[b],
                 self.smoothed_mean_last_epoch[b],
                 self.smoothed_var_last_epoch[b],
             )

@@ -24,23 +24,11 @@ class FDSHook(TrainHook):
     name = "fds"
     kind = "features"
 
-    def __init__(
-        self,
-        start_update: int = 0,
-        start_smooth: int = 1,
-        kernel: str = "gaussian",
-        ks: int = 5,
-        sigma: float = 2.0,
-        momentum: float = 0.9,
-    ):
-        self.kw = dict(
-            start_update=start_update,
-            start_smooth=start_smooth,
-            kernel=kernel,
-            ks=ks,
-            sigma=sigma,
-            momentum=momentum,
-        )
+    def __init__(self, **options):
+        """``options``: the keyword arguments of :class:`latentdiff.fds.FDS` except the sizes
+        (start_update, start_smooth, kernel, ks, sigma, momentum, alias_last_epoch)."""
+        self.kw = dict(options)
+        FDS(1, 2 * int(self.kw.get("ks", 5)), **self.kw)  # check the options now
         self.fds: FDS | None = None
         self.bins: Bins | None = None
 
