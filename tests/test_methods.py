@@ -158,3 +158,31 @@ def test_bench_counts_a_shared_network_once(tmp_path, tiny_dataset):
 def test_registry_names_are_the_cli_names():
     for name in ("vanilla", "lds", "fds", "inv", "sqinv", "rrt", "latentdiff", "latentgan"):
         assert name in METHODS
+
+
+@pytest.mark.parametrize("name", ["focal-r", "bmc", "bni", "gai", "ranksim", "conr"])
+def test_loss_and_regulariser_methods_train_and_change_the_network(tiny_dataset, name):
+    ctx = _ctx(tiny_dataset)
+    out = get_method(name).run(ctx)
+    base = get_method("vanilla").run(ctx)
+    p = out.predictions["test"]
+    assert p.shape == tiny_dataset.test.y.shape and np.all(np.isfinite(p))
+    assert not np.allclose(p, base.predictions["test"])
+
+
+def test_balanced_mse_learns_sigma_in_its_own_group(tiny_dataset):
+    ctx = _ctx(tiny_dataset)
+    out = get_method("bmc", {"bmc": {"init_noise_sigma": 0.5}}).run(ctx)
+    sigma = out.info["bmc_noise_sigma"]
+    assert sigma != pytest.approx(0.5)  # it moved, with lr 1e-2 over the epochs
+    with pytest.raises(ValueError, match="balances the loss itself"):
+        get_method("bmc+lds")
+
+
+def test_focal_r_defaults_follow_the_stage1_loss(tiny_dataset):
+    hooks = get_method("focal-r").make_hooks(_ctx(tiny_dataset))
+    assert hooks[0].base == "mse" and hooks[0].beta == 20.0
+    ctx = _ctx(tiny_dataset)
+    ctx.train = TrainConfig(epochs=2, loss="l1", select_metric="mae")
+    hooks = get_method("focal-r").make_hooks(ctx)
+    assert hooks[0].base == "l1" and hooks[0].beta == 0.2

@@ -53,6 +53,8 @@ class TrainHook:
     head_stage: ClassVar[bool] = False
     #: hooks of the same kind exclude each other (two loss functions, two weightings)
     kind: ClassVar[str] = "other"
+    #: False for a loss that balances itself and cannot take per-sample weights
+    takes_weights: ClassVar[bool] = True
 
     def transform_train(
         self, inputs: Dataset, y: np.ndarray, seed: int
@@ -101,4 +103,9 @@ def check_hooks(hooks) -> list[TrainHook]:
                     f"method of this kind"
                 )
             seen[h.kind] = h.name
+    for h in hooks:
+        if not h.takes_weights and "weights" in seen:
+            raise ValueError(
+                f"{h.name} balances the loss itself: do not combine it with {seen['weights']}"
+            )
     return hooks

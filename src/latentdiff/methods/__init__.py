@@ -12,6 +12,8 @@ from .base import (
 )
 from .fds import FDSMethod
 from .latentdiff import RRT, LatentDiff, LatentGAN, RetrainHead
+from .losses import BMC, BNI, GAI, FocalR
+from .regularisers import ConR, RankSim
 from .reweighting import LDS, Inv, Sqinv
 from .vanilla import Vanilla
 
@@ -23,6 +25,12 @@ METHODS: dict[str, type[Method]] = {
         Sqinv,
         LDS,
         FDSMethod,
+        FocalR,
+        BMC,
+        BNI,
+        GAI,
+        RankSim,
+        ConR,
         RRT,
         RetrainHead,
         LatentDiff,
