@@ -160,7 +160,9 @@ def test_registry_names_are_the_cli_names():
         assert name in METHODS
 
 
-@pytest.mark.parametrize("name", ["focal-r", "bmc", "bni", "gai", "ranksim", "conr"])
+@pytest.mark.parametrize(
+    "name", ["focal-r", "bmc", "bni", "gai", "ranksim", "conr", "smoter", "smogn"]
+)
 def test_loss_and_regulariser_methods_train_and_change_the_network(tiny_dataset, name):
     ctx = _ctx(tiny_dataset)
     out = get_method(name).run(ctx)
@@ -186,3 +188,17 @@ def test_focal_r_defaults_follow_the_stage1_loss(tiny_dataset):
     ctx.train = TrainConfig(epochs=2, loss="l1", select_metric="mae")
     hooks = get_method("focal-r").make_hooks(ctx)
     assert hooks[0].base == "l1" and hooks[0].beta == 0.2
+
+
+def test_resampling_methods_grow_the_rare_training_set_and_refuse_token_ids(tiny_dataset):
+    ctx = _ctx(tiny_dataset)
+    out = get_method("smoter").run(ctx)
+    assert out.info["smoter_n_train_before"] == len(tiny_dataset.train)
+    assert out.info["smoter_n_train_after"] > 0
+    from torch.utils.data import TensorDataset
+
+    from latentdiff.methods.resampling import ResampleHook
+
+    ids = TensorDataset(torch.zeros(10, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="--encoder minilm"):
+        ResampleHook("smoter").transform_train(ids, np.arange(10.0), 0)

@@ -14,6 +14,7 @@ from .fds import FDSMethod
 from .latentdiff import RRT, LatentDiff, LatentGAN, RetrainHead
 from .losses import BMC, BNI, GAI, FocalR
 from .regularisers import ConR, RankSim
+from .resampling import SMOGN, SMOTER
 from .reweighting import LDS, Inv, Sqinv
 from .vanilla import Vanilla
 
@@ -31,6 +32,8 @@ METHODS: dict[str, type[Method]] = {
         GAI,
         RankSim,
         ConR,
+        SMOTER,
+        SMOGN,
         RRT,
         RetrainHead,
         LatentDiff,
@@ -96,7 +99,8 @@ def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
         extra = options.get(scheme, {})
         if extra:
             raise ValueError(f"with lds, give the weighting options as lds.KEY=VALUE, not {scheme}")
-        options = {**options, "lds": {"scheme": scheme, **options.get("lds", {})}}
+        if scheme == "inv":  # sqinv is lds's own default: same network, same key
+            options = {**options, "lds": {"scheme": "inv", **options.get("lds", {})}}
         parts = [p for p in parts if p != scheme]
     made = []
     for p in parts:

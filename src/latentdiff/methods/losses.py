@@ -9,7 +9,7 @@ scale), so each hook maps predictions back to label units and divides the loss b
 Defaults where the references set them per data set: Focal-R uses the data set's stage-1 loss
 (L1 for ages, MSE otherwise) with the reference's ``beta`` (0.2 with L1 for ages, 20 with MSE for
 STS-B-DIR; MSE data sets other than STS-B take STS-B's 20), ``gamma = 1``, sigmoid. Balanced MSE
-starts ``sigma`` at a tenth of the training label std (AgeDB-DIR: 2.7 years; the authors start at
+starts ``sigma`` at a tenth of the training label std (AgeDB-DIR: 1.6 years; the authors start at
 1.0 year on raw ages) and learns it with its own learning rate (``sigma_lr = 1e-2``). BNI uses the
 evaluation bins' centres and their LDS-smoothed counts; GAI an 8-component Gaussian mixture fitted
 on the training labels.
