@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates docs/benchmarks.md: STS-B-DIR with both text encoders and California Housing,
-# vanilla vs LatentDiff (and the retrain-head control), 3 seeds each, on this machine.
+# Regenerates docs/benchmarks.md: the Table 1 grid (every method and combination) on California
+# Housing and STS-B-DIR (MiniLM), then STS-B-DIR with both text encoders and California Housing,
+# vanilla vs LatentDiff (and the retrain-head control) in detail, 3 seeds each, on this machine.
+# The two grids run side by side, one CPU thread each.
 # Data from LATENTDIFF_SHARED_DATA (default ../shared/data); outputs under OUT (default bench-out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +12,17 @@ DATA=${LATENTDIFF_SHARED_DATA:-../shared/data}
 OUT=${OUT:-bench-out}
 SEEDS=${SEEDS:-0,1,2}
 METHODS=vanilla,retrain-head,latentdiff
+mkdir -p "$OUT"
+OMP_NUM_THREADS=1 latentdiff bench --grid table1 --dataset california-housing \
+  --data "$DATA/california-housing/california_housing.csv" --seeds "$SEEDS" \
+  --out "$OUT/table1-california-housing" --no-progress > "$OUT/table1-california-housing.log" 2>&1 &
+p1=$!
+OMP_NUM_THREADS=1 latentdiff bench --grid table1 --dataset stsb-dir --data "$DATA/stsb-dir" \
+  --encoder minilm --seeds "$SEEDS" --out "$OUT/table1-stsb-dir-minilm" --no-progress \
+  > "$OUT/table1-stsb-dir-minilm.log" 2>&1 &
+p2=$!
+wait $p1  # either failing stops the script (set -e); its log says why
+wait $p2
 latentdiff bench --dataset california-housing --data "$DATA/california-housing/california_housing.csv" \
   --methods $METHODS --seeds "$SEEDS" --out "$OUT/california-housing" --no-progress
 latentdiff bench --dataset stsb-dir --data "$DATA/stsb-dir" --encoder minilm \
@@ -24,7 +37,8 @@ for r in 0.5 0.8; do
   latentdiff bench --dataset california-housing --data "$DATA/california-housing/california_housing.csv" \
     --methods vanilla,latentdiff --ratio $r --seeds "$SEEDS" --out "$OUT/california-housing-ratio$r" --no-progress
 done
-python -m latentdiff.report "$OUT/stsb-dir-bilstm" "$OUT/stsb-dir-bilstm-dropout0.2" \
+python -m latentdiff.report --grid "$OUT/table1-california-housing" --grid "$OUT/table1-stsb-dir-minilm" \
+  "$OUT/stsb-dir-bilstm" "$OUT/stsb-dir-bilstm-dropout0.2" \
   "$OUT/stsb-dir-minilm" "$OUT/california-housing" \
   "$OUT/california-housing-ratio0.5" "$OUT/california-housing-ratio0.8" \
   --notes docs/benchmarks-reading.md > docs/benchmarks.md

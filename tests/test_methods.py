@@ -202,3 +202,28 @@ def test_resampling_methods_grow_the_rare_training_set_and_refuse_token_ids(tiny
     ids = TensorDataset(torch.zeros(10, 4, dtype=torch.long))
     with pytest.raises(ValueError, match="--encoder minilm"):
         ResampleHook("smoter").transform_train(ids, np.arange(10.0), 0)
+
+
+def test_grid_report_shape(tmp_path, tiny_dataset):
+    from latentdiff.report_grid import grid_section
+
+    cfg = BenchConfig(
+        "tiny",
+        methods=("vanilla", "lds", "smoter", "latentdiff"),
+        seeds=(0, 1),
+        encoder="mlp",
+        encoder_kwargs={"hidden_dims": [16]},
+        train=FAST_TRAIN,
+        sampler=FAST_SAMPLER,
+        head=FAST_HEAD,
+        table_metrics=("mse", "r2"),
+        progress=False,
+    )
+    run_bench(cfg, tmp_path, dataset=tiny_dataset)
+    md = grid_section(tmp_path)
+    assert "| method | MSE all | MSE many | MSE medium | MSE few | R2 all" in md
+    assert md.count("\n| lds | ") == 1 and "seconds |" in md
+    assert "### Who wins each region" in md and "/2 seeds)" in md
+    assert "**Goal**" in md
+    assert "SMOTER / SMOGN vs LatentDiff" in md and "| latentdiff − smoter |" in md
+    assert "LatentGAN" not in md  # not in this run

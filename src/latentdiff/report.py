@@ -1,6 +1,10 @@
 """``docs/benchmarks.md`` from benchmark output directories, with the papers' figures beside ours.
 
-    python -m latentdiff.report OUT_DIR [OUT_DIR ...] > docs/benchmarks.md
+    python -m latentdiff.report [--grid GRID_DIR ...] OUT_DIR [OUT_DIR ...] [--notes FILE] \
+        > docs/benchmarks.md
+
+``--grid`` directories are ``latentdiff bench --grid table1`` runs, reported Table-1-shaped
+(:mod:`latentdiff.report_grid`); the others in detail against vanilla.
 
 Each OUT_DIR is a ``latentdiff bench`` output (``results.json``, ``runs.json``, ``config.json``).
 Nothing here is measured: it only reads what the benchmark wrote.
@@ -176,21 +180,44 @@ separates what the synthetic features add from what retraining the head adds.
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    notes = None
-    if "--notes" in argv:
-        i = argv.index("--notes")
-        notes, argv = Path(argv[i + 1]), argv[:i] + argv[i + 2 :]
-    if not argv:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    notes, grids = None, []
+    while "--notes" in argv or "--grid" in argv:
+        flag = "--notes" if "--notes" in argv else "--grid"
+        i = argv.index(flag)
+        if i + 1 >= len(argv):
+            print(f"{flag} needs a path", file=sys.stderr)
+            return 2
+        if flag == "--notes":
+            notes = Path(argv[i + 1])
+        else:
+            grids.append(Path(argv[i + 1]))
+        argv = argv[:i] + argv[i + 2 :]
+    if not argv and not grids:
         print(__doc__, file=sys.stderr)
         return 2
     dirs = [Path(d) for d in argv]
-    secs = sum(r["seconds"] for d in dirs for r in _load(d)[1])
+    secs = sum(r["seconds"] for d in [*grids, *dirs] for r in _load(d)[1])
     print(HEADER.format(minutes=f"{secs / 60:.0f} minutes of training and generation"))
-    print("\n".join(section(d) for d in dirs))
+    if grids:
+        from .report_grid import grid_section
+
+        print(GRID_HEADER)
+        print("\n".join(grid_section(d) for d in grids))
+    if dirs:
+        print("# LatentDiff against its vanilla network, in detail\n")
+        print("\n".join(section(d) for d in dirs))
     if notes is not None:
         print(notes.read_text())
     return 0
+
+
+GRID_HEADER = """# Table 1: every method side by side
+
+`latentdiff bench --grid table1` on each data set: every method of seed 000's Table 1 and seed
+004's baselines, on the same encoder, split and seeds, with the runtime of each method from the
+same run. Where each method acts is in `docs/methods.md`.
+"""
 
 
 if __name__ == "__main__":
