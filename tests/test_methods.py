@@ -227,3 +227,49 @@ def test_grid_report_shape(tmp_path, tiny_dataset):
     assert "**Goal**" in md
     assert "SMOTER / SMOGN vs LatentDiff" in md and "| latentdiff − smoter |" in md
     assert "LatentGAN" not in md  # not in this run
+
+
+def test_a_failing_method_is_recorded_and_the_others_run(tmp_path, tiny_dataset, monkeypatch):
+    from latentdiff.methods import METHODS, NetworkMethod
+
+    class Broken(NetworkMethod):
+        name = "broken"
+
+        def run(self, ctx):
+            raise ValueError("cannot run on this data")
+
+    monkeypatch.setitem(METHODS, "broken", Broken)
+    cfg = BenchConfig(
+        "tiny",
+        methods=("broken", "vanilla"),
+        seeds=(0,),
+        encoder="mlp",
+        encoder_kwargs={"hidden_dims": [8]},
+        train=FAST_TRAIN,
+        progress=False,
+    )
+    records = run_bench(cfg, tmp_path, dataset=tiny_dataset)
+    assert {r["method"] for r in records} == {"vanilla"}
+    import json
+
+    runs = json.loads((tmp_path / "runs.json").read_text())
+    assert runs[0] == {"method": "broken", "seed": 0, "error": "cannot run on this data"}
+    assert "## Failed runs" in (tmp_path / "results.md").read_text()
+
+
+def test_smoter_relevance_falls_back_to_shot_regions_when_no_label_is_extreme(tiny_dataset):
+    from torch.utils.data import TensorDataset
+
+    from latentdiff.methods.resampling import ResampleHook
+
+    y = np.tile(np.linspace(0, 5, 50), 20)  # bounded, no box-plot extreme
+    y = np.r_[y, np.full(400, 2.5)]
+    X = TensorDataset(torch.randn(y.size, 3))
+    regions = tiny_dataset.regions.__class__.from_training_labels(
+        y, tiny_dataset.regions.bins.__class__.from_range(0, 5, n_bins=10)
+    )
+    hook = ResampleHook("smoter", "auto", regions)
+    _, y_new = hook.transform_train(X, y, 0)
+    assert hook.info()["relevance"] == "shots"
+    with pytest.raises(ValueError, match="no rare"):
+        ResampleHook("smoter", "boxplot", regions).transform_train(X, y, 0)

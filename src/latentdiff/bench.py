@@ -13,6 +13,7 @@ order, dropout, diffusion noise and generation.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -139,7 +140,7 @@ def run_bench(
         },
     )
     records: list[dict] = []
-    runs: list[dict] = []
+    runs: list[dict] = []  # one per (method, seed); a failed one holds "error" instead
     y_test = dataset.test.y
     regions_test = dataset.regions.of(y_test)
     regions_val = dataset.regions.of(dataset.val.y)
@@ -156,7 +157,13 @@ def run_bench(
         for name in config.methods:
             ctx.fresh_seconds = 0.0
             t0 = time.perf_counter()
-            output = get_method(name, config._options_for(name)).run(ctx)
+            try:
+                output = get_method(name, config._options_for(name)).run(ctx)
+            except ValueError as e:  # a method that cannot run here: record it, go on
+                runs.append({"method": name, "seed": int(seed), "error": str(e)})
+                write_json(out / "runs.json", runs)
+                print(f"latentdiff: {name} (seed {seed}) failed: {e}", file=sys.stderr)
+                continue
             seconds = time.perf_counter() - t0
             # a shared network's training is counted once, under the method that is that network
             # (vanilla, lds, ...), whatever the order; head methods report their own time only
@@ -258,8 +265,9 @@ def results_table(
         "| method | seconds per seed | synthetic accepted / requested |",
         "|---|---|---|",
     ]
+    failed = [r for r in runs if "error" in r]
     for m in methods:
-        rs = [r for r in runs if r["method"] == m]
+        rs = [r for r in runs if r["method"] == m and "error" not in r]
         sec = format_mean_std([r["seconds"] for r in rs])
         if "acceptance_rate" in (rs[0] if rs else {}):
             got = np.mean([r["n_synthetic_accepted"] for r in rs])
@@ -268,4 +276,7 @@ def results_table(
         else:
             acc = "-"
         lines.append(f"| {m} | {sec} | {acc} |")
+    if failed:
+        lines += ["", "## Failed runs", ""]
+        lines += [f"* {r['method']}, seed {r['seed']}: {r['error']}" for r in failed]
     return "\n".join(lines) + "\n"

@@ -156,6 +156,12 @@ def _execute(cfg: BenchConfig, out: str) -> int:
     run_bench(cfg, out)
     print((Path(out) / "results.md").read_text())
     print(f"run directory: {Path(out).resolve()}")
+    runs = json.loads((Path(out) / "runs.json").read_text())
+    failed = sorted({r["method"] for r in runs if "error" in r})
+    if failed:
+        print(f"latentdiff: these methods failed (see runs.json): {', '.join(failed)}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     dirs = [Path(d) for d in argv]
-    secs = sum(r["seconds"] for d in [*grids, *dirs] for r in _load(d)[1])
+    secs = sum(r.get("seconds", 0.0) for d in [*grids, *dirs] for r in _load(d)[1])
     print(HEADER.format(minutes=f"{secs / 60:.0f} minutes of training and generation"))
     if grids:
         from .report_grid import grid_section

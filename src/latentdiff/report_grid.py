@@ -118,7 +118,7 @@ def grid_section(d: Path) -> str:
     s = summarise(records)
     methods = list(dict.fromkeys(r["method"] for r in records))
     seeds = sorted({r["seed"] for r in records})
-    secs = {m: [r["seconds"] for r in runs if r["method"] == m] for m in methods}
+    secs = {m: [r["seconds"] for r in runs if r["method"] == m and "seconds" in r] for m in methods}
     lines = [
         f"## {name}, encoder `{config['encoder_name']}` (`{d.name}`)",
         "",
@@ -208,6 +208,10 @@ def grid_section(d: Path) -> str:
             cells = [_fmt_pair(*paired_diff(records, m, r, a, b)) for m in metrics
                      for r in REGION_COLUMNS]  # fmt: skip
             lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        lines += ["", "Failed runs (no result):", ""]
+        lines += [f"* {r['method']}, seed {r['seed']}: {r['error']}" for r in failed]
     return "\n".join(lines) + "\n"
 
 

@@ -271,8 +271,22 @@ def _synthesise(Xb, yb, n_new, k, pert, rng) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _resample(
-    X, y, rel_threshold, k, sampling, over, under, pert, coef, extremes, rel, random_state
+    X,
+    y,
+    rel_threshold,
+    k,
+    sampling,
+    over,
+    under,
+    pert,
+    coef,
+    extremes,
+    rel,
+    random_state,
+    small_bumps="raise",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if small_bumps not in ("raise", "keep"):
+        raise ValueError(f"small_bumps must be 'raise' or 'keep', got {small_bumps!r}")
     X, y = _check_xy(X, y)
     _check_params(rel_threshold, k, over, under, pert)
     if rel is None:
@@ -308,6 +322,8 @@ def _resample(
             )
         else:  # keep it whole and oversample it
             keep.append(part)
+            if part.size < 2 and small_bumps == "keep":
+                continue  # a lone rare sample has no neighbour to interpolate with
             xs, ys = _synthesise(X[part], y[part], target - part.size, k, pert, rng)
             X_syn.append(xs)
             y_syn.append(ys)
@@ -342,6 +358,9 @@ _PARAMS_DOC = """
         automatic box-plot one.
     random_state : int or numpy.random.Generator, optional
         Seed; the output is a deterministic function of it.
+    small_bumps : {"raise", "keep"}
+        A rare bump of a single sample has no neighbour: raise (default), or keep it as it is
+        without synthetic samples (useful with a bin-based ``rel`` that alternates).
 
     Returns
     -------
@@ -364,9 +383,22 @@ def smoter(
     extremes: Extremes = "both",
     rel=None,
     random_state=None,
+    small_bumps: str = "raise",
 ) -> tuple[np.ndarray, np.ndarray]:
     X_new, y_new, _ = _resample(
-        X, y, rel_threshold, k, sampling, over, under, None, coef, extremes, rel, random_state
+        X,
+        y,
+        rel_threshold,
+        k,
+        sampling,
+        over,
+        under,
+        None,
+        coef,
+        extremes,
+        rel,
+        random_state,
+        small_bumps,
     )
     return X_new, y_new
 
@@ -385,9 +417,22 @@ def smogn(
     extremes: Extremes = "both",
     rel=None,
     random_state=None,
+    small_bumps: str = "raise",
 ) -> tuple[np.ndarray, np.ndarray]:
     X_new, y_new, _ = _resample(
-        X, y, rel_threshold, k, sampling, over, under, pert, coef, extremes, rel, random_state
+        X,
+        y,
+        rel_threshold,
+        k,
+        sampling,
+        over,
+        under,
+        pert,
+        coef,
+        extremes,
+        rel,
+        random_state,
+        small_bumps,
     )
     return X_new, y_new
 
