@@ -1,6 +1,8 @@
 """``LatentDiffSampler``: stages 3-6 of Fig. 2 (seed 000) as a scikit-learn style sampler on
 feature vectors: fit the label-conditioned diffusion model, allocate by priority, generate at bin
-centres, gate, and return originals first, then accepted synthetic features.
+centres, gate, and return originals first, then accepted synthetic features. ``generator="gan"``
+puts the LatentGAN baseline of seed 000, app. E (:mod:`latentdiff.gan`) in place of the
+diffusion model, with the same allocation and gate.
 
 It follows imbalanced-learn's sampler shape (``fit_resample``), so it drops into an
 ``imblearn.pipeline.Pipeline`` before any regressor; imbalanced-learn's own base class rejects a
@@ -20,6 +22,9 @@ from sklearn.utils.validation import check_is_fitted
 from .augment import QualityGate, allocate, bin_mean_abs_error, priority
 from .binning import Bins
 from .diffusion import DiffusionConfig, FeatureDiffusion
+from .gan import FeatureGAN, GANConfig
+
+GENERATORS = ("diffusion", "gan")
 
 
 def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +73,13 @@ class LatentDiffSampler(BaseEstimator):
     quantile, n_min, small_bin_rule
         Gate settings (q = 0.95, n_min = 5; see :class:`latentdiff.augment.QualityGate`).
     diffusion : DiffusionConfig or dict, optional
-        The diffusion model's settings (Table 6 defaults).
+        The diffusion model's settings (Table 6 defaults); used when ``generator="diffusion"``.
+    generator : {"diffusion", "gan"}, default "diffusion"
+        The conditional feature generator: LatentDiff's diffusion model, or the LatentGAN
+        baseline (seed 000, app. E; :class:`latentdiff.gan.FeatureGAN`).
+    gan : GANConfig or dict, optional
+        The GAN's settings (:class:`latentdiff.gan.GANConfig` defaults); used when
+        ``generator="gan"``.
     random_state : int, RandomState or None
     progress : bool
         Show progress bars.
@@ -87,6 +98,8 @@ class LatentDiffSampler(BaseEstimator):
         diffusion: DiffusionConfig | dict | None = None,
         random_state=None,
         progress: bool = False,
+        generator: Literal["diffusion", "gan"] = "diffusion",
+        gan: GANConfig | dict | None = None,
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -99,6 +112,8 @@ class LatentDiffSampler(BaseEstimator):
         self.diffusion = diffusion
         self.random_state = random_state
         self.progress = progress
+        self.generator = generator
+        self.gan = gan
 
     # --- fit --------------------------------------------------------------------------------
     def _diffusion_config(self) -> DiffusionConfig:
@@ -108,13 +123,28 @@ class LatentDiffSampler(BaseEstimator):
             return DiffusionConfig(**self.diffusion)
         return self.diffusion
 
+    def _gan_config(self) -> GANConfig:
+        if self.gan is None:
+            return GANConfig()
+        if isinstance(self.gan, dict):
+            return GANConfig(**self.gan)
+        return self.gan
+
+    def _check_generator(self) -> None:
+        if not isinstance(self.generator, str) or self.generator not in GENERATORS:
+            raise ValueError(
+                f"generator must be one of {', '.join(map(repr, GENERATORS))}, "
+                f"got {self.generator!r}"
+            )
+
     def fit(self, Z, y, sample_errors=None) -> LatentDiffSampler:
-        """Fit the diffusion model, the priorities and the gate on real features ``Z``.
+        """Fit the generator (diffusion model or GAN), the priorities and the gate on ``Z``.
 
         ``sample_errors`` are the absolute training errors |h(f(x_i)) - y_i| of the regression
         model for eq. 8. Without them the sampler fits a ridge regression on ``Z`` (the linear head
         analogue) and uses its in-sample errors.
         """
+        self._check_generator()
         Z, y = _check_Zy(Z, y)
         if not 0 <= self.ratio <= 100:
             raise ValueError(f"ratio must be in [0, 100], got {self.ratio!r}")
@@ -136,11 +166,19 @@ class LatentDiffSampler(BaseEstimator):
         self.priority_ = priority(
             self.bin_errors_, self.bin_counts_, self.priority_weight, self.error_scale
         )  # eq. 9-10
-        self.diffusion_ = FeatureDiffusion(
-            self._diffusion_config(),
+        if self.generator == "gan":
+            model, config = FeatureGAN, self._gan_config()
+        else:
+            model, config = FeatureDiffusion, self._diffusion_config()
+        self.generator_ = model(
+            config,
             random_state=int(rs.randint(2**31 - 1)),
             progress=self.progress,
         ).fit(Z.astype(np.float32), c)
+        if self.generator == "diffusion":
+            self.diffusion_ = self.generator_  # the name before ``generator`` existed
+        elif hasattr(self, "diffusion_"):
+            del self.diffusion_  # from an earlier fit with the diffusion model
         self.gate_ = None
         if self.gate:
             gate = QualityGate(
@@ -155,7 +193,7 @@ class LatentDiffSampler(BaseEstimator):
     # --- generate ---------------------------------------------------------------------------
     def sample(self, y, random_state=None) -> np.ndarray:
         """Synthetic features for labels ``y``, conditioned on their bin centres (no gate)."""
-        check_is_fitted(self, "diffusion_")
+        check_is_fitted(self, "generator_")
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(y)):
             raise ValueError("labels to sample at must be finite")
@@ -163,14 +201,14 @@ class LatentDiffSampler(BaseEstimator):
             return np.empty((0, self.n_features_in_), dtype=self._dtypes[0])
         c = self.bins_.centers[self.bins_.assign(y)]
         seed = self._sample_seed if random_state is None else random_state
-        return self.diffusion_.sample(c, random_state=seed).astype(self._dtypes[0], copy=False)
+        return self.generator_.sample(c, random_state=seed).astype(self._dtypes[0], copy=False)
 
     def generate(self) -> tuple[np.ndarray, np.ndarray]:
         """Allocate ``ratio * N`` samples by priority, generate them at bin centres and gate them.
 
         Returns the accepted synthetic ``(Z_syn, y_syn)``; ``report_`` holds the per-bin table.
         """
-        check_is_fitted(self, "diffusion_")
+        check_is_fitted(self, "generator_")
         n_total = int(round(self.ratio * self._n_real))
         requested = allocate(self.priority_, n_total)
         bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
