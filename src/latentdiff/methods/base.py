@@ -23,7 +23,7 @@ import numpy as np
 
 from ..data.base import DIRDataset
 from ..encoders.base import EncoderSpec
-from ..hooks import TrainHook
+from ..hooks import TrainHook, check_hooks
 from ..pipeline import VanillaFit, fit_vanilla
 from ..training import HeadConfig, TrainConfig
 
@@ -133,10 +133,7 @@ class Combined(Method):
         names = [p.name for p in parts]
         if len(set(names)) != len(names):
             raise ValueError(f"a method is named twice in {self.name!r}")
-        probe = [h for p in parts for h in p.make_hooks(None)]
-        from ..hooks import check_hooks
-
-        check_hooks(probe)
+        check_hooks([h for p in parts for h in p.make_hooks(None)])
 
     def key(self) -> tuple:
         return tuple(sorted(k for p in self.parts for k in p.key()))
