@@ -170,7 +170,7 @@ def test_malicious_pickle_is_refused(tmp_path):
 # --- label files ------------------------------------------------------------------------------
 @pytest.mark.skipif(not AGEDB_CSV.is_file(), reason=f"AgeDB-DIR label file absent: {AGEDB_CSV}")
 def test_agedb_dir_label_file():
-    ds = load_agedb_dir(AGEDB_CSV.parent)
+    ds = load_agedb_dir(AGEDB_CSV.parent, check_images=False)
     assert ds.modality == "image" and ds.name == "agedb-dir"
     assert (len(ds.train), len(ds.val), len(ds.test)) == (12_208, 2_140, 2_140)
     assert ds.eval_bins.n_bins == 101 and ds.eval_bins.width == 1.0  # ages 1..101
@@ -180,7 +180,7 @@ def test_agedb_dir_label_file():
     first = ds.train.X[0]
     assert ds.train.X.dtype == object and os.path.isabs(first) and first.endswith(".jpg")
     assert ds.info["image_root"] == os.path.abspath(AGEDB_CSV.parent)
-    lds = load_age_csv(AGEDB_CSV, regions="latentdiff", label_range=(0, 101))
+    lds = load_age_csv(AGEDB_CSV, regions="latentdiff", label_range=(0, 101), check_images=False)
     assert lds.eval_bins.n_bins == 102 and "70" in lds.regions.description
 
 

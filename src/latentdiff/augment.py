@@ -195,6 +195,16 @@ class QualityGate:
         """Boolean mask of accepted synthetic features."""
         Z = np.asarray(Z, dtype=np.float64)
         bin_idx = np.asarray(bin_idx)
+        dims = {g.mean.shape[0] for g in self.gates_.values()}
+        if Z.ndim != 2 or (dims and Z.shape[1] not in dims):
+            raise ValueError(
+                f"the gate was fitted on {dims.pop() if dims else '?'} features, got features of "
+                f"shape {Z.shape}"
+            )
+        if bin_idx.shape != (Z.shape[0],):
+            raise ValueError(
+                f"need one bin index per feature row ({Z.shape[0]}), got {bin_idx.shape}"
+            )
         keep = np.zeros(bin_idx.size, dtype=bool)
         for k in np.unique(bin_idx):
             m = bin_idx == k

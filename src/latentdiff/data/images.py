@@ -69,6 +69,7 @@ def load_age_csv(
     regions: Literal["dir", "latentdiff"] = "dir",
     eval_bin_width: float = 1.0,
     label_range: tuple[float, float] | None = None,
+    check_images: bool = True,
 ) -> DIRDataset:
     """An age-regression DIR data set from an ``age, path, split`` label file.
 
@@ -89,6 +90,10 @@ def load_age_csv(
     label_range : (float, float), optional
         Lowest and highest age the bins cover (inclusive), e.g. ``(0, 101)`` as DIR states for
         AgeDB; default the training range. Test ages outside it count in the nearest end bin.
+    check_images : bool
+        Check that every image file exists (one ``os.path.isfile`` per row) and refuse the data
+        set, naming how many are missing and the first, if not. ``False`` loads the labels alone
+        (e.g. to count shot regions without the images).
 
     Returns
     -------
@@ -143,6 +148,14 @@ def load_age_csv(
         "split_rule": "the label file's split column",
         "bin_rule": f"width {eval_bin_width:g} over ages [{low:g}, {high:g}]",
     }
+    if check_images:
+        missing = [p for p in paths if not os.path.isfile(p)]
+        if missing:
+            hint = " (is --image-root right?)" if len(missing) == len(paths) else ""
+            raise FileNotFoundError(
+                f"{source}: {len(missing)} of {len(paths)} image file(s) not found{hint}; "
+                f"first: {missing[0]}"
+            )
     return DIRDataset(name, "image", *parts, regions=shot_regions, info=info)
 
 
