@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
 from sklearn.utils import check_random_state
@@ -28,11 +29,25 @@ GENERATORS = ("diffusion", "gan")
 
 
 def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
+    if scipy.sparse.issparse(Z):
+        raise TypeError(
+            "sparse input is not supported: the diffusion model and the gate need a dense "
+            "feature array (use Z.toarray())"
+        )
     Z = np.asarray(Z)
+    if Z.dtype == object:  # e.g. a DataFrame's .values with numbers stored as objects
+        try:
+            Z = Z.astype(np.float64)
+        except TypeError as e:  # e.g. a dict in a cell: numpy's message names the type
+            raise TypeError(f"features must be numbers: {e}") from None
+        except ValueError:
+            raise ValueError("features must be numeric, got dtype object with text") from None
     if Z.ndim != 2:
         raise ValueError(f"features must be 2-D (n_samples, n_features), got shape {Z.shape}")
     if not np.issubdtype(Z.dtype, np.number):
         raise ValueError(f"features must be numeric, got dtype {Z.dtype}")
+    if Z.shape[0] < 2:
+        raise ValueError(f"need at least 2 samples to fit, got n_samples = {Z.shape[0]}")
     if not np.all(np.isfinite(Z)):
         raise ValueError(f"features contain {int((~np.isfinite(Z)).sum())} NaN or inf value(s)")
     y = np.asarray(y)
@@ -40,8 +55,16 @@ def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"y must be 1-D with one label per row of features ({Z.shape[0]}), got shape {y.shape}"
         )
+    if y.dtype == object:
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "Unknown label type: y must hold numbers (a continuous target), got text or "
+                "other objects"
+            ) from None
     if not np.issubdtype(y.dtype, np.number):
-        raise ValueError(f"y must be numeric, got dtype {y.dtype}")
+        raise ValueError(f"Unknown label type: y must be numeric, got dtype {y.dtype}")
     if not np.all(np.isfinite(y)):
         raise ValueError(
             f"y contains {int((~np.isfinite(y.astype(float))).sum())} NaN or inf value(s)"
