@@ -64,3 +64,38 @@ def write_json(path, obj) -> Path:
     return atomic_write_text(
         path, json.dumps(obj, indent=2, default=_default, allow_nan=False) + "\n"
     )
+
+
+def save_tensors(path, tensors: dict, metadata: dict | None = None) -> Path:
+    """A dict of tensors as safetensors (no pickle), atomically; ``metadata`` is stored as one
+    JSON string in the file's header (safetensors metadata holds strings only)."""
+    import torch
+    from safetensors.torch import save
+
+    flat = {k: torch.as_tensor(v).detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = None if metadata is None else {"latentdiff": json.dumps(metadata, default=_default)}
+    data = save(flat, metadata=meta)
+    return _atomic_write(path, lambda f: f.write(data), binary=True)
+
+
+def load_tensors(path) -> tuple[dict, dict]:
+    """The tensors and the metadata of a file written by :func:`save_tensors`. A missing,
+    truncated, corrupted or foreign file is refused with a ValueError naming it; nothing in it is
+    executed (safetensors holds raw tensor bytes and a JSON header only)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for a bad header or size
+        raise ValueError(f"{path} is not a readable safetensors checkpoint: {e}") from None
+    if "latentdiff" not in meta:
+        raise ValueError(f"{path} is a safetensors file but not one latentdiff wrote (no metadata)")
+    try:
+        return tensors, json.loads(meta["latentdiff"])
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: corrupted checkpoint metadata ({e})") from None
