@@ -56,6 +56,11 @@ def test_inside_imblearn_pipeline_with_any_regressor():
     pipe.fit(Z, y)
     pred = pipe.predict(Z)  # samplers act only at fit time
     assert pred.shape == y.shape and np.corrcoef(pred, y)[0, 1] > 0.8
+    # and with cross-validation: the sampler is cloned and refitted on each training fold only
+    from sklearn.model_selection import cross_val_score
+
+    scores = cross_val_score(pipe, Z, y, cv=3, scoring="r2")
+    assert scores.shape == (3,) and np.all(scores > 0.5)
 
 
 def test_sample_conditions_on_bin_centres_and_checks_dimension():
