@@ -80,6 +80,22 @@ def effective_counts(
     return n
 
 
+def _weight_table(b, n_bins, scheme, lds, kernel, ks, sigma, clip) -> np.ndarray:
+    """Per-bin weights (K,) for training labels in bins ``b``, scaled so that the training
+    samples' weights have mean one. A bin whose effective count is zero (empty, and no smoothed
+    mass) is weighted as a count of one."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown weighting scheme {scheme!r}; choose one of {SCHEMES}")
+    if scheme == "none":
+        if lds:
+            raise ValueError("LDS smooths a reweighting scheme: use scheme 'inv' or 'sqinv'")
+        return np.ones(n_bins)
+    n = effective_counts(np.bincount(b, minlength=n_bins), scheme, lds, kernel, ks, sigma, clip)
+    n[n <= 0] = effective_counts([1.0], scheme, False, clip=clip)[0]
+    table = 1.0 / n  # every training sample's own bin holds it, so its n > 0 already
+    return table * (b.size / table[b].sum())
+
+
 def label_weights(
     y,
     bins: Bins,
@@ -95,19 +111,8 @@ def label_weights(
     ``scheme="none"`` gives ones (and LDS then has nothing to smooth: as in the reference, LDS
     needs a reweighting scheme, so ``lds=True`` with ``"none"`` is an error).
     """
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown weighting scheme {scheme!r}; choose one of {SCHEMES}")
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
-    if scheme == "none":
-        if lds:
-            raise ValueError("LDS smooths a reweighting scheme: use scheme 'inv' or 'sqinv'")
-        return np.ones(y.size)
-    b = bins.assign(y)
-    n = effective_counts(
-        np.bincount(b, minlength=bins.n_bins), scheme, lds, kernel, ks, sigma, clip
-    )
-    w = 1.0 / n[b]  # every sample's own bin holds it, so n[b] > 0
-    return w * (w.size / w.sum())
+    b = bins.assign(np.asarray(y, dtype=np.float64).reshape(-1))
+    return _weight_table(b, bins.n_bins, scheme, lds, kernel, ks, sigma, clip)[b]
 
 
 def bin_weights(
@@ -123,11 +128,5 @@ def bin_weights(
     """The weight a label in each bin gets, (K,), on the scale of :func:`label_weights` over
     ``y_train``: the weight of synthetic samples placed in a bin. A bin whose effective count is
     zero (empty, and no smoothed mass) is weighted as a count of one."""
-    y_train = np.asarray(y_train, dtype=np.float64).reshape(-1)
-    if scheme == "none":
-        return np.ones(bins.n_bins)
-    w_train = label_weights(y_train, bins, scheme, lds, kernel, ks, sigma, clip)
-    n = effective_counts(bins.counts(y_train), scheme, lds, kernel, ks, sigma, clip)
-    n[n <= 0] = effective_counts([1.0], scheme, False, clip=clip)[0]
-    b = bins.assign(y_train)
-    return (1.0 / n) * (w_train[0] * n[b[0]])  # the mean-one factor of the training weights
+    b = bins.assign(np.asarray(y_train, dtype=np.float64).reshape(-1))
+    return _weight_table(b, bins.n_bins, scheme, lds, kernel, ks, sigma, clip)
