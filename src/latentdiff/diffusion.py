@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -282,6 +283,50 @@ def _finite_1d(x, name: str) -> np.ndarray:
     return x
 
 
+def _standardised_training_data(model, Z, c) -> tuple[Tensor, Tensor]:
+    """Check features Z (N, m) and conditions c (N,), store their standardisation on ``model``
+    (``n_features_in_``, ``z_mean_``, ``z_std_``, ``c_mean_``, ``c_std_``) and return both
+    standardised as float32 tensors on ``model.device``. Shared by the diffusion model and the
+    GAN, so that both see the same inputs."""
+    Z = np.asarray(Z, dtype=np.float64)
+    if Z.ndim != 2 or Z.shape[1] < 1:
+        raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
+    if not np.all(np.isfinite(Z)):
+        raise ValueError(f"Z has {int((~np.isfinite(Z)).sum())} non-finite value(s)")
+    c = _finite_1d(c, "c")
+    if len(c) != len(Z):
+        raise ValueError(f"Z and c have different lengths: {len(Z)} vs {len(c)}")
+    if len(Z) < 2:
+        raise ValueError(f"at least 2 samples are needed to fit, got {len(Z)}")
+    dev = model.device
+    model.n_features_in_ = Z.shape[1]
+    model.z_mean_ = Z.mean(axis=0)
+    model.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
+    model.c_mean_ = float(c.mean())
+    c_std = float(c.std())
+    model.c_std_ = c_std if c_std > 1e-6 else 1.0  # one condition value: only centre it
+    z = torch.as_tensor((Z - model.z_mean_) / model.z_std_, dtype=torch.float32, device=dev)
+    y = torch.as_tensor((c - model.c_mean_) / model.c_std_, dtype=torch.float32, device=dev)
+    return z, y
+
+
+@contextmanager
+def _seeded_global_rng(seed: int, dev: torch.device):
+    """Fork torch's global RNG (the caller's state is restored on exit) and seed the forked
+    generators of the devices used: for what draws from it (weight init, dropout)."""
+    cuda = (
+        []
+        if dev.type != "cuda"
+        else [torch.cuda.current_device() if dev.index is None else dev.index]
+    )
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
 class FeatureDiffusion:
     """Conditional diffusion model p_theta(z | y) over features, trained on eq. 7 (seed 000).
 
@@ -324,43 +369,16 @@ class FeatureDiffusion:
 
         Z and c are standardised (stats kept in ``z_mean_``, ``z_std_``, ``c_mean_``, ``c_std_``).
         """
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] < 1:
-            raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
-        if not np.all(np.isfinite(Z)):
-            raise ValueError(f"Z has {int((~np.isfinite(Z)).sum())} non-finite value(s)")
-        c = _finite_1d(c, "c")
-        if len(c) != len(Z):
-            raise ValueError(f"Z and c have different lengths: {len(Z)} vs {len(c)}")
-        if len(Z) < 2:
-            raise ValueError(f"at least 2 samples are needed to fit, got {len(Z)}")
+        z0_all, y_all = _standardised_training_data(self, Z, c)
         cfg, dev = self.config, self.device
-        N, m = Z.shape
-        self.n_features_in_ = m
-        self.z_mean_ = Z.mean(axis=0)
-        self.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
-        self.c_mean_ = float(c.mean())
-        c_std = float(c.std())
-        self.c_std_ = c_std if c_std > 1e-6 else 1.0  # one condition value: only centre it
-        z0_all = torch.as_tensor((Z - self.z_mean_) / self.z_std_, dtype=torch.float32, device=dev)
-        y_all = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
+        N, m = z0_all.shape
         self.scheduler_ = make_scheduler(cfg)
         abar = self.scheduler_.alphas_cumprod.to(dev, torch.float32)  # (T,), abar_{i+1} at i
 
         seed = _seed(self.random_state)
         gen = torch.Generator().manual_seed(seed)  # batches, t and eps (CPU: device independent)
-        cuda = (
-            []
-            if dev.type != "cuda"
-            else [torch.cuda.current_device() if dev.index is None else dev.index]
-        )
-        # Weight init and dropout draw from torch's global RNG: fork it (the caller's state is
-        # restored on exit) and seed the forked generators of the devices used.
-        with torch.random.fork_rng(devices=cuda):
-            torch.default_generator.manual_seed(seed)
-            for index in cuda:
-                with torch.cuda.device(index):
-                    torch.cuda.manual_seed(seed)
+        # weight init and dropout draw from torch's global RNG, seeded here
+        with _seeded_global_rng(seed, dev):
             net = Denoiser(m, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim, cfg.dropout).to(dev)
             fused = dev.type in ("cpu", "cuda")  # fused AdamW: ~10x faster step on CPU
             opt = torch.optim.AdamW(

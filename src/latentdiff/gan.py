@@ -36,7 +36,14 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 from tqdm.auto import tqdm
 
-from .diffusion import _finite_1d, _make_ema, _ResidualBlock, _seed
+from .diffusion import (
+    _finite_1d,
+    _make_ema,
+    _ResidualBlock,
+    _seed,
+    _seeded_global_rng,
+    _standardised_training_data,
+)
 
 
 @dataclass
@@ -226,42 +233,15 @@ class FeatureGAN:
         ``d_loss_history_``, ``g_loss_history_`` and ``aux_loss_history_`` (D's auxiliary squared
         error on real pairs, standardised label units).
         """
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] < 1:
-            raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
-        if not np.all(np.isfinite(Z)):
-            raise ValueError(f"Z has {int((~np.isfinite(Z)).sum())} non-finite value(s)")
-        c = _finite_1d(c, "c")
-        if len(c) != len(Z):
-            raise ValueError(f"Z and c have different lengths: {len(Z)} vs {len(c)}")
-        if len(Z) < 2:
-            raise ValueError(f"at least 2 samples are needed to fit, got {len(Z)}")
+        z_all, y_all = _standardised_training_data(self, Z, c)
         cfg, dev = self.config, self.device
-        N, m = Z.shape
+        N, m = z_all.shape
         B, d = cfg.batch_size, cfg.noise_dim
-        self.n_features_in_ = m
-        self.z_mean_ = Z.mean(axis=0)
-        self.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
-        self.c_mean_ = float(c.mean())
-        c_std = float(c.std())
-        self.c_std_ = c_std if c_std > 1e-6 else 1.0  # one condition value: only centre it
-        z_all = torch.as_tensor((Z - self.z_mean_) / self.z_std_, dtype=torch.float32, device=dev)
-        y_all = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
 
         seed = _seed(self.random_state)
         gen = torch.Generator().manual_seed(seed)  # batches and noise (CPU: device independent)
-        cuda = (
-            []
-            if dev.type != "cuda"
-            else [torch.cuda.current_device() if dev.index is None else dev.index]
-        )
-        # Weight init and the spectral-norm power-iteration vectors draw from torch's global RNG:
-        # fork it (the caller's state is restored on exit) and seed the forked generators.
-        with torch.random.fork_rng(devices=cuda):
-            torch.default_generator.manual_seed(seed)
-            for index in cuda:
-                with torch.cuda.device(index):
-                    torch.cuda.manual_seed(seed)
+        # weight init and the spectral-norm power-iteration vectors draw from torch's global RNG
+        with _seeded_global_rng(seed, dev):
             G = Generator(m, d, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim).to(dev)
             D = Discriminator(
                 m,
