@@ -37,3 +37,13 @@ def tiny_frame() -> pd.DataFrame:
 @pytest.fixture
 def tiny_dataset(tiny_frame):
     return dataset_from_frame(tiny_frame, "target", name="tiny", eval_n_bins=10, cap=10)
+
+
+#: Numbers from the authors' reference code run out of tree (source and commit in each file).
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+
+
+def load_golden(name: str) -> dict:
+    import json
+
+    return json.loads((GOLDEN_DIR / f"{name}.json").read_text())

@@ -4,13 +4,11 @@ Golden files (tests/golden/*.json) were produced out of tree by running the refe
 repositories' functions; each file names the repository, commit, path and function.
 """
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import load_golden
 
 from latentdiff.losses import (
     BalancedMSELoss,
@@ -25,12 +23,7 @@ from latentdiff.losses import (
 )
 from latentdiff.weighting import lds_kernel
 
-GOLDEN = Path(__file__).parent / "golden"
 RTOL = 1e-6
-
-
-def load(name):
-    return json.loads((GOLDEN / f"{name}.json").read_text())
 
 
 def t64(x):
@@ -40,7 +33,7 @@ def t64(x):
 # ------------------------------------------------------------------------------------------------
 # Focal-R
 # ------------------------------------------------------------------------------------------------
-FOCAL = load("focal")
+FOCAL = load_golden("focal")
 
 
 def _focal_id(c):
@@ -100,7 +93,7 @@ def test_focal_accepts_column_vectors_and_checks_shapes():
 # ------------------------------------------------------------------------------------------------
 # Balanced MSE: golden values
 # ------------------------------------------------------------------------------------------------
-BMSE = load("balanced_mse")
+BMSE = load_golden("balanced_mse")
 
 
 def _run_case(case, sigma_tensor):

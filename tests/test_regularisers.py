@@ -1,12 +1,11 @@
 """RankSim and ConR: golden values from the authors' code plus hand-computable checks."""
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import load_golden
 
 from latentdiff.regularisers import (
     conr_loss,
@@ -15,12 +14,7 @@ from latentdiff.regularisers import (
     unique_label_subset,
 )
 
-GOLDEN = Path(__file__).parent / "golden"
 RTOL = 1e-6
-
-
-def load(name):
-    return json.loads((GOLDEN / f"{name}.json").read_text())
 
 
 def t64(x):
@@ -30,7 +24,7 @@ def t64(x):
 # ------------------------------------------------------------------------------------------------
 # RankSim
 # ------------------------------------------------------------------------------------------------
-RANKSIM = load("ranksim")
+RANKSIM = load_golden("ranksim")
 
 
 @pytest.mark.parametrize(
@@ -115,7 +109,7 @@ def test_ranksim_blackbox_gradient_by_hand():
 # ------------------------------------------------------------------------------------------------
 # ConR
 # ------------------------------------------------------------------------------------------------
-CONR = load("conr")
+CONR = load_golden("conr")
 
 
 def _conr_inputs(case):
