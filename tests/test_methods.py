@@ -273,3 +273,9 @@ def test_smoter_relevance_falls_back_to_shot_regions_when_no_label_is_extreme(ti
     assert hook.info()["relevance"] == "shots"
     with pytest.raises(ValueError, match="no rare"):
         ResampleHook("smoter", "boxplot", regions).transform_train(X, y, 0)
+
+
+def test_smoter_shots_relevance_can_be_asked_for_by_option(tiny_dataset):
+    m = get_method("smoter", {"smoter": {"relevance": "shots"}})  # checked without a data set
+    out = m.run(_ctx(tiny_dataset))
+    assert out.info["smoter_relevance"] == "shots"

@@ -63,8 +63,6 @@ class ResampleHook(TrainHook):
     def __init__(self, algorithm: str, relevance: str = "auto", regions=None, **options):
         if relevance not in RELEVANCE:
             raise ValueError(f"relevance must be one of {RELEVANCE}, got {relevance!r}")
-        if relevance != "boxplot" and regions is None and relevance == "shots":
-            raise ValueError("relevance 'shots' needs the data set's shot regions")
         self.name = algorithm
         self.fn = {"smoter": resampling.smoter, "smogn": resampling.smogn}[algorithm]
         self.relevance, self.regions, self.options = relevance, regions, options
@@ -82,6 +80,8 @@ class ResampleHook(TrainHook):
         self.used = mode
         if mode == "boxplot":
             return None
+        if self.regions is None:
+            raise ValueError("relevance 'shots' needs the data set's shot regions")
         return (self.regions.of(y) != "many").astype(np.float64)
 
     def transform_train(self, inputs: Dataset, y: np.ndarray, seed: int):
@@ -109,8 +109,6 @@ class _Resample(NetworkMethod):
         except TypeError as e:
             raise ValueError(f"{self.name}: {e}") from None
         regions = None if ctx is None else ctx.dataset.regions
-        if relevance not in RELEVANCE:
-            raise ValueError(f"{self.name}: relevance must be one of {RELEVANCE}")
         return [ResampleHook(self.name, relevance, regions, **kw)]
 
 
