@@ -13,7 +13,8 @@ import copy
 import math
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -22,6 +23,8 @@ import torch.nn.functional as F
 from diffusers import DDPMScheduler
 from torch import Tensor, nn
 from tqdm.auto import tqdm
+
+from .io import fingerprint, load_state, save_state
 
 MAX_BETA = 0.999  # beta cap of Nichol & Dhariwal (2021), also diffusers' default
 
@@ -327,6 +330,70 @@ def _seeded_global_rng(seed: int, dev: torch.device):
         yield
 
 
+def _check_checkpoint_args(checkpoint, every) -> Path | None:
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"checkpoint_every must be a positive integer, got {every!r}")
+    return None if checkpoint is None else Path(checkpoint)
+
+
+@dataclass
+class _TrainingParts:
+    """What a generator's training loop carries from one step to the next, checkpointed and
+    restored exactly: the networks, their optimisers, the EMA, both RNGs (the batch generator and
+    the forked global one that drives dropout and spectral norm) and the loss history.
+
+    ``path`` None: no checkpoints. ``key``: the :func:`fingerprint` of the loop's inputs."""
+
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    ema: object | None
+    gen: torch.Generator
+    history: Tensor
+    device: torch.device
+    path: Path | None
+    key: str
+    every: int
+
+    def state(self, done: int) -> dict:
+        state = {
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "gen": self.gen.get_state(),
+            "rng": torch.get_rng_state(),
+            "history": self.history[:done].clone(),
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
+
+    def resume(self) -> int:
+        """Restore the last checkpoint, if there is one; return the number of steps it had done."""
+        if self.path is None or not self.path.exists():
+            return 0
+        state, meta = load_state(self.path, self.key)
+        done = int(meta["step"])
+        for k, m in self.modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        self.gen.set_state(state["gen"])
+        torch.set_rng_state(state["rng"])
+        if self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+            self.ema.to(self.device)
+        self.history[:done] = state["history"]
+        return done
+
+    def step_done(self, done: int) -> None:
+        """Checkpoint (atomically) every ``every`` steps and after the last one."""
+        if self.path is not None and (done % self.every == 0 or done == len(self.history)):
+            save_state(self.path, self.state(done), self.key, {"step": done})
+
+
 class FeatureDiffusion:
     """Conditional diffusion model p_theta(z | y) over features, trained on eq. 7 (seed 000).
 
@@ -340,6 +407,13 @@ class FeatureDiffusion:
         Seed of the training run (weights, batches, t, noise, dropout). None: fresh entropy.
     progress : bool
         Show a tqdm bar during ``fit``.
+    checkpoint : path, optional
+        A safetensors file where ``fit`` keeps its training state (weights, optimiser, EMA, RNG
+        states, losses) every ``checkpoint_every`` steps and at the end. A later ``fit`` on the
+        same inputs, configuration and seed resumes from it and ends bit-identical to an
+        uninterrupted fit on CPU; a checkpoint made from other inputs is refused (ValueError).
+    checkpoint_every : int
+        Optimiser steps between checkpoints.
     """
 
     def __init__(
@@ -348,11 +422,15 @@ class FeatureDiffusion:
         device: str | torch.device = "cpu",
         random_state: int | None = 0,
         progress: bool = True,
+        checkpoint: str | Path | None = None,
+        checkpoint_every: int = 250,
     ) -> None:
         self.config = config if config is not None else DiffusionConfig()
         self.device = torch.device(device)
         self.random_state = random_state
         self.progress = progress
+        self.checkpoint = _check_checkpoint_args(checkpoint, checkpoint_every)
+        self.checkpoint_every = checkpoint_every
 
     @property
     def n_parameters_(self) -> int:
@@ -377,6 +455,7 @@ class FeatureDiffusion:
 
         seed = _seed(self.random_state)
         gen = torch.Generator().manual_seed(seed)  # batches, t and eps (CPU: device independent)
+        key = fingerprint("feature-diffusion", z0_all, y_all, asdict(cfg), seed, dev.type)
         # weight init and dropout draw from torch's global RNG, seeded here
         with _seeded_global_rng(seed, dev):
             net = Denoiser(m, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim, cfg.dropout).to(dev)
@@ -386,7 +465,18 @@ class FeatureDiffusion:
             )
             ema = _make_ema(net.parameters(), cfg.ema_decay) if cfg.use_ema else None
             losses = torch.empty(cfg.n_steps)
-            bar = tqdm(range(cfg.n_steps), desc="diffusion fit", disable=not self.progress)
+            parts = _TrainingParts(
+                {"net": net}, {"opt": opt}, ema, gen, losses, dev,
+                self.checkpoint, key, self.checkpoint_every,
+            )  # fmt: skip
+            self.resumed_from_step_ = start = parts.resume()
+            bar = tqdm(
+                range(start, cfg.n_steps),
+                initial=start,
+                total=cfg.n_steps,
+                desc="diffusion fit",
+                disable=not self.progress,
+            )
             net.train()
             for step in bar:
                 idx = torch.randint(N, (cfg.batch_size,), generator=gen).to(dev)  # (B,)
@@ -406,6 +496,7 @@ class FeatureDiffusion:
                 losses[step] = loss.detach().cpu()
                 if (step + 1) % 50 == 0:
                     bar.set_postfix(loss=f"{losses[step - 49 : step + 1].mean().item():.4f}")
+                parts.step_done(step + 1)
         net.eval()
         self.denoiser_ = net
         self.ema_ = ema

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,13 +38,16 @@ from torch.nn.utils.parametrizations import spectral_norm
 from tqdm.auto import tqdm
 
 from .diffusion import (
+    _check_checkpoint_args,
     _finite_1d,
     _make_ema,
     _ResidualBlock,
     _seed,
     _seeded_global_rng,
     _standardised_training_data,
+    _TrainingParts,
 )
+from .io import fingerprint
 
 
 @dataclass
@@ -201,6 +205,10 @@ class FeatureGAN:
         Seed of the training run (weights, batches, noise). None: fresh entropy.
     progress : bool
         Show a tqdm bar during ``fit``.
+    checkpoint, checkpoint_every
+        As for :class:`latentdiff.diffusion.FeatureDiffusion`: the training state of both
+        networks is kept every ``checkpoint_every`` steps and a later fit on the same inputs
+        resumes from it.
     """
 
     def __init__(
@@ -209,11 +217,15 @@ class FeatureGAN:
         device: str | torch.device = "cpu",
         random_state: int | None = 0,
         progress: bool = True,
+        checkpoint: str | Path | None = None,
+        checkpoint_every: int = 250,
     ) -> None:
         self.config = config if config is not None else GANConfig()
         self.device = torch.device(device)
         self.random_state = random_state
         self.progress = progress
+        self.checkpoint = _check_checkpoint_args(checkpoint, checkpoint_every)
+        self.checkpoint_every = checkpoint_every
 
     @property
     def n_parameters_(self) -> int:
@@ -240,6 +252,7 @@ class FeatureGAN:
 
         seed = _seed(self.random_state)
         gen = torch.Generator().manual_seed(seed)  # batches and noise (CPU: device independent)
+        key = fingerprint("feature-gan", z_all, y_all, asdict(cfg), seed, dev.type)
         # weight init and the spectral-norm power-iteration vectors draw from torch's global RNG
         with _seeded_global_rng(seed, dev):
             G = Generator(m, d, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim).to(dev)
@@ -257,7 +270,18 @@ class FeatureGAN:
             opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=betas, fused=fused)
             ema = _make_ema(G.parameters(), cfg.ema_decay) if cfg.use_ema else None
             hist = torch.empty((cfg.n_steps, 3))
-            bar = tqdm(range(cfg.n_steps), desc="gan fit", disable=not self.progress)
+            parts = _TrainingParts(
+                {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, ema, gen, hist, dev,
+                self.checkpoint, key, self.checkpoint_every,
+            )  # fmt: skip
+            self.resumed_from_step_ = start = parts.resume()
+            bar = tqdm(
+                range(start, cfg.n_steps),
+                initial=start,
+                total=cfg.n_steps,
+                desc="gan fit",
+                disable=not self.progress,
+            )
             G.train()
             D.train()
             for step in bar:
@@ -294,6 +318,7 @@ class FeatureGAN:
                 if (step + 1) % 50 == 0:
                     recent = hist[step - 49 : step + 1].mean(dim=0).tolist()
                     bar.set_postfix(d=f"{recent[0]:.3f}", g=f"{recent[1]:.3f}")
+                parts.step_done(step + 1)
         G.eval()
         D.eval()
         D.requires_grad_(True)

@@ -1,7 +1,17 @@
-"""Writing files so that a crash never leaves a half-written one: temporary file, then rename."""
+"""Files the project writes: atomically (temporary file, then rename), so that a crash never
+leaves a half-written one; tensors in safetensors and everything else in JSON, so that nothing
+read back is ever unpickled.
+
+* :func:`write_json`, :func:`atomic_write_text`, :func:`atomic_save_npy`: results and caches;
+* :func:`save_tensors` / :func:`load_tensors`: a flat dict of tensors with JSON metadata;
+* :func:`save_state` / :func:`load_state`: nested training state (a model's, an optimiser's,
+  an EMA's ``state_dict``, RNG states) as one safetensors file, the nesting kept in its header;
+* :func:`fingerprint`: the SHA-256 key a checkpoint or cache carries of what produced it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -99,3 +109,90 @@ def load_tensors(path) -> tuple[dict, dict]:
         return tensors, json.loads(meta["latentdiff"])
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: corrupted checkpoint metadata ({e})") from None
+
+
+# --- nested state ---------------------------------------------------------------------------------
+def _flatten(obj, prefix: str, tensors: dict):
+    """JSON skeleton of ``obj`` with every tensor moved into ``tensors`` under a dotted key."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        tensors[prefix] = obj
+        return {"__tensor__": prefix}
+    if isinstance(obj, dict):  # keys may be ints (an optimiser's per-parameter state)
+        for k in obj:
+            if not isinstance(k, str | int) or isinstance(k, bool):
+                raise TypeError(f"cannot store a dict key of type {type(k).__name__} at {prefix}")
+        return {"__dict__": [[k, _flatten(v, f"{prefix}.{k}", tensors)] for k, v in obj.items()]}
+    if isinstance(obj, list | tuple):
+        items = [_flatten(v, f"{prefix}.{i}", tensors) for i, v in enumerate(obj)]
+        return {"__tuple__": items} if isinstance(obj, tuple) else items
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} at {prefix} in a checkpoint")
+
+
+def _unflatten(skeleton, tensors: dict, path):
+    if isinstance(skeleton, list):
+        return [_unflatten(v, tensors, path) for v in skeleton]
+    if isinstance(skeleton, dict):
+        if set(skeleton) == {"__tensor__"}:
+            key = skeleton["__tensor__"]
+            if key not in tensors:
+                raise ValueError(f"{path}: corrupted checkpoint (tensor {key!r} is missing)")
+            return tensors[key]
+        if set(skeleton) == {"__tuple__"}:
+            return tuple(_unflatten(v, tensors, path) for v in skeleton["__tuple__"])
+        if set(skeleton) == {"__dict__"}:
+            return {k: _unflatten(v, tensors, path) for k, v in skeleton["__dict__"]}
+        raise ValueError(f"{path}: corrupted checkpoint (unexpected entry {sorted(skeleton)})")
+    return skeleton
+
+
+def save_state(path, state: dict, key: str, metadata: dict | None = None) -> Path:
+    """Nested ``state`` (dicts, lists, tuples, tensors, numbers, strings) as one safetensors file,
+    atomically, stamped with ``key`` (the :func:`fingerprint` of what produced it)."""
+    tensors: dict = {}
+    skeleton = _flatten(state, "s", tensors)
+    meta = {"key": key, "state": skeleton, "metadata": metadata or {}}
+    return save_tensors(path, tensors, meta)
+
+
+def load_state(path, key: str | None) -> tuple[dict, dict]:
+    """``(state, metadata)`` of a file written by :func:`save_state`. With ``key``, a file made
+    from other inputs is refused (ValueError naming it): a stale checkpoint is never reused."""
+    tensors, meta = load_tensors(path)
+    if not {"key", "state"} <= set(meta):
+        raise ValueError(f"{path} is a latentdiff file but not a training checkpoint")
+    if key is not None and meta["key"] != key:
+        raise ValueError(
+            f"{path} was made from other inputs (data, configuration or seed) than this run's: "
+            f"refusing to resume from it (its key {meta['key'][:12]}..., expected {key[:12]}...)"
+        )
+    return _unflatten(meta["state"], tensors, path), meta.get("metadata", {})
+
+
+def _hash_update(h, obj) -> None:
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            h.update(b"O" + json.dumps([str(x) for x in obj.ravel()]).encode())
+        else:
+            a = np.ascontiguousarray(obj)
+            h.update(f"A{a.dtype.str}{a.shape}".encode())
+            h.update(a.tobytes())
+        return
+    h.update(b"J" + json.dumps(obj, sort_keys=True, default=_default).encode())
+
+
+def fingerprint(*parts) -> str:
+    """SHA-256 hex digest of ``parts``: arrays and tensors by dtype, shape and bytes, everything
+    else as canonical JSON. Equal inputs give equal keys on any machine."""
+    h = hashlib.sha256(b"latentdiff-fingerprint-v1\0")
+    for p in parts:
+        _hash_update(h, p)
+        h.update(b"\0")
+    return h.hexdigest()

@@ -1,0 +1,120 @@
+"""Resumable training (issue 4): a diffusion fit interrupted after a checkpoint and fitted again
+ends bit-identical to an uninterrupted fit; a checkpoint of other inputs is refused."""
+
+import numpy as np
+import pytest
+import torch
+
+from latentdiff import diffusion as D
+from latentdiff.diffusion import DiffusionConfig, FeatureDiffusion
+from latentdiff.gan import FeatureGAN, GANConfig
+from latentdiff.io import load_state, save_state
+
+CFG = DiffusionConfig(n_steps=30, hidden_dim=32, n_blocks=1, embed_dim=8, batch_size=32)
+GAN_CFG = GANConfig(n_steps=30, hidden_dim=32, d_hidden_dim=32, embed_dim=8, batch_size=32)
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    c = rng.integers(0, 3, 200).astype(float)
+    return (rng.normal(size=(200, 4)) + c[:, None]).astype(np.float32), c
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupt_after_first_checkpoint(monkeypatch):
+    real = D.save_state
+
+    def save_then_die(*args, **kwargs):
+        real(*args, **kwargs)
+        raise _Interrupt  # as if the process were killed right after the checkpoint landed
+
+    monkeypatch.setattr(D, "save_state", save_then_die)
+
+
+def _assert_same_model(a, b):
+    """Every network (weights, EMA copy, spectral-norm vectors) and every loss history equal
+    bit for bit, and so are samples."""
+    nets = [k for k, v in vars(a).items() if isinstance(v, torch.nn.Module)]
+    assert len(nets) >= 2
+    for k in nets:
+        sa, sb = getattr(a, k).state_dict(), getattr(b, k).state_dict()
+        assert all(torch.equal(sa[n], sb[n]) for n in sa), k
+    hists = [k for k in vars(a) if k.endswith("loss_history_")]
+    assert hists and all(getattr(a, k) == getattr(b, k) for k in hists)
+    c = np.array([0.0, 1.0, 2.0] * 5)
+    assert np.array_equal(a.sample(c, random_state=1), b.sample(c, random_state=1))
+
+
+MODELS = {"diffusion": (FeatureDiffusion, CFG), "gan": (FeatureGAN, GAN_CFG)}
+
+
+@pytest.mark.parametrize("every", [1, 7, 29])
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_interrupted_fit_resumes_bit_identical(tmp_path, monkeypatch, kind, every):
+    model, cfg = MODELS[kind]
+    Z, c = _data()
+    full = model(cfg, random_state=3, progress=False).fit(Z, c)
+    path = tmp_path / f"{kind}.safetensors"
+    _interrupt_after_first_checkpoint(monkeypatch)
+    rng_before = torch.get_rng_state()
+    with pytest.raises(_Interrupt):
+        model(cfg, random_state=3, progress=False, checkpoint=path, checkpoint_every=every).fit(
+            Z, c
+        )
+    assert torch.equal(torch.get_rng_state(), rng_before)  # the caller's RNG is untouched
+    assert load_state(path, None)[1]["step"] == every
+    monkeypatch.undo()
+    resumed = model(
+        cfg, random_state=3, progress=False, checkpoint=path, checkpoint_every=every
+    ).fit(Z, c)
+    assert resumed.resumed_from_step_ == every
+    _assert_same_model(resumed, full)
+    assert load_state(path, None)[1]["step"] == cfg.n_steps  # the last checkpoint is the end
+    again = model(cfg, random_state=3, progress=False, checkpoint=path).fit(Z, c)
+    assert again.resumed_from_step_ == cfg.n_steps  # nothing left to train
+    _assert_same_model(again, full)
+
+
+def test_checkpoint_of_other_inputs_is_refused(tmp_path):
+    Z, c = _data()
+    path = tmp_path / "diffusion.safetensors"
+    FeatureDiffusion(CFG, random_state=3, progress=False, checkpoint=path).fit(Z, c)
+    before = path.read_bytes()
+    other = [
+        ("other data", dict(), _data(seed=1)),
+        ("other seed", dict(random_state=4), (Z, c)),
+        ("other config", dict(config=DiffusionConfig(**{**CFG.__dict__, "lr": 5e-4})), (Z, c)),
+    ]
+    for case, kw, (Z2, c2) in other:
+        kw = {"config": CFG, "random_state": 3, **kw}
+        with pytest.raises(ValueError, match="made from other inputs"):
+            FeatureDiffusion(**kw, progress=False, checkpoint=path).fit(Z2, c2)
+        assert path.read_bytes() == before, case  # what the user computed is kept
+
+
+def test_nested_state_round_trip(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(net.parameters())
+    net(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    state = {
+        "opt": opt.state_dict(),
+        "gen": torch.Generator().manual_seed(5).get_state(),
+        "items": [1, 2.5, None, "x", (True, torch.zeros(2))],
+    }
+    save_state(tmp_path / "s.safetensors", state, "k", {"step": 4})
+    got, meta = load_state(tmp_path / "s.safetensors", "k")
+    assert meta == {"step": 4}
+    assert got["opt"]["param_groups"][0]["betas"] == (0.9, 0.999)  # tuples stay tuples
+    assert set(got["opt"]["state"]) == {0, 1}  # integer keys stay integers
+    assert torch.equal(got["opt"]["state"][0]["exp_avg"], state["opt"]["state"][0]["exp_avg"])
+    assert torch.equal(got["gen"], state["gen"])
+    assert got["items"][:4] == [1, 2.5, None, "x"] and got["items"][4][0] is True
+    with pytest.raises(ValueError, match="other inputs"):
+        load_state(tmp_path / "s.safetensors", "another key")
+    with pytest.raises(TypeError, match="cannot store"):
+        save_state(tmp_path / "t.safetensors", {"x": object()}, "k")
+    assert not (tmp_path / "t.safetensors").exists()
