@@ -7,15 +7,25 @@ Output directory:
 * ``config.json``: the full configuration of the run
 * ``runs.json``: per (method, seed) diagnostics: runtimes, validation metrics, LatentDiff's
   acceptance per bin
+* ``checkpoints/seed-S/``: every trained network (``network-NAME.safetensors``) and, while a
+  head method runs, its generator's training state (``generator/``)
+
+Every file is written atomically. A run killed at any point continues with
+``run_bench(config, out, resume=True)`` (``latentdiff run --resume DIR``): the (method, seed)
+pairs in ``runs.json`` are kept, trained networks are loaded from their checkpoints, a generator
+continues from its last training checkpoint, and the results equal those of an uninterrupted run
+bit for bit (CPU).
 The data split is the same for every seed (``split_seed``); seeds change initialisation, batch
 order, dropout, diffusion noise and generation.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +115,47 @@ class BenchConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> BenchConfig:
+        """The configuration :meth:`to_dict` wrote (e.g. read back from ``config.json``)."""
+        return _dataclass_from(cls, d)
+
+
+def _dataclass_from(cls, d: dict):
+    """``cls(**d)`` with nested dataclass fields rebuilt and JSON lists turned back into the
+    tuples of tuple-valued fields."""
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a mapping for {cls.__name__}, got {type(d).__name__}")
+    unknown = set(d) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)}")
+    kw = {}
+    for f in fields(cls):
+        if f.name not in d:
+            continue
+        v = d[f.name]
+        nested = _NESTED.get(f.name)
+        if nested is not None and isinstance(v, dict):
+            v = _dataclass_from(nested, v)
+        elif isinstance(v, list) and f.name in _TUPLE_FIELDS:
+            v = tuple(v)
+        kw[f.name] = v
+    return cls(**kw)
+
+
+#: the dataclass fields of BenchConfig, TrainConfig and HeadConfig that hold dataclasses / tuples
+_NESTED = {"train": TrainConfig, "head": HeadConfig}
+_TUPLE_FIELDS = {"methods", "seeds", "table_metrics", "lr_milestones"}
+
+
+def _comparable(config: dict) -> dict:
+    """A configuration without what does not change results (progress bars), as JSON reads it."""
+    c = json.loads(json.dumps(config, default=str))
+    c.pop("progress", None)
+    if isinstance(c.get("sampler"), dict):
+        c["sampler"].pop("progress", None)
+    return c
+
 
 def _records(dataset: str, method: str, seed: int, metrics: dict) -> list[dict]:
     return [
@@ -115,10 +166,32 @@ def _records(dataset: str, method: str, seed: int, metrics: dict) -> list[dict]:
 
 
 def run_bench(
-    config: BenchConfig, out: str | Path, dataset: DIRDataset | None = None
+    config: BenchConfig,
+    out: str | Path,
+    dataset: DIRDataset | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
 ) -> list[dict]:
-    """Run every method for every seed, write the output directory, return the records."""
+    """Run every method for every seed, write the output directory, return the records.
+
+    A directory that already holds a run is refused unless ``resume`` (continue it: same
+    configuration and data, checked) or ``overwrite`` (discard it and start again).
+    """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file, not a directory")
+    started = (out / "config.json").exists()
+    if resume and not started:
+        raise FileNotFoundError(f"no run to resume in {out} (it has no config.json)")
+    if started and not resume:
+        if not overwrite:
+            raise FileExistsError(
+                f"{out} already holds a run: continue it with --resume {out}, start it again "
+                f"with --overwrite, or choose another --out"
+            )
+        for name in ("config.json", "results.json", "runs.json", "results.md"):
+            (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     if dataset is None:
         dataset = load_dataset(
@@ -130,17 +203,23 @@ def run_bench(
             **config.dataset_kwargs,
         )
     encoder_name = config.encoder or DEFAULT_ENCODER[dataset.modality]
-    write_json(
-        out / "config.json",
-        {
-            "bench": config.to_dict(),
-            "encoder_name": encoder_name,
-            "encoder": make_encoder(encoder_name, **config.encoder_kwargs).config(),
-            "dataset_summary": dataset.summary(),
-        },
-    )
+    data_key = dataset.fingerprint()
     records: list[dict] = []
     runs: list[dict] = []  # one per (method, seed); a failed one holds "error" instead
+    if resume:
+        records, runs = _resumed_results(out, config, data_key)
+    else:
+        write_json(
+            out / "config.json",
+            {
+                "bench": config.to_dict(),
+                "encoder_name": encoder_name,
+                "encoder": make_encoder(encoder_name, **config.encoder_kwargs).config(),
+                "dataset_summary": dataset.summary(),
+                "data_fingerprint": data_key,
+            },
+        )
+    done = {(r["method"], r["seed"]) for r in runs}
     y_test = dataset.test.y
     regions_test = dataset.regions.of(y_test)
     regions_val = dataset.regions.of(dataset.val.y)
@@ -153,8 +232,11 @@ def run_bench(
             sampler=config.sampler,
             head=config.head,
             progress=config.progress,
+            checkpoints=out / "checkpoints" / f"seed-{int(seed)}",
         )
         for name in config.methods:
+            if (name, int(seed)) in done:
+                continue
             ctx.fresh_seconds = 0.0
             t0 = time.perf_counter()
             try:
@@ -162,6 +244,7 @@ def run_bench(
             except ValueError as e:  # a method that cannot run here: record it, go on
                 runs.append({"method": name, "seed": int(seed), "error": str(e)})
                 write_json(out / "runs.json", runs)
+                shutil.rmtree(ctx.generator_dir(), ignore_errors=True)
                 print(f"latentdiff: {name} (seed {seed}) failed: {e}", file=sys.stderr)
                 continue
             seconds = time.perf_counter() - t0
@@ -178,9 +261,45 @@ def run_bench(
                 {"method": name, "seed": int(seed), "seconds": seconds, "val": val, **output.info}
             )
             write_json(out / "results.json", records)  # after every run: nothing is lost
-            write_json(out / "runs.json", runs)
+            write_json(out / "runs.json", runs)  # last: a pair counts as done once it is here
+            # the generator's training state is needed only until the results are recorded
+            shutil.rmtree(ctx.generator_dir(), ignore_errors=True)
     atomic_write_text(out / "results.md", results_table(records, runs, dataset, config))
     return records
+
+
+def _read_json(path: Path, default):
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"{path} is not valid JSON ({e}); it was not written by this tool"
+        ) from None
+
+
+def _resumed_results(out: Path, config: BenchConfig, data_key: str) -> tuple[list, list]:
+    """The records and runs of a run directory to continue, after checking that it was made with
+    this configuration and this data. Records of a pair that never reached ``runs.json`` (killed
+    between the two writes) are dropped; that pair runs again."""
+    saved = _read_json(out / "config.json", None)
+    if not isinstance(saved, dict) or "bench" not in saved:
+        raise ValueError(f"{out / 'config.json'} is not a latentdiff run configuration")
+    if _comparable(saved["bench"]) != _comparable(config.to_dict()):
+        raise ValueError(
+            f"the configuration differs from the one {out} was started with; resume with the "
+            f"saved configuration (latentdiff run --resume {out}) or start a new run"
+        )
+    if saved.get("data_fingerprint") != data_key:
+        raise ValueError(
+            f"the data differ from the data {out} was started on (its fingerprint changed): "
+            f"start a new run to use the new data"
+        )
+    runs = _read_json(out / "runs.json", [])
+    done = {(r["method"], r["seed"]) for r in runs}
+    records = [r for r in _read_json(out / "results.json", []) if (r["method"], r["seed"]) in done]
+    return records, runs
 
 
 def _num(x: float) -> str:

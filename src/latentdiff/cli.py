@@ -104,11 +104,39 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     ld.add_argument("--mix-schedule", choices=("natural", "constant", "linear"), default="natural")
     ld.add_argument("--mix-ratio", type=_fraction, default=0.2)
     ld.add_argument("--synthetic-weight", type=_nonneg_float, default=1.0)
+    ld.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        default=250,
+        help="generator training steps between checkpoints (for --resume)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _add_run_dir(p: argparse.ArgumentParser, default_out: str | None) -> None:
+    g = p.add_argument_group("run directory")
+    where = g.add_mutually_exclusive_group(required=default_out is None)
+    where.add_argument(
+        "--out", default=default_out, help="new run directory" + (
+            f" (default {default_out}, replaced on each demo)" if default_out else ""
+        )
+    )  # fmt: skip
+    where.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the interrupted run in DIR with its saved configuration: finished "
+        "methods are kept, trained networks loaded, diffusion training continues from its "
+        "last checkpoint",
+    )
+    if default_out is None:
+        g.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
 
 
 def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     dataset = a.dataset or ("csv" if a.data and Path(a.data).is_file() else "diamonds")
+    # absolute paths in config.json, so that --resume works from any working directory
+    data = str(Path(a.data).resolve()) if a.data else None
+    image_root = str(Path(a.image_root).resolve()) if a.image_root else None
     if dataset == "csv" and not a.data:
         raise SystemExit("error: a CSV data set needs --data FILE and --target COLUMN")
     regions = a.regions or ("official" if dataset == "stsb-dir" else "dir")
@@ -119,9 +147,9 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
         dataset_kwargs["eval_n_bins"] = a.eval_bins
     cfg = BenchConfig(
         dataset=dataset,
-        data=a.data,
+        data=data,
         target=a.target,
-        image_root=a.image_root,
+        image_root=image_root,
         methods=tuple(methods),
         seeds=tuple(seeds),
         regions=regions,
@@ -137,6 +165,7 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
             "small_bin_rule": a.small_bin_rule,
             "gate": not a.no_gate,
             "diffusion": {"timesteps": a.timesteps, "n_steps": a.diffusion_steps},
+            "checkpoint_every": a.checkpoint_every,
             "progress": not a.no_progress,
         },
         head=HeadConfig(
@@ -152,8 +181,8 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     return cfg
 
 
-def _execute(cfg: BenchConfig, out: str) -> int:
-    run_bench(cfg, out)
+def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool = False) -> int:
+    run_bench(cfg, out, resume=resume, overwrite=overwrite)
     print((Path(out) / "results.md").read_text())
     print(f"run directory: {Path(out).resolve()}")
     runs = json.loads((Path(out) / "runs.json").read_text())
@@ -165,22 +194,48 @@ def _execute(cfg: BenchConfig, out: str) -> int:
     return 0
 
 
+def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> BenchConfig:
+    """The configuration saved in ``--resume DIR``; other options may not change it."""
+    given = [
+        "--" + k.replace("_", "-")
+        for k, v in vars(a).items()
+        if k not in ("command", "resume", "no_progress", "out") and v != sub.get_default(k)
+    ]
+    if given:
+        raise ValueError(
+            f"--resume continues a run with its saved configuration; drop {', '.join(given)} "
+            f"(only --no-progress may be given)"
+        )
+    path = Path(a.resume) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no run to resume in {a.resume} (it has no config.json)")
+    try:
+        saved = json.loads(path.read_text())["bench"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ValueError(f"{path} is not a latentdiff run configuration") from None
+    cfg = BenchConfig.from_dict(saved)
+    if a.no_progress:
+        cfg.progress = False
+        cfg.sampler = {**cfg.sampler, "progress": False}
+    return cfg
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="latentdiff", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_demo = sub.add_parser("demo", help="vanilla vs LatentDiff on the embedded diamonds data")
-    p_demo.add_argument("--out", default="runs/demo")
+    _add_run_dir(p_demo, "runs/demo")
     p_demo.add_argument("--seed", type=int, default=0)
     _add_common(p_demo)
 
     p_run = sub.add_parser("run", help="one seed of vanilla vs LatentDiff on a data set")
-    p_run.add_argument("--out", required=True)
+    _add_run_dir(p_run, None)
     p_run.add_argument("--seed", type=int, default=0)
     _add_common(p_run)
 
     p_bench = sub.add_parser("bench", help="methods x seeds, results.json / results.md")
-    p_bench.add_argument("--out", required=True)
+    _add_run_dir(p_bench, None)
     p_bench.add_argument(
         "--methods",
         default=None,
@@ -204,11 +259,16 @@ def main(argv: list[str] | None = None) -> int:
     _add_common(p_bench)
 
     a = parser.parse_args(argv)
+    subparser = {"demo": p_demo, "run": p_run, "bench": p_bench}[a.command]
     try:
+        if a.resume:
+            return _execute(_resumed_config(subparser, a), a.resume, resume=True)
         if a.command in ("demo", "run"):
             if a.command == "demo" and a.dataset is None and a.data is None:
                 a.dataset = "diamonds"
-            return _execute(_config(a, ("vanilla", "latentdiff"), (a.seed,)), a.out)
+            cfg = _config(a, ("vanilla", "latentdiff"), (a.seed,))
+            # the demo replaces its own previous run; run refuses to, unless told
+            return _execute(cfg, a.out, overwrite=a.command == "demo" or a.overwrite)
         if a.grid and a.methods:
             raise ValueError("give --grid or --methods, not both")
         if a.grid:
@@ -225,8 +285,15 @@ def main(argv: list[str] | None = None) -> int:
             options.setdefault(method.strip().lower(), {})[opt.strip()] = value
         if options:
             cfg = BenchConfig(**{**cfg.__dict__, "method_options": options})
-        return _execute(cfg, a.out)
-    except (ValueError, KeyError, FileNotFoundError, IsADirectoryError) as e:
+        return _execute(cfg, a.out, overwrite=a.overwrite)
+    except (
+        ValueError,
+        KeyError,
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        NotADirectoryError,
+    ) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"latentdiff: error: {msg}", file=sys.stderr)
         return 2

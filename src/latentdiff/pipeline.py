@@ -10,8 +10,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +21,7 @@ from torch.utils.data import Dataset
 
 from .data.base import DIRDataset
 from .encoders.base import EncoderSpec
+from .io import fingerprint, load_state, save_state
 from .metrics import shot_metrics
 from .sampler import LatentDiffSampler
 from .training import (
@@ -48,6 +51,10 @@ class VanillaFit:
     result: TrainResult
     seconds: float
     hooks: list = field(default_factory=list)
+    #: the hooks' diagnostics at the end of training (``TrainHook.info``), by hook name
+    hook_info: dict = field(default_factory=dict)
+    #: the checkpoint the network was loaded from instead of trained (None: trained here)
+    loaded_from: Path | None = None
     _inputs: dict[str, Dataset] = field(default_factory=dict, repr=False)
     _cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -75,19 +82,39 @@ def fit_vanilla(
     random_state: int = 0,
     progress: bool = True,
     hooks=(),
+    checkpoint: str | Path | None = None,
 ) -> VanillaFit:
     """Stage 1: train f_psi and h_phi end to end, selecting the epoch on validation.
 
     ``hooks`` are the DIR methods acting in this training (:mod:`latentdiff.hooks`); without any
     it is the vanilla network. They count labels in the data set's evaluation bins.
+
+    ``checkpoint``: a safetensors file. The trained network is saved there; when the file
+    already holds the network of the same data, encoder, training configuration, hooks and
+    seed (:func:`network_key`), it is loaded instead of trained (bit-identical weights). A
+    checkpoint of anything else is refused with a ValueError.
     """
     train = train or TrainConfig()
+    hooks = list(hooks)
     t0 = time.perf_counter()
+    key = network_key(dataset, encoder, train, random_state, hooks)  # before hooks change
     encoder.prepare(dataset)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(random_state))
         model = RegressionModel(encoder.build(), encoder.out_dim, *label_scaler(dataset.train.y))
-    fit = VanillaFit(model, encoder, dataset, TrainResult(-1, float("nan")), 0.0, list(hooks))
+    fit = VanillaFit(model, encoder, dataset, TrainResult(-1, float("nan")), 0.0, hooks)
+    checkpoint = None if checkpoint is None else Path(checkpoint)
+    if checkpoint is not None and checkpoint.exists():
+        state, meta = load_state(checkpoint, key)
+        try:
+            model.load_state_dict(state["model"])
+        except (KeyError, RuntimeError) as e:
+            raise ValueError(
+                f"{checkpoint}: the saved network does not fit this one ({e})"
+            ) from None
+        fit.result = TrainResult(**meta["result"])
+        fit.seconds, fit.hook_info, fit.loaded_from = meta["seconds"], meta["hook_info"], checkpoint
+        return fit
     fit.result = fit_model(
         model,
         encoder.train_inputs(dataset.train),
@@ -101,8 +128,38 @@ def fit_vanilla(
         hooks=fit.hooks,
         bins=dataset.eval_bins,
     )
+    fit.hook_info = {h.name: h.info() for h in hooks}
     fit.seconds = time.perf_counter() - t0
+    if checkpoint is not None:
+        meta = {"result": asdict(fit.result), "seconds": fit.seconds, "hook_info": fit.hook_info}
+        save_state(checkpoint, {"model": model.state_dict()}, key, meta)
     return fit
+
+
+def _hook_config(hook) -> dict:
+    """A hook's settings as its attributes before training: the JSON-able ones (options such as
+    a kernel name, sigma, gamma; state built in ``setup`` is still None then)."""
+    out = {}
+    for k, v in sorted(vars(hook).items()):
+        try:
+            json.dumps(v)
+        except (TypeError, ValueError):
+            continue
+        out[k] = v
+    return {"hook": type(hook).__name__, **out}
+
+
+def network_key(dataset: DIRDataset, encoder: EncoderSpec, train: TrainConfig, seed, hooks) -> str:
+    """What a stage-1 network is a function of: the data set's :meth:`fingerprint`, the encoder's
+    configuration, the training configuration, the seed and every hook's settings."""
+    return fingerprint(
+        "network",
+        dataset.fingerprint(),
+        encoder.config(),
+        asdict(train),
+        int(seed),
+        [_hook_config(h) for h in hooks],
+    )
 
 
 @dataclass

@@ -11,6 +11,7 @@ continuous ``y``, so this one stands alone.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -106,6 +107,13 @@ class LatentDiffSampler(BaseEstimator):
     random_state : int, RandomState or None
     progress : bool
         Show progress bars.
+    checkpoint_dir : path, optional
+        A folder where the generator keeps its training state every ``checkpoint_every`` steps
+        (``diffusion.safetensors`` or ``gan.safetensors``); a later fit on the same inputs and
+        settings resumes from it and ends bit-identical on CPU. A checkpoint made from other
+        inputs is refused (see :class:`latentdiff.diffusion.FeatureDiffusion`).
+    checkpoint_every : int, default 250
+        Generator optimiser steps between checkpoints.
     """
 
     def __init__(
@@ -123,6 +131,8 @@ class LatentDiffSampler(BaseEstimator):
         progress: bool = False,
         generator: Literal["diffusion", "gan"] = "diffusion",
         gan: GANConfig | dict | None = None,
+        checkpoint_dir=None,
+        checkpoint_every: int = 250,
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -137,6 +147,8 @@ class LatentDiffSampler(BaseEstimator):
         self.progress = progress
         self.generator = generator
         self.gan = gan
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # --- fit --------------------------------------------------------------------------------
     def _diffusion_config(self) -> DiffusionConfig:
@@ -193,10 +205,15 @@ class LatentDiffSampler(BaseEstimator):
             model, config = FeatureGAN, self._gan_config()
         else:
             model, config = FeatureDiffusion, self._diffusion_config()
+        checkpoint = None
+        if self.checkpoint_dir is not None:
+            checkpoint = Path(self.checkpoint_dir) / f"{self.generator}.safetensors"
         self.generator_ = model(
             config,
             random_state=int(rs.randint(2**31 - 1)),
             progress=self.progress,
+            checkpoint=checkpoint,
+            checkpoint_every=self.checkpoint_every,
         ).fit(Z.astype(np.float32), c)
         if self.generator == "diffusion":
             self.diffusion_ = self.generator_  # the name before ``generator`` existed

@@ -69,6 +69,19 @@ class DIRDataset:
     def eval_bins(self) -> Bins:
         return self.regions.bins
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the splits' inputs and labels and of the regions: what a checkpoint or
+        cache built from this data set is keyed by. Images count by their paths, not their
+        pixels (hashing every image would cost as much as reading it)."""
+        from ..io import fingerprint
+
+        parts: list = [self.name, self.modality, self.regions.to_dict()]
+        for part in ("train", "val", "test"):
+            split = getattr(self, part)
+            X = split.X.to_numpy() if hasattr(split.X, "to_numpy") else np.asarray(split.X)
+            parts += [part, X, split.y]
+        return fingerprint(*parts)
+
     def summary(self) -> dict:
         from ..metrics import region_counts
 

@@ -17,6 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -24,8 +25,19 @@ import numpy as np
 from ..data.base import DIRDataset
 from ..encoders.base import EncoderSpec
 from ..hooks import TrainHook, check_hooks
+from ..io import fingerprint
 from ..pipeline import VanillaFit, fit_vanilla
 from ..training import HeadConfig, TrainConfig
+
+
+def network_slug(key: tuple) -> str:
+    """A file-name part for a network key: its method names, and a short hash of its options
+    when it has any (``vanilla``, ``fds+lds``, ``lds.3f9a2b1c``)."""
+    if not key:
+        return "vanilla"
+    names = "+".join(name for name, _ in key)
+    options = [opts for _, opts in key if opts]
+    return f"{names}.{fingerprint(repr(key))[:8]}" if options else names
 
 
 @dataclass
@@ -40,6 +52,8 @@ class RunContext:
     sampler: dict = field(default_factory=dict)
     head: HeadConfig = field(default_factory=HeadConfig)
     progress: bool = True
+    #: folder of this seed's checkpoints (networks, generator training state); None: none kept
+    checkpoints: Path | None = None
     _networks: dict[tuple, VanillaFit] = field(default_factory=dict, repr=False)
     #: seconds spent training networks since the counter was last reset (bench bookkeeping)
     fresh_seconds: float = 0.0
@@ -50,19 +64,31 @@ class RunContext:
 
     def network(self, key: tuple = (), make_hooks: Callable[[], list[TrainHook]] = list):
         """The network trained with the hooks of ``key`` (built by ``make_hooks``), trained on
-        first use and memoised."""
+        first use and memoised; with ``checkpoints``, saved there and loaded from there by a
+        resumed run."""
         if key not in self._networks:
             t0 = time.perf_counter()
-            self._networks[key] = fit_vanilla(
+            path = None
+            if self.checkpoints is not None:
+                path = self.checkpoints / f"network-{network_slug(key)}.safetensors"
+            net = fit_vanilla(
                 self.dataset,
                 self.make_encoder(),
                 self.train,
                 self.seed,
                 self.progress,
                 hooks=make_hooks(),
+                checkpoint=path,
             )
-            self.fresh_seconds += time.perf_counter() - t0
+            self._networks[key] = net
+            if net.loaded_from is None:
+                self.fresh_seconds += time.perf_counter() - t0
         return self._networks[key]
+
+    def generator_dir(self) -> Path | None:
+        """Where a head method keeps its generator's training checkpoints (one method at a time:
+        the benchmark empties it once the method's results are recorded)."""
+        return None if self.checkpoints is None else self.checkpoints / "generator"
 
     def vanilla(self) -> VanillaFit:
         return self.network(())
@@ -147,6 +173,8 @@ class Combined(Method):
             return self.head_method.run_on(ctx, net)
         preds = {s: net.predictions(s) for s in ("val", "test")}
         info = {"best_epoch": net.result.best_epoch, "train_seconds": net.seconds}
-        for h in net.hooks:
-            info.update({f"{h.name}_{k}": v for k, v in h.info().items()})
+        if net.loaded_from is not None:
+            info["network_loaded_from_checkpoint"] = True
+        for name, hook_info in net.hook_info.items():
+            info.update({f"{name}_{k}": v for k, v in hook_info.items()})
         return MethodOutput(preds, info, network_seconds=net.seconds)

@@ -33,6 +33,8 @@ class LatentDiff(HeadMethod):
         params = {"random_state": ctx.seed, **ctx.sampler}
         if self.generator != "diffusion":
             params["generator"] = self.generator
+        if ctx.generator_dir() is not None:
+            params.setdefault("checkpoint_dir", ctx.generator_dir())
         sampler = LatentDiffSampler(**params)
         fit = fit_latentdiff(net, sampler, ctx.head, ctx.seed, ctx.progress)
         s = fit.sampler
@@ -45,6 +47,10 @@ class LatentDiff(HeadMethod):
             "stage_seconds": fit.seconds,
             "network_train_seconds": net.seconds,
         }
+        if getattr(s.generator_, "resumed_from_step_", 0):
+            info["generator_resumed_from_step"] = s.generator_.resumed_from_step_
+        if net.loaded_from is not None:
+            info["network_loaded_from_checkpoint"] = True
         return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info)
 
 
