@@ -163,3 +163,22 @@ def test_missing_image_in_age_csv_is_named(tmp_path):
         load_age_csv(tmp_path / "ages.csv", image_root=tmp_path)
     ds = load_age_csv(tmp_path / "ages.csv", image_root=tmp_path, check_images=False)
     assert len(ds.train) == 60
+
+
+def test_synthetic_count_too_large_for_memory_is_refused(monkeypatch):
+    import latentdiff.sampler as S
+
+    trained = []
+    monkeypatch.setattr(S, "_available_memory", lambda: 1_000)  # bytes
+    with monkeypatch.context() as m:
+        m.setattr(S.FeatureDiffusion, "fit", lambda self, *a: trained.append(1) or self)
+        with pytest.raises(ValueError, match=r"48 synthetic features of dimension 4 .*ratio"):
+            _sampler(ratio=0.4).fit(Z, Y)  # 48 x 4 values x 24 bytes > 1,000 bytes
+    assert not trained  # refused before the generator is trained, not after
+    monkeypatch.setattr(S, "_available_memory", lambda: 10**9)
+    sampler = _sampler(ratio=0.4).fit(Z, Y)
+    monkeypatch.setattr(S, "_available_memory", lambda: 1_000)  # memory taken meanwhile
+    with pytest.raises(ValueError, match="more than the"):
+        sampler.generate()
+    monkeypatch.setattr(S, "_available_memory", lambda: 10**9)
+    assert sampler.generate()[0].shape[1] == 4  # the fitted sampler is intact

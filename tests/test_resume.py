@@ -118,3 +118,46 @@ def test_nested_state_round_trip(tmp_path):
     with pytest.raises(TypeError, match="cannot store"):
         save_state(tmp_path / "t.safetensors", {"x": object()}, "k")
     assert not (tmp_path / "t.safetensors").exists()
+
+
+def test_network_checkpoint_is_loaded_for_the_same_inputs_and_refused_for_others(
+    tmp_path, tiny_dataset
+):
+    from latentdiff.encoders import make_encoder
+    from latentdiff.methods.reweighting import WeightingHook
+    from latentdiff.pipeline import fit_vanilla
+    from latentdiff.training import TrainConfig
+
+    path = tmp_path / "network.safetensors"
+    train = TrainConfig(epochs=3)
+
+    def fit(seed=0, train=train, hooks=None, **enc):
+        hooks = [WeightingHook("sqinv", lds=True)] if hooks is None else hooks
+        encoder = make_encoder("mlp", hidden_dims=(8,), **enc)
+        return fit_vanilla(tiny_dataset, encoder, train, seed, False, hooks, checkpoint=path)
+
+    first = fit()
+    assert first.loaded_from is None and path.exists()
+    again = fit()
+    assert again.loaded_from == path
+    assert np.array_equal(again.predictions("test"), first.predictions("test"))
+    assert again.hook_info == first.hook_info and again.result == first.result
+    others = {
+        "seed": dict(seed=1),
+        "training": dict(train=TrainConfig(epochs=4)),
+        "hook option": dict(hooks=[WeightingHook("sqinv", lds=True, kernel="laplace")]),
+        "no hooks": dict(hooks=[]),
+        "encoder": dict(dropout=0.3),
+    }
+    for case, kw in others.items():
+        with pytest.raises(ValueError, match="made from other inputs"):
+            fit(**kw)
+            pytest.fail(f"a checkpoint of another {case} was reused")
+    changed = tiny_dataset.train.y.copy()
+    tiny_dataset.train.y[0] += 1e-9  # the data changed, however little
+    with pytest.raises(ValueError, match="made from other inputs"):
+        fit()
+    tiny_dataset.train.y[:] = changed
+    path.write_bytes(path.read_bytes()[:100])  # truncated by a crash outside this tool
+    with pytest.raises(ValueError, match="not a readable safetensors"):
+        fit()

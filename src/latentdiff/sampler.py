@@ -11,6 +11,7 @@ continuous ``y``, so this one stands alone.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -73,6 +74,38 @@ def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
     if Z.shape[0] < 2:
         raise ValueError(f"need at least 2 samples, got {Z.shape[0]}")
     return Z, y
+
+
+#: peak bytes per generated value: the float64 un-standardised samples, the gate's float64
+#: distances on them and the float32 result
+_BYTES_PER_VALUE = 24
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(n_total: int, m: int, ratio: float) -> None:
+    """Refuse a synthetic count whose features would not fit in memory, naming the sizes."""
+    need = n_total * m * _BYTES_PER_VALUE
+    avail = _available_memory()
+    if avail is not None and need > avail:
+        raise ValueError(
+            f"generating {n_total:,} synthetic features of dimension {m} needs about "
+            f"{need / 2**30:.1f} GiB of memory, more than the {avail / 2**30:.1f} GiB available; "
+            f"lower ratio (now {ratio})"
+        )
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -183,6 +216,8 @@ class LatentDiffSampler(BaseEstimator):
         Z, y = _check_Zy(Z, y)
         if not 0 <= self.ratio <= 100:
             raise ValueError(f"ratio must be in [0, 100], got {self.ratio!r}")
+        # before an hour of training, not after it
+        _check_memory(int(round(self.ratio * y.size)), Z.shape[1], self.ratio)
         rs = check_random_state(self.random_state)
         self.n_features_in_ = Z.shape[1]
         self.bins_ = Bins.fit(y, n_bins=self.n_bins)
@@ -250,6 +285,7 @@ class LatentDiffSampler(BaseEstimator):
         """
         check_is_fitted(self, "generator_")
         n_total = int(round(self.ratio * self._n_real))
+        _check_memory(n_total, self.n_features_in_, self.ratio)
         requested = allocate(self.priority_, n_total)
         bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
         y_syn = self.bins_.centers[bin_idx]  # y_syn := c
