@@ -344,6 +344,45 @@ def test_sentence_encoder_cache_hit_and_key(tmp_path: Path, text_dataset):
     assert enc.cache_key(sentences) != enc.cache_key([*sentences, "one more sentence"])
 
 
+class _Payload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("bad", ["truncated", "pickled", "wrong shape", "nan"])
+def test_sentence_encoder_unreadable_cache_is_recomputed_never_trusted(
+    tmp_path: Path, text_dataset, bad
+):
+    import pickle
+
+    fake = FakeEmbedder()
+    enc = SentenceEmbeddingEncoder(cache_dir=str(tmp_path), embed_fn=fake)
+    enc.prepare(text_dataset)
+    good = enc.embeddings.copy()
+    marker = tmp_path / "pwned"
+    content = {
+        "truncated": enc.cache_file.read_bytes()[:200],
+        "pickled": pickle.dumps(_Payload(marker)),  # would create ``marker`` if unpickled
+        "wrong shape": None,
+        "nan": None,
+    }[bad]
+    if bad == "wrong shape":
+        np.save(enc.cache_file, good[:3])
+    elif bad == "nan":
+        np.save(enc.cache_file, np.full_like(good, np.nan))
+    else:
+        enc.cache_file.write_bytes(content)
+    again = SentenceEmbeddingEncoder(cache_dir=str(tmp_path), embed_fn=fake)
+    again.prepare(text_dataset)
+    assert len(fake.calls) == 2  # recomputed, not read
+    assert np.array_equal(again.embeddings, good)
+    assert np.array_equal(np.load(again.cache_file, allow_pickle=False), good)  # replaced
+    assert not marker.exists()
+
+
 def test_sentence_encoder_atomic_write_failure_leaves_nothing(
     tmp_path: Path, text_dataset, monkeypatch
 ):

@@ -343,8 +343,13 @@ class SentenceEmbeddingEncoder(EncoderSpec):
         file = folder / f"{self.cache_key(sentences)}.npy"
         emb = None
         if file.is_file():
-            emb = np.load(file, allow_pickle=False)
-            if emb.ndim != 2 or emb.shape[0] != len(sentences):
+            try:  # a cache: a file this tool cannot read back is recomputed and replaced
+                emb = np.load(file, allow_pickle=False)
+            except (ValueError, OSError, EOFError):
+                emb = None  # truncated, corrupted or pickled (np.load refuses to unpickle)
+            if emb is not None and (
+                emb.ndim != 2 or emb.shape[0] != len(sentences) or not np.isfinite(emb).all()
+            ):
                 emb = None  # stale or foreign file: recompute and overwrite
         if emb is None:
             emb = self._embed(sentences)
