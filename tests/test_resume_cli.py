@@ -26,6 +26,16 @@ def csv(tmp_path):
     return path
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The data file and an uninterrupted run on it."""
+    tmp = tmp_path_factory.mktemp("reference")
+    path = tmp / "data.csv"
+    long_tailed_frame(n=500).to_csv(path, index=False)
+    _finish(_cli("run", "--data", path, "--out", tmp / "run", *ARGS))
+    return path, tmp / "run"
+
+
 def _cli(*args, **kw):
     cmd = [sys.executable, "-m", "latentdiff.cli", *map(str, args)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -38,10 +48,12 @@ def _finish(proc, timeout=300):
     return out.decode()
 
 
-def test_sigkill_in_diffusion_training_then_resume_gives_the_same_metrics(tmp_path, csv):
-    ref, run = tmp_path / "uninterrupted", tmp_path / "killed"
-    _finish(_cli("run", "--data", csv, "--out", ref, *ARGS))
-
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_interrupted_in_diffusion_training_then_resumed_gives_the_same_metrics(
+    tmp_path, reference, sig
+):
+    csv, ref = reference
+    run = tmp_path / "killed"
     proc = _cli("run", "--data", csv, "--out", run, *ARGS)
     ckpt = run / "checkpoints" / "seed-0" / "generator" / "diffusion.safetensors"
     deadline = time.monotonic() + 240
@@ -49,11 +61,16 @@ def test_sigkill_in_diffusion_training_then_resume_gives_the_same_metrics(tmp_pa
         assert proc.poll() is None, proc.communicate()[1].decode()[-3000:]
         assert time.monotonic() < deadline, "no diffusion checkpoint appeared"
         time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+    else:  # Ctrl-C: a short message saying how to continue, no traceback
+        assert proc.returncode == 130
+        assert f"latentdiff run --resume {run}" in err.decode()
+        assert "Traceback" not in err.decode()
     step = load_state(ckpt, None)[1]["step"]
-    assert 0 < step < 60  # killed in the middle of diffusion training
+    assert 0 < step < 60  # stopped in the middle of diffusion training
     assert not (run / "results.md").exists()
     done = json.loads((run / "runs.json").read_text())
     assert [r["method"] for r in done] == ["vanilla"]  # the completed stage is on record

@@ -297,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"latentdiff: error: {msg}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        out = a.resume or a.out
+        print(f"\nlatentdiff: interrupted; what was finished is kept in {out}: continue with "
+              f"latentdiff {a.command} --resume {out}", file=sys.stderr)  # fmt: skip
+        return 130
 
 
 if __name__ == "__main__":
