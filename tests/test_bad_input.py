@@ -182,3 +182,32 @@ def test_synthetic_count_too_large_for_memory_is_refused(monkeypatch):
         sampler.generate()
     monkeypatch.setattr(S, "_available_memory", lambda: 10**9)
     assert sampler.generate()[0].shape[1] == 4  # the fitted sampler is intact
+
+
+def test_diverged_training_is_recorded_as_a_failure_not_as_numbers(tmp_path, tiny_dataset,
+                                                                   monkeypatch):  # fmt: skip
+    import json
+
+    import latentdiff.bench as B
+    from latentdiff.methods.base import MethodOutput
+
+    class Diverged:
+        def run(self, ctx):
+            nan = np.full(len(ctx.dataset.test), np.nan)
+            return MethodOutput({"val": np.zeros(len(ctx.dataset.val)), "test": nan})
+
+    cfg = B.BenchConfig("tiny", methods=("vanilla",), seeds=(0,), progress=False)
+    monkeypatch.setattr(B, "get_method", lambda name, options: Diverged())
+    assert B.run_bench(cfg, tmp_path, dataset=tiny_dataset) == []  # no numbers recorded
+    (run,) = json.loads((tmp_path / "runs.json").read_text())
+    assert "NaN or inf" in run["error"] and "diverged" in run["error"]
+    assert "Failed runs" in (tmp_path / "results.md").read_text()
+
+
+def test_json_outputs_write_nan_as_null(tmp_path):
+    import json
+
+    from latentdiff.io import write_json
+
+    write_json(tmp_path / "r.json", {"x": [np.float64("nan"), float("inf"), np.float32(2.0)]})
+    assert json.loads((tmp_path / "r.json").read_text()) == {"x": [None, None, 2.0]}

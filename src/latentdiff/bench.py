@@ -241,6 +241,12 @@ def run_bench(
             t0 = time.perf_counter()
             try:
                 output = get_method(name, config._options_for(name)).run(ctx)
+                for split, pred in output.predictions.items():
+                    if not np.all(np.isfinite(pred)):
+                        raise ValueError(
+                            f"{int((~np.isfinite(pred)).sum())} {split} prediction(s) are NaN or "
+                            f"inf: training diverged (try a smaller learning rate)"
+                        )
             except ValueError as e:  # a method that cannot run here: record it, go on
                 runs.append({"method": name, "seed": int(seed), "error": str(e)})
                 write_json(out / "runs.json", runs)

@@ -70,9 +70,21 @@ def atomic_save_npy(path, array: np.ndarray) -> Path:
     return _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False), binary=True)
 
 
+def _finite(obj):
+    """``obj`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json(path, obj) -> Path:
+    """``obj`` as indented JSON, atomically; NaN and infinities are written as ``null``."""
     return atomic_write_text(
-        path, json.dumps(obj, indent=2, default=_default, allow_nan=False) + "\n"
+        path, json.dumps(_finite(obj), indent=2, default=_default, allow_nan=False) + "\n"
     )
 
 
