@@ -280,9 +280,7 @@ def _read_json(path: Path, default):
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(
-            f"{path} is not valid JSON ({e}); it was not written by this tool"
-        ) from None
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
 
 
 def _resumed_results(out: Path, config: BenchConfig, data_key: str) -> tuple[list, list]:
@@ -297,7 +295,10 @@ def _resumed_results(out: Path, config: BenchConfig, data_key: str) -> tuple[lis
             f"the configuration differs from the one {out} was started with; resume with the "
             f"saved configuration (latentdiff run --resume {out}) or start a new run"
         )
-    if saved.get("data_fingerprint") != data_key:
+    if "data_fingerprint" not in saved:
+        raise ValueError(f"{out} was started by a latentdiff that did not record its data: "
+                         f"it cannot be resumed safely; start a new run")  # fmt: skip
+    if saved["data_fingerprint"] != data_key:
         raise ValueError(
             f"the data differ from the data {out} was started on (its fingerprint changed): "
             f"start a new run to use the new data"
