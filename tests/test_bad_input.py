@@ -13,7 +13,8 @@ from latentdiff.augment import QualityGate, allocate
 from latentdiff.binning import Bins
 from latentdiff.data.base import Split
 from latentdiff.data.tabular import dataset_from_frame
-from latentdiff.diffusion import DiffusionConfig
+from latentdiff.diffusion import DiffusionConfig, FeatureDiffusion
+from latentdiff.gan import FeatureGAN, GANConfig
 from latentdiff.metrics import shot_metrics
 from latentdiff.sampler import LatentDiffSampler
 from latentdiff.training import HeadConfig, TrainConfig
@@ -60,6 +61,24 @@ API_ERRORS = [
     ("bad-mix-ratio", lambda: HeadConfig(mix_ratio=1.0), "mix_ratio"),
     ("allocate-negative", lambda: allocate(np.array([0.5, 0.5]), -1), "n_total"),
     ("bad-priority-weight", lambda: _sampler(priority_weight=2.0).fit(Z, Y), "lambda"),
+    (
+        "fewer-samples-than-bins",
+        lambda: LatentDiffSampler(n_bins=200).fit(Z, Y),
+        "n_bins = 200 is more than the 120 samples",
+    ),
+    ("absurd-bins", lambda: Bins.fit(Y, n_bins=10**15), "use fewer bins"),
+    ("absurd-bin-width", lambda: Bins.fit(Y, bin_width=1e-15), "use fewer bins"),
+    ("absurd-timesteps", lambda: DiffusionConfig(timesteps=10**6), "timesteps = 1000000"),
+    (
+        "absurd-diffusion-batch",
+        lambda: FeatureDiffusion(DiffusionConfig(batch_size=10**13), progress=False).fit(Z, Y),
+        "smaller batch_size",
+    ),
+    (
+        "absurd-gan-batch",
+        lambda: FeatureGAN(GANConfig(batch_size=10**13), progress=False).fit(Z, Y),
+        "smaller batch_size",
+    ),
 ]
 
 
@@ -166,21 +185,22 @@ def test_missing_image_in_age_csv_is_named(tmp_path):
 
 
 def test_synthetic_count_too_large_for_memory_is_refused(monkeypatch):
+    import latentdiff.memory
     import latentdiff.sampler as S
 
     trained = []
-    monkeypatch.setattr(S, "_available_memory", lambda: 1_000)  # bytes
+    monkeypatch.setattr(latentdiff.memory, "available_memory", lambda: 1_000)  # bytes
     with monkeypatch.context() as m:
         m.setattr(S.FeatureDiffusion, "fit", lambda self, *a: trained.append(1) or self)
         with pytest.raises(ValueError, match=r"48 synthetic features of dimension 4 .*ratio"):
             _sampler(ratio=0.4).fit(Z, Y)  # 48 x 4 values x 24 bytes > 1,000 bytes
     assert not trained  # refused before the generator is trained, not after
-    monkeypatch.setattr(S, "_available_memory", lambda: 10**9)
+    monkeypatch.setattr(latentdiff.memory, "available_memory", lambda: 10**9)
     sampler = _sampler(ratio=0.4).fit(Z, Y)
-    monkeypatch.setattr(S, "_available_memory", lambda: 1_000)  # memory taken meanwhile
+    monkeypatch.setattr(latentdiff.memory, "available_memory", lambda: 1_000)  # taken meanwhile
     with pytest.raises(ValueError, match="more than the"):
         sampler.generate()
-    monkeypatch.setattr(S, "_available_memory", lambda: 10**9)
+    monkeypatch.setattr(latentdiff.memory, "available_memory", lambda: 10**9)
     assert sampler.generate()[0].shape[1] == 4  # the fitted sampler is intact
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import memory
+
 REGIONS: tuple[str, ...] = ("many", "medium", "few")
 
 #: Fraction of a bin width below an edge within which a label counts as lying on the edge.
@@ -36,6 +38,11 @@ def _as_finite_labels(y, name: str = "y") -> np.ndarray:
             f"{name} has {int(bad.sum())} non-finite value(s) (first at position {i}: {y[i]})"
         )
     return y
+
+
+def _require_memory(n_bins: int, what: str) -> None:
+    """Bins cost a few float64 and int64 arrays of length K (edges, centres, counts, regions)."""
+    memory.require(64 * n_bins, what, "use fewer bins")
 
 
 @dataclass(frozen=True)
@@ -85,11 +92,13 @@ class Bins:
         if n_bins is not None:
             if int(n_bins) != n_bins or n_bins < 1:
                 raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+            _require_memory(int(n_bins), f"n_bins = {int(n_bins):,}")
             # eq. 14, e_k = y_min + k (y_max - y_min) / K, computed as np.histogram does
             return cls(np.linspace(low, high, int(n_bins) + 1))
         if not (bin_width > 0 and math.isfinite(bin_width)):
             raise ValueError(f"bin_width must be a positive number, got {bin_width!r}")
         n = max(1, math.ceil((high - low) / bin_width - 1e-9))
+        _require_memory(n, f"bin_width = {bin_width} over [{low}, {high}] ({n:,} bins)")
         return cls(low + np.arange(n + 1) * float(bin_width))
 
     @classmethod

@@ -24,9 +24,11 @@ from diffusers import DDPMScheduler
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from . import memory
 from .io import fingerprint, load_state, save_state
 
 MAX_BETA = 0.999  # beta cap of Nichol & Dhariwal (2021), also diffusers' default
+MAX_TIMESTEPS = 10_000  # far above any published feature or image diffusion schedule
 
 
 @dataclass
@@ -59,6 +61,11 @@ class DiffusionConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.timesteps > MAX_TIMESTEPS:
+            raise ValueError(
+                f"timesteps = {self.timesteps} is more than {MAX_TIMESTEPS}: sampling runs one "
+                f"denoiser pass per step for every feature (the paper uses 50, DDPM 1000)"
+            )
         if self.embed_dim % 2:
             raise ValueError(f"embed_dim must be even (sin/cos pairs), got {self.embed_dim}")
         if self.schedule not in ("cosine", "linear"):
@@ -330,6 +337,16 @@ def _seeded_global_rng(seed: int, dev: torch.device):
         yield
 
 
+def _require_batch_memory(batch_size: int, floats_per_row: int, what: str) -> None:
+    """Refuse a batch whose activations and gradients (float32, about twice the forward
+    activations) would not fit in memory."""
+    memory.require(
+        8.0 * batch_size * floats_per_row,
+        f"{what} with batch_size = {batch_size:,}",
+        "use a smaller batch_size",
+    )
+
+
 def _check_checkpoint_args(checkpoint, every) -> Path | None:
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"checkpoint_every must be a positive integer, got {every!r}")
@@ -447,9 +464,11 @@ class FeatureDiffusion:
 
         Z and c are standardised (stats kept in ``z_mean_``, ``z_std_``, ``c_mean_``, ``c_std_``).
         """
-        z0_all, y_all = _standardised_training_data(self, Z, c)
         cfg, dev = self.config, self.device
+        z0_all, y_all = _standardised_training_data(self, Z, c)
         N, m = z0_all.shape
+        rows = 6 * m + cfg.hidden_dim * (6 * cfg.n_blocks + 4) + 6 * cfg.embed_dim
+        _require_batch_memory(cfg.batch_size, rows, "diffusion training")
         self.scheduler_ = make_scheduler(cfg)
         abar = self.scheduler_.alphas_cumprod.to(dev, torch.float32)  # (T,), abar_{i+1} at i
 

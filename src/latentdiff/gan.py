@@ -41,6 +41,7 @@ from .diffusion import (
     _check_checkpoint_args,
     _finite_1d,
     _make_ema,
+    _require_batch_memory,
     _ResidualBlock,
     _seed,
     _seeded_global_rng,
@@ -245,8 +246,15 @@ class FeatureGAN:
         ``d_loss_history_``, ``g_loss_history_`` and ``aux_loss_history_`` (D's auxiliary squared
         error on real pairs, standardised label units).
         """
-        z_all, y_all = _standardised_training_data(self, Z, c)
         cfg, dev = self.config, self.device
+        z_all, y_all = _standardised_training_data(self, Z, c)
+        rows = (
+            8 * z_all.shape[1]
+            + cfg.hidden_dim * (6 * cfg.n_blocks + 4)
+            + cfg.d_hidden_dim * (4 * cfg.d_layers + 4)
+            + 6 * cfg.embed_dim
+        )
+        _require_batch_memory(cfg.batch_size, rows, "GAN training")
         N, m = z_all.shape
         B, d = cfg.batch_size, cfg.noise_dim
 

@@ -11,7 +11,6 @@ continuous ``y``, so this one stands alone.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +21,7 @@ from sklearn.linear_model import Ridge
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import memory
 from .augment import QualityGate, allocate, bin_mean_abs_error, priority
 from .binning import Bins
 from .diffusion import DiffusionConfig, FeatureDiffusion
@@ -81,31 +81,13 @@ def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
 _BYTES_PER_VALUE = 24
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available to new allocations (Linux ``MemAvailable``), None if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def _check_memory(n_total: int, m: int, ratio: float) -> None:
     """Refuse a synthetic count whose features would not fit in memory, naming the sizes."""
-    need = n_total * m * _BYTES_PER_VALUE
-    avail = _available_memory()
-    if avail is not None and need > avail:
-        raise ValueError(
-            f"generating {n_total:,} synthetic features of dimension {m} needs about "
-            f"{need / 2**30:.1f} GiB of memory, more than the {avail / 2**30:.1f} GiB available; "
-            f"lower ratio (now {ratio})"
-        )
+    memory.require(
+        n_total * m * _BYTES_PER_VALUE,
+        f"generating {n_total:,} synthetic features of dimension {m}",
+        f"lower ratio (now {ratio})",
+    )
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -216,6 +198,11 @@ class LatentDiffSampler(BaseEstimator):
         Z, y = _check_Zy(Z, y)
         if not 0 <= self.ratio <= 100:
             raise ValueError(f"ratio must be in [0, 100], got {self.ratio!r}")
+        if isinstance(self.n_bins, int | np.integer) and self.n_bins > y.size:
+            raise ValueError(
+                f"n_bins = {self.n_bins} is more than the {y.size} samples: fewer samples than "
+                f"bins leaves most bins empty and the gate without data; use n_bins <= {y.size}"
+            )
         # before an hour of training, not after it
         _check_memory(int(round(self.ratio * y.size)), Z.shape[1], self.ratio)
         rs = check_random_state(self.random_state)
