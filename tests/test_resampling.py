@@ -256,7 +256,7 @@ def test_class_matches_function_and_params():
     np.testing.assert_array_equal(ya, yb)
     assert res.get_params()["pert"] == 0.1
     assert res.set_params(k=2).k == 2
-    with pytest.raises(ValueError, match="unknown parameter"):
+    with pytest.raises(ValueError, match="Invalid parameter .bogus."):  # scikit-learn's message
         res.set_params(bogus=1)
 
 

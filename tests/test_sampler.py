@@ -1,8 +1,6 @@
 import numpy as np
 import pytest
 from conftest import FAST_DIFFUSION
-from sklearn.base import clone
-from sklearn.linear_model import Ridge
 
 from latentdiff.sampler import LatentDiffSampler
 
@@ -33,34 +31,7 @@ def test_fit_resample_originals_first_and_rare_bins_grow():
     assert sum(r["requested"] for r in s.report_) == round(0.5 * len(y))
 
 
-def test_repeatable_with_random_state_and_sklearn_clone():
-    Z, y = _features()
-    kw = dict(n_bins=5, diffusion=FAST_DIFFUSION, random_state=3)
-    a = LatentDiffSampler(**kw).fit_resample(Z, y)
-    b = clone(LatentDiffSampler(**kw)).fit_resample(Z, y)
-    np.testing.assert_array_equal(a[0], b[0])
-    c = LatentDiffSampler(**{**kw, "random_state": 4}).fit_resample(Z, y)
-    assert not np.array_equal(a[0], c[0])
-
-
-def test_inside_imblearn_pipeline_with_any_regressor():
-    from imblearn.pipeline import Pipeline
-
-    Z, y = _features()
-    pipe = Pipeline(
-        [
-            ("ld", LatentDiffSampler(n_bins=5, diffusion=FAST_DIFFUSION, random_state=0)),
-            ("reg", Ridge()),
-        ]
-    )
-    pipe.fit(Z, y)
-    pred = pipe.predict(Z)  # samplers act only at fit time
-    assert pred.shape == y.shape and np.corrcoef(pred, y)[0, 1] > 0.8
-    # and with cross-validation: the sampler is cloned and refitted on each training fold only
-    from sklearn.model_selection import cross_val_score
-
-    scores = cross_val_score(pipe, Z, y, cv=3, scoring="r2")
-    assert scores.shape == (3,) and np.all(scores > 0.5)
+# repeatability, clone and the imblearn pipeline: tests/test_sampler_contract.py (all samplers)
 
 
 def test_sample_conditions_on_bin_centres_and_checks_dimension():

@@ -29,7 +29,10 @@ from typing import Literal
 
 import numpy as np
 from scipy.interpolate import CubicHermiteSpline
+from sklearn.base import BaseEstimator
 from sklearn.neighbors import NearestNeighbors
+
+from .validation import check_features_labels
 
 Extremes = Literal["both", "high", "low"]
 Sampling = Literal["balance", "extreme"]
@@ -457,11 +460,16 @@ smogn.__doc__ = (
 # --- imbalanced-learn style wrappers ------------------------------------------------------------
 
 
-class SMOTER:
-    """:func:`smoter` with the imbalanced-learn ``fit_resample(X, y)`` interface.
+class SMOTER(BaseEstimator):
+    """:func:`smoter` as an imbalanced-learn style sampler (a scikit-learn estimator).
 
-    After ``fit_resample``, ``sample_indices_`` holds the indices of the kept original rows
-    (they come first in the output, followed by the synthetic rows).
+    ``fit(X, y)`` checks the input (as :class:`latentdiff.sampler.LatentDiffSampler` does) and
+    computes each label's relevance (``relevance_``); ``fit_resample(X, y)`` fits and returns the
+    kept original rows first, unchanged and in their order, then the synthetic rows. X keeps its
+    floating dtype (integer features come back as float64, since interpolated rows are not
+    integers); y comes back as float64. ``sample_indices_`` holds the indices of the kept
+    originals. A training set with no rare or no frequent sample cannot be resampled and is
+    refused with a ValueError by ``fit_resample``.
     """
 
     def __init__(
@@ -485,27 +493,16 @@ class SMOTER:
         self.extremes = extremes
         self.random_state = random_state
 
-    def get_params(self, deep: bool = True) -> dict:
-        names = (
-            "rel_threshold",
-            "k",
-            "sampling",
-            "over",
-            "under",
-            "coef",
-            "extremes",
-            "random_state",
-        )
-        return {n: getattr(self, n) for n in names}
-
-    def set_params(self, **params):
-        for name, value in params.items():
-            if name not in self.get_params():
-                raise ValueError(f"unknown parameter {name!r} for {type(self).__name__}")
-            setattr(self, name, value)
+    def fit(self, X, y) -> SMOTER:
+        X, y = check_features_labels(X, y)
+        _check_params(self.rel_threshold, self.k, self.over, self.under, self._noise())
+        self.n_features_in_ = X.shape[1]
+        self.relevance_ = relevance(y.astype(np.float64), coef=self.coef, extremes=self.extremes)
         return self
 
     def fit_resample(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        self.fit(X, y)
+        X, y = check_features_labels(X, y)
         X_new, y_new, kept = _resample(
             X,
             y,
@@ -517,18 +514,19 @@ class SMOTER:
             self._noise(),
             self.coef,
             self.extremes,
-            None,
+            self.relevance_,
             self.random_state,
         )
         self.sample_indices_ = kept
-        return X_new, y_new
+        dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
+        return X_new.astype(dtype, copy=False), y_new
 
     def _noise(self) -> float | None:
         return None
 
 
 class SMOGN(SMOTER):
-    """:func:`smogn` with the imbalanced-learn ``fit_resample(X, y)`` interface."""
+    """:func:`smogn` as an imbalanced-learn style sampler; as :class:`SMOTER` otherwise."""
 
     def __init__(
         self,
@@ -554,9 +552,6 @@ class SMOGN(SMOTER):
             random_state=random_state,
         )
         self.pert = pert
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {**super().get_params(deep), "pert": self.pert}
 
     def _noise(self) -> float | None:
         return self.pert

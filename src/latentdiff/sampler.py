@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import scipy.sparse
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
 from sklearn.utils import check_random_state
@@ -26,54 +25,9 @@ from .augment import QualityGate, allocate, bin_mean_abs_error, priority
 from .binning import Bins
 from .diffusion import DiffusionConfig, FeatureDiffusion
 from .gan import FeatureGAN, GANConfig
+from .validation import check_features_labels
 
 GENERATORS = ("diffusion", "gan")
-
-
-def _check_Zy(Z, y) -> tuple[np.ndarray, np.ndarray]:
-    if scipy.sparse.issparse(Z):
-        raise TypeError(
-            "sparse input is not supported: the diffusion model and the gate need a dense "
-            "feature array (use Z.toarray())"
-        )
-    Z = np.asarray(Z)
-    if Z.dtype == object:  # e.g. a DataFrame's .values with numbers stored as objects
-        try:
-            Z = Z.astype(np.float64)
-        except TypeError as e:  # e.g. a dict in a cell: numpy's message names the type
-            raise TypeError(f"features must be numbers: {e}") from None
-        except ValueError:
-            raise ValueError("features must be numeric, got dtype object with text") from None
-    if Z.ndim != 2:
-        raise ValueError(f"features must be 2-D (n_samples, n_features), got shape {Z.shape}")
-    if not np.issubdtype(Z.dtype, np.number):
-        raise ValueError(f"features must be numeric, got dtype {Z.dtype}")
-    if Z.shape[0] < 2:
-        raise ValueError(f"need at least 2 samples to fit, got n_samples = {Z.shape[0]}")
-    if not np.all(np.isfinite(Z)):
-        raise ValueError(f"features contain {int((~np.isfinite(Z)).sum())} NaN or inf value(s)")
-    y = np.asarray(y)
-    if y.ndim != 1 or y.size != Z.shape[0]:
-        raise ValueError(
-            f"y must be 1-D with one label per row of features ({Z.shape[0]}), got shape {y.shape}"
-        )
-    if y.dtype == object:
-        try:
-            y = y.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "Unknown label type: y must hold numbers (a continuous target), got text or "
-                "other objects"
-            ) from None
-    if not np.issubdtype(y.dtype, np.number):
-        raise ValueError(f"Unknown label type: y must be numeric, got dtype {y.dtype}")
-    if not np.all(np.isfinite(y)):
-        raise ValueError(
-            f"y contains {int((~np.isfinite(y.astype(float))).sum())} NaN or inf value(s)"
-        )
-    if Z.shape[0] < 2:
-        raise ValueError(f"need at least 2 samples, got {Z.shape[0]}")
-    return Z, y
 
 
 #: peak bytes per generated value: the float64 un-standardised samples, the gate's float64
@@ -195,7 +149,7 @@ class LatentDiffSampler(BaseEstimator):
         analogue) and uses its in-sample errors.
         """
         self._check_generator()
-        Z, y = _check_Zy(Z, y)
+        Z, y = check_features_labels(Z, y)
         if not 0 <= self.ratio <= 100:
             raise ValueError(f"ratio must be in [0, 100], got {self.ratio!r}")
         if isinstance(self.n_bins, int | np.integer) and self.n_bins > y.size:
@@ -299,10 +253,12 @@ class LatentDiffSampler(BaseEstimator):
         return Z_syn[keep].astype(self._dtypes[0], copy=False), y_syn[keep]
 
     def fit_resample(self, Z, y, sample_errors=None) -> tuple[np.ndarray, np.ndarray]:
-        """Originals first (unchanged), then the accepted synthetic samples."""
+        """Originals first (unchanged), then the accepted synthetic samples. As in
+        imbalanced-learn, ``sample_indices_`` lists the originals kept: all of them."""
         self.fit(Z, y, sample_errors)
         Z_syn, y_syn = self.generate()
         Z, y = np.asarray(Z), np.asarray(y)
+        self.sample_indices_ = np.arange(len(y))
         y_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.float64
         Z_all = np.concatenate([Z, Z_syn.astype(Z.dtype)])
         return Z_all, np.concatenate([y, y_syn]).astype(y_dtype)
