@@ -97,13 +97,14 @@ def fit_vanilla(
     train = train or TrainConfig()
     hooks = list(hooks)
     t0 = time.perf_counter()
-    key = network_key(dataset, encoder, train, random_state, hooks)  # before hooks change
+    checkpoint = None if checkpoint is None else Path(checkpoint)
+    if checkpoint is not None:
+        key = network_key(dataset, encoder, train, random_state, hooks)  # before hooks change
     encoder.prepare(dataset)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(random_state))
         model = RegressionModel(encoder.build(), encoder.out_dim, *label_scaler(dataset.train.y))
     fit = VanillaFit(model, encoder, dataset, TrainResult(-1, float("nan")), 0.0, hooks)
-    checkpoint = None if checkpoint is None else Path(checkpoint)
     if checkpoint is not None and checkpoint.exists():
         state, meta = load_state(checkpoint, key)
         try:
