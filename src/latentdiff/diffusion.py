@@ -474,7 +474,9 @@ class FeatureDiffusion:
 
         seed = _seed(self.random_state)
         gen = torch.Generator().manual_seed(seed)  # batches, t and eps (CPU: device independent)
-        key = fingerprint("feature-diffusion", z0_all, y_all, asdict(cfg), seed, dev.type)
+        key = ""  # what a checkpoint is keyed by: these inputs, this configuration and seed
+        if self.checkpoint is not None:
+            key = fingerprint("feature-diffusion", z0_all, y_all, asdict(cfg), seed, dev.type)
         # weight init and dropout draw from torch's global RNG, seeded here
         with _seeded_global_rng(seed, dev):
             net = Denoiser(m, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim, cfg.dropout).to(dev)

@@ -260,7 +260,9 @@ class FeatureGAN:
 
         seed = _seed(self.random_state)
         gen = torch.Generator().manual_seed(seed)  # batches and noise (CPU: device independent)
-        key = fingerprint("feature-gan", z_all, y_all, asdict(cfg), seed, dev.type)
+        key = ""  # what a checkpoint is keyed by: these inputs, this configuration and seed
+        if self.checkpoint is not None:
+            key = fingerprint("feature-gan", z_all, y_all, asdict(cfg), seed, dev.type)
         # weight init and the spectral-norm power-iteration vectors draw from torch's global RNG
         with _seeded_global_rng(seed, dev):
             G = Generator(m, d, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim).to(dev)
