@@ -161,3 +161,93 @@ def test_network_checkpoint_is_loaded_for_the_same_inputs_and_refused_for_others
     path.write_bytes(path.read_bytes()[:100])  # truncated by a crash outside this tool
     with pytest.raises(ValueError, match="not a readable safetensors"):
         fit()
+
+
+def _hooks(kind):
+    from latentdiff.methods.fds import FDSHook
+    from latentdiff.methods.losses import BalancedMSEHook
+    from latentdiff.methods.regularisers import ConRHook
+    from latentdiff.methods.resampling import ResampleHook
+    from latentdiff.methods.reweighting import WeightingHook
+
+    return {
+        "vanilla": lambda: [],
+        "fds+lds": lambda: [FDSHook(), WeightingHook("sqinv", lds=True)],
+        "bmc": lambda: [BalancedMSEHook("bmc")],
+        "conr": lambda: [ConRHook()],
+        "smogn": lambda: [ResampleHook("smogn", relevance="auto")],
+    }[kind]()
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "fds+lds", "bmc", "conr", "smogn"])
+def test_stage1_training_interrupted_between_epochs_resumes_bit_identical(
+    tmp_path, tiny_dataset, monkeypatch, kind
+):
+    """Killed after epoch 2 of 5, stage 1 continues from epoch 3: the same weights, best epoch,
+    history and hook state (FDS statistics, Balanced MSE's sigma) as an uninterrupted run."""
+    import latentdiff.training as T
+    from latentdiff.encoders import make_encoder
+    from latentdiff.pipeline import fit_vanilla
+    from latentdiff.training import TrainConfig
+
+    train = TrainConfig(epochs=5, patience=None)
+
+    def fit(path=None):
+        encoder = make_encoder("mlp", hidden_dims=(16,), dropout=0.2)  # dropout: RNG matters
+        return fit_vanilla(tiny_dataset, encoder, train, 0, False, _hooks(kind), checkpoint=path)
+
+    whole = fit()
+    path = tmp_path / "network.safetensors"
+    real, saves = T.save_state, []
+
+    def save_then_die(*args, **kwargs):
+        real(*args, **kwargs)
+        saves.append(1)
+        if len(saves) == 2:
+            raise _Interrupt
+
+    monkeypatch.setattr(T, "save_state", save_then_die)
+    with pytest.raises(_Interrupt):
+        fit(path)
+    monkeypatch.undo()
+    epochs_file = tmp_path / "network.training.safetensors"
+    assert load_state(epochs_file, None)[1]["epochs_done"] == 2 and not path.exists()
+    resumed = fit(path)
+    assert resumed.loaded_from is None  # trained (the rest of it), not loaded
+    sa, sb = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert resumed.result == whole.result and resumed.hook_info == whole.hook_info
+    assert np.array_equal(resumed.predictions("test"), whole.predictions("test"))
+    assert path.exists() and not epochs_file.exists()  # the network supersedes the epochs file
+
+
+def test_stage1_killed_right_after_early_stopping_resumes_to_the_same_network(
+    tmp_path, tiny_dataset, monkeypatch
+):
+    import latentdiff.training as T
+    from latentdiff.encoders import make_encoder
+    from latentdiff.pipeline import fit_vanilla
+    from latentdiff.training import TrainConfig
+
+    train = TrainConfig(epochs=200, patience=1, lr=3e-2)  # stops early, well before 200
+
+    def fit(path=None):
+        return fit_vanilla(tiny_dataset, make_encoder("mlp", hidden_dims=(16,)), train, 0,
+                           False, checkpoint=path)  # fmt: skip
+
+    whole = fit()
+    assert len(whole.result.history) < 200
+    real = T.save_state
+
+    def die_when_stopped(path, state, key, meta):
+        real(path, state, key, meta)
+        if meta["stopped"]:
+            raise _Interrupt
+
+    monkeypatch.setattr(T, "save_state", die_when_stopped)
+    with pytest.raises(_Interrupt):
+        fit(tmp_path / "n.safetensors")
+    monkeypatch.undo()
+    resumed = fit(tmp_path / "n.safetensors")
+    assert resumed.result == whole.result  # no further epoch was trained
+    assert np.array_equal(resumed.predictions("test"), whole.predictions("test"))

@@ -12,9 +12,9 @@ Output directory:
 
 Every file is written atomically. A run killed at any point continues with
 ``run_bench(config, out, resume=True)`` (``latentdiff run --resume DIR``): the (method, seed)
-pairs in ``runs.json`` are kept, trained networks are loaded from their checkpoints, a generator
-continues from its last training checkpoint, and the results equal those of an uninterrupted run
-bit for bit (CPU).
+pairs in ``runs.json`` are kept, trained networks are loaded from their checkpoints, a network
+in training continues after its last finished epoch, a generator from its last training
+checkpoint, and the results equal those of an uninterrupted run bit for bit (CPU).
 The data split is the same for every seed (``split_seed``); seeds change initialisation, batch
 order, dropout, diffusion noise and generation.
 """

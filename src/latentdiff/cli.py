@@ -125,8 +125,8 @@ def _add_run_dir(p: argparse.ArgumentParser, default_out: str | None) -> None:
         "--resume",
         metavar="DIR",
         help="continue the interrupted run in DIR with its saved configuration: finished "
-        "methods are kept, trained networks loaded, diffusion training continues from its "
-        "last checkpoint",
+        "methods are kept, trained networks loaded, network training continues from its last "
+        "epoch and diffusion training from its last checkpoint",
     )
     if default_out is None:
         g.add_argument("--overwrite", action="store_true", help="replace a run already in --out")

@@ -88,6 +88,14 @@ class TrainHook:
         """Diagnostics for the run record."""
         return {}
 
+    def state_dict(self) -> dict:
+        """State that changes during training (tensors, numbers), for epoch checkpoints; what
+        ``setup`` rebuilds from the data need not be here."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` (after ``setup``)."""
+
 
 def check_hooks(hooks) -> list[TrainHook]:
     """At most one hook of each exclusive kind ("weights", "loss", "data")."""

@@ -92,7 +92,9 @@ def fit_vanilla(
     ``checkpoint``: a safetensors file. The trained network is saved there; when the file
     already holds the network of the same data, encoder, training configuration, hooks and
     seed (:func:`network_key`), it is loaded instead of trained (bit-identical weights). A
-    checkpoint of anything else is refused with a ValueError.
+    checkpoint of anything else is refused with a ValueError. Until training ends, its state
+    after every epoch is kept beside it (``NAME.training.safetensors``), and a training
+    interrupted half-way continues from its last epoch.
     """
     train = train or TrainConfig()
     hooks = list(hooks)
@@ -128,13 +130,21 @@ def fit_vanilla(
         desc=f"{'+'.join(h.name for h in hooks) or 'vanilla'} {dataset.name}",
         hooks=fit.hooks,
         bins=dataset.eval_bins,
+        checkpoint=None if checkpoint is None else _epochs_file(checkpoint),
+        checkpoint_key=key if checkpoint is not None else "",
     )
     fit.hook_info = {h.name: h.info() for h in hooks}
     fit.seconds = time.perf_counter() - t0
     if checkpoint is not None:
         meta = {"result": asdict(fit.result), "seconds": fit.seconds, "hook_info": fit.hook_info}
         save_state(checkpoint, {"model": model.state_dict()}, key, meta)
+        _epochs_file(checkpoint).unlink(missing_ok=True)  # the trained network supersedes it
     return fit
+
+
+def _epochs_file(checkpoint: Path) -> Path:
+    """Where training keeps its per-epoch state until the network is saved at ``checkpoint``."""
+    return checkpoint.with_name(f"{checkpoint.stem}.training{checkpoint.suffix}")
 
 
 def _hook_config(hook) -> dict:

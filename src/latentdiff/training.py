@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 
 from .binning import Bins
 from .hooks import Step, check_hooks
+from .io import load_state, save_state
 
 
 @dataclass
@@ -173,12 +175,19 @@ def fit_model(
     desc: str = "train",
     hooks=(),
     bins: Bins | None = None,
+    checkpoint: Path | None = None,
+    checkpoint_key: str = "",
 ) -> TrainResult:
     """Train encoder + head end to end; keep the epoch with the best validation score.
 
     ``hooks`` (:class:`latentdiff.hooks.TrainHook`) are the DIR methods acting in this training;
     ``bins`` are the label bins they count in (the data set's evaluation bins). Weighted losses
     are ``mean(w_i l_i)`` over the batch with mean-one weights, as the DIR reference computes them.
+
+    ``checkpoint``: a safetensors file where the training state is kept after every epoch
+    (model, optimiser, learning-rate step, best epoch so far, batch-order and dropout RNGs, the
+    hooks' state), stamped with ``checkpoint_key``. A later call with the same inputs and key
+    continues after the last saved epoch and ends bit-identical to an uninterrupted run (CPU).
     """
     hooks = check_hooks(hooks)
     y_train = np.asarray(y_train, dtype=np.float64)
@@ -207,9 +216,18 @@ def fit_model(
         raise ValueError(f"{w.numel()} sample weights for {y_train.size} training samples")
     best = _BestEpoch(model, config.patience)
     history: list[dict] = []
-    bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
     with torch.random.fork_rng(devices=[]):  # dropout noise from random_state, caller's RNG kept
         torch.manual_seed(int(random_state))
+        state = _EpochState(model, opt, sched, best, history, rng, hooks)
+        start, stopped = state.resume(checkpoint, checkpoint_key)
+        bar = tqdm(
+            range(start, config.epochs if not stopped else start),
+            initial=start,
+            total=config.epochs,
+            desc=desc,
+            disable=not progress,
+            leave=False,
+        )
         for epoch in bar:
             model.train()
             perm = rng.permutation(y_train.size)
@@ -246,11 +264,65 @@ def fit_model(
             key = f"val_{config.select_metric}"
             history.append({"epoch": epoch, "train_loss": total / perm.size, key: val})
             bar.set_postfix(val=f"{val:.4g}")
-            if best.update(val, epoch):
+            stop = best.update(val, epoch)
+            if checkpoint is not None:
+                state.save(checkpoint, checkpoint_key, epoch + 1, stop)
+            if stop:
                 break
     best.restore()
     model.eval()
     return TrainResult(best.epoch, best.val, history)
+
+
+@dataclass
+class _EpochState:
+    """What stage-1 training carries from one epoch to the next, checkpointed and restored
+    exactly (see :func:`fit_model`)."""
+
+    model: nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    best: _BestEpoch
+    history: list
+    rng: np.random.Generator
+    hooks: list
+
+    def save(self, path: Path, key: str, epochs_done: int, stopped: bool) -> None:
+        state = {
+            "model": self.model.state_dict(),
+            "opt": self.opt.state_dict(),
+            "best_state": self.best.state if self.best.state is not None else {},
+            "rng": torch.get_rng_state(),
+            "hooks": [h.state_dict() for h in self.hooks],
+        }
+        meta = {
+            "epochs_done": epochs_done,
+            "stopped": stopped,
+            "sched_last_epoch": self.sched.last_epoch,
+            "best_val": None if not np.isfinite(self.best.val) else float(self.best.val),
+            "best_epoch": self.best.epoch,
+            "history": self.history,
+            "numpy_rng": self.rng.bit_generator.state,
+        }
+        save_state(path, state, key, meta)
+
+    def resume(self, path: Path | None, key: str) -> tuple[int, bool]:
+        """Restore the last saved epoch, if any: (epochs done, whether training had stopped)."""
+        if path is None or not Path(path).exists():
+            return 0, False
+        state, meta = load_state(path, key)
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])  # restores each group's learning rate too
+        self.sched.last_epoch = meta["sched_last_epoch"]  # its milestones count from here
+        self.best.state = state["best_state"] or None
+        self.best.val = np.inf if meta["best_val"] is None else meta["best_val"]
+        self.best.epoch = meta["best_epoch"]
+        self.history[:] = meta["history"]
+        self.rng.bit_generator.state = meta["numpy_rng"]
+        torch.set_rng_state(state["rng"])
+        for h, s in zip(self.hooks, state["hooks"], strict=True):
+            h.load_state_dict(s)
+        return int(meta["epochs_done"]), bool(meta["stopped"])
 
 
 def _stage1_loss(kind: str, pred: torch.Tensor, target: torch.Tensor, weight):

@@ -48,6 +48,12 @@ class FDSHook(TrainHook):
         self.fds.update_last_epoch_stats(epoch)
         self.fds.update_running_stats(Z, torch.as_tensor(self.bins.assign(y)), epoch)
 
+    def state_dict(self) -> dict:
+        return {"fds": self.fds.state_dict()}  # running and last-epoch statistics, epoch
+
+    def load_state_dict(self, state: dict) -> None:
+        self.fds.load_state_dict(state["fds"])
+
     def info(self) -> dict:
         if self.fds is None:
             return {}

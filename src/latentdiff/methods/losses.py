@@ -112,6 +112,12 @@ class BalancedMSEHook(TrainHook):
         s, m = self.scale, self.offset
         return self.criterion(pred * s + m, target * s + m) / s**2
 
+    def state_dict(self) -> dict:
+        return {"criterion": self.criterion.state_dict()}  # the learnt noise sigma
+
+    def load_state_dict(self, state: dict) -> None:
+        self.criterion.load_state_dict(state["criterion"])
+
     def info(self) -> dict:
         return (
             {}
