@@ -469,7 +469,8 @@ class SMOTER(BaseEstimator):
     floating dtype (integer features come back as float64, since interpolated rows are not
     integers); y comes back as float64. ``sample_indices_`` holds the indices of the kept
     originals. A training set with no rare or no frequent sample cannot be resampled and is
-    refused with a ValueError by ``fit_resample``.
+    refused with a ValueError by ``fit_resample`` rather than returned unchanged (the caller asked
+    for a resampled set); ``fit`` accepts it, as it only checks the input and scores relevance.
     """
 
     def __init__(
