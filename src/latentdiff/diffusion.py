@@ -13,7 +13,8 @@ import copy
 import math
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -359,7 +360,8 @@ class _TrainingParts:
     restored exactly: the networks, their optimisers, the EMA, both RNGs (the batch generator and
     the forked global one that drives dropout and spectral norm) and the loss history.
 
-    ``path`` None: no checkpoints. ``key``: the :func:`fingerprint` of the loop's inputs."""
+    ``path`` None: no checkpoints. ``key_parts``: what the checkpoint is keyed by (the loop's
+    inputs, configuration and seed), hashed by :func:`fingerprint` only when there is a path."""
 
     modules: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
@@ -368,8 +370,22 @@ class _TrainingParts:
     history: Tensor
     device: torch.device
     path: Path | None
-    key: str
+    key_parts: tuple
     every: int
+    #: steps already done when training began here (set by :meth:`steps`)
+    start: int = field(default=0, init=False)
+
+    @cached_property
+    def key(self) -> str:
+        return fingerprint(*self.key_parts)
+
+    def steps(self, desc: str, progress: bool) -> tqdm:
+        """Resume from the last checkpoint, if any (``self.start``: the steps it had done), and
+        return the progress bar over the remaining steps."""
+        self.start = self.resume()
+        n = len(self.history)
+        return tqdm(range(self.start, n), initial=self.start, total=n, desc=desc,
+                    disable=not progress)  # fmt: skip
 
     def state(self, done: int) -> dict:
         state = {
@@ -474,9 +490,6 @@ class FeatureDiffusion:
 
         seed = _seed(self.random_state)
         gen = torch.Generator().manual_seed(seed)  # batches, t and eps (CPU: device independent)
-        key = ""  # what a checkpoint is keyed by: these inputs, this configuration and seed
-        if self.checkpoint is not None:
-            key = fingerprint("feature-diffusion", z0_all, y_all, asdict(cfg), seed, dev.type)
         # weight init and dropout draw from torch's global RNG, seeded here
         with _seeded_global_rng(seed, dev):
             net = Denoiser(m, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim, cfg.dropout).to(dev)
@@ -486,18 +499,13 @@ class FeatureDiffusion:
             )
             ema = _make_ema(net.parameters(), cfg.ema_decay) if cfg.use_ema else None
             losses = torch.empty(cfg.n_steps)
+            key = ("feature-diffusion", z0_all, y_all, asdict(cfg), seed, dev.type)
             parts = _TrainingParts(
                 {"net": net}, {"opt": opt}, ema, gen, losses, dev,
                 self.checkpoint, key, self.checkpoint_every,
             )  # fmt: skip
-            self.resumed_from_step_ = start = parts.resume()
-            bar = tqdm(
-                range(start, cfg.n_steps),
-                initial=start,
-                total=cfg.n_steps,
-                desc="diffusion fit",
-                disable=not self.progress,
-            )
+            bar = parts.steps("diffusion fit", self.progress)
+            self.resumed_from_step_ = parts.start
             net.train()
             for step in bar:
                 idx = torch.randint(N, (cfg.batch_size,), generator=gen).to(dev)  # (B,)

@@ -35,7 +35,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
-from tqdm.auto import tqdm
 
 from .diffusion import (
     _check_checkpoint_args,
@@ -48,7 +47,6 @@ from .diffusion import (
     _standardised_training_data,
     _TrainingParts,
 )
-from .io import fingerprint
 
 
 @dataclass
@@ -260,9 +258,6 @@ class FeatureGAN:
 
         seed = _seed(self.random_state)
         gen = torch.Generator().manual_seed(seed)  # batches and noise (CPU: device independent)
-        key = ""  # what a checkpoint is keyed by: these inputs, this configuration and seed
-        if self.checkpoint is not None:
-            key = fingerprint("feature-gan", z_all, y_all, asdict(cfg), seed, dev.type)
         # weight init and the spectral-norm power-iteration vectors draw from torch's global RNG
         with _seeded_global_rng(seed, dev):
             G = Generator(m, d, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim).to(dev)
@@ -280,18 +275,13 @@ class FeatureGAN:
             opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=betas, fused=fused)
             ema = _make_ema(G.parameters(), cfg.ema_decay) if cfg.use_ema else None
             hist = torch.empty((cfg.n_steps, 3))
+            key = ("feature-gan", z_all, y_all, asdict(cfg), seed, dev.type)
             parts = _TrainingParts(
                 {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, ema, gen, hist, dev,
                 self.checkpoint, key, self.checkpoint_every,
             )  # fmt: skip
-            self.resumed_from_step_ = start = parts.resume()
-            bar = tqdm(
-                range(start, cfg.n_steps),
-                initial=start,
-                total=cfg.n_steps,
-                desc="gan fit",
-                disable=not self.progress,
-            )
+            bar = parts.steps("gan fit", self.progress)
+            self.resumed_from_step_ = parts.start
             G.train()
             D.train()
             for step in bar:
