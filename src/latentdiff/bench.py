@@ -180,10 +180,8 @@ def run_bench(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file, not a directory")
-    started = (out / "config.json").exists()
-    if resume and not started:
-        raise FileNotFoundError(f"no run to resume in {out} (it has no config.json)")
-    if started and not resume:
+    saved = read_run_config(out) if resume else None  # before anything is created
+    if not resume and (out / "config.json").exists():
         if not overwrite:
             raise FileExistsError(
                 f"{out} already holds a run: continue it with --resume {out}, start it again "
@@ -207,7 +205,7 @@ def run_bench(
     records: list[dict] = []
     runs: list[dict] = []  # one per (method, seed); a failed one holds "error" instead
     if resume:
-        records, runs = _resumed_results(out, config, data_key)
+        records, runs = _resumed_results(out, saved, config, data_key)
     else:
         write_json(
             out / "config.json",
@@ -283,13 +281,25 @@ def _read_json(path: Path, default):
         raise ValueError(f"{path} is not valid JSON ({e})") from None
 
 
-def _resumed_results(out: Path, config: BenchConfig, data_key: str) -> tuple[list, list]:
-    """The records and runs of a run directory to continue, after checking that it was made with
-    this configuration and this data. Records of a pair that never reached ``runs.json`` (killed
-    between the two writes) are dropped; that pair runs again."""
-    saved = _read_json(out / "config.json", None)
-    if not isinstance(saved, dict) or "bench" not in saved:
-        raise ValueError(f"{out / 'config.json'} is not a latentdiff run configuration")
+def read_run_config(out: str | Path) -> dict:
+    """The ``config.json`` of a run directory (its ``bench`` entry is a :class:`BenchConfig`
+    dict), or an error naming why there is no run to resume there."""
+    path = Path(out) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no run to resume in {out} (it has no config.json)")
+    saved = _read_json(path, None)
+    if not isinstance(saved, dict) or not isinstance(saved.get("bench"), dict):
+        raise ValueError(f"{path} is not a latentdiff run configuration")
+    return saved
+
+
+def _resumed_results(
+    out: Path, saved: dict, config: BenchConfig, data_key: str
+) -> tuple[list, list]:
+    """The records and runs of a run directory to continue, after checking that it was made
+    (``saved``: its :func:`read_run_config`) with this configuration and this data. Records of a
+    pair that never reached ``runs.json`` (killed between the two writes) are dropped; that pair
+    runs again."""
     if _comparable(saved["bench"]) != _comparable(config.to_dict()):
         raise ValueError(
             f"the configuration differs from the one {out} was started with; resume with the "

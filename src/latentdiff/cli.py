@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from .bench import BenchConfig, run_bench
+from .bench import BenchConfig, read_run_config, run_bench
 from .data.registry import DATASETS
 from .encoders import ENCODERS
 from .methods import GRIDS, METHODS
@@ -206,14 +206,7 @@ def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> Benc
             f"--resume continues a run with its saved configuration; drop {', '.join(given)} "
             f"(only --no-progress may be given)"
         )
-    path = Path(a.resume) / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no run to resume in {a.resume} (it has no config.json)")
-    try:
-        saved = json.loads(path.read_text())["bench"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise ValueError(f"{path} is not a latentdiff run configuration") from None
-    cfg = BenchConfig.from_dict(saved)
+    cfg = BenchConfig.from_dict(read_run_config(a.resume)["bench"])
     if a.no_progress:
         cfg.progress = False
         cfg.sampler = {**cfg.sampler, "progress": False}
