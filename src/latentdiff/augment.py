@@ -9,9 +9,9 @@ from typing import Literal
 
 import numpy as np
 from sklearn.covariance import LedoitWolf
-from tqdm.auto import tqdm
 
 from .binning import Bins
+from .progress import progress_bar
 
 # --- priority (eq. 8-10) -----------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ class QualityGate:
         bin_idx = np.asarray(bin_idx)
         counts = np.bincount(bin_idx, minlength=n_bins)
         self.gates_: dict[int, BinGate] = {}
-        for k in tqdm(np.flatnonzero(counts > 0), desc="quality gate", disable=not self.progress):
+        for k in progress_bar(np.flatnonzero(counts > 0), "quality gate", self.progress):
             lo = hi = int(k)
             if counts[k] < self.n_min:
                 if self.small_bin_rule != "pool":

@@ -20,24 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import memory
+from .validation import check_labels
 
 REGIONS: tuple[str, ...] = ("many", "medium", "few")
 
 #: Fraction of a bin width below an edge within which a label counts as lying on the edge.
 EDGE_TOLERANCE = 1e-9
-
-
-def _as_finite_labels(y, name: str = "y") -> np.ndarray:
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
-    if y.size == 0:
-        raise ValueError(f"{name} is empty: at least one label is needed")
-    bad = ~np.isfinite(y)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name} has {int(bad.sum())} non-finite value(s) (first at position {i}: {y[i]})"
-        )
-    return y
 
 
 def _require_memory(n_bins: int, what: str) -> None:
@@ -111,7 +99,7 @@ class Bins:
     ) -> Bins:
         """Bins over the range of the training labels ``y`` (or an explicit ``label_range``)."""
         if label_range is None:
-            y = _as_finite_labels(y)
+            y = check_labels(y)
             label_range = (float(y.min()), float(y.max()))
         return cls.from_range(*label_range, n_bins=n_bins, bin_width=bin_width)
 
@@ -145,7 +133,7 @@ class Bins:
         when ``clip`` (a test label beyond the training range is as rare as the end bin); with
         ``clip=False`` they raise.
         """
-        y = _as_finite_labels(y)
+        y = check_labels(y)
         e, k = self.edges, self.n_bins
         # A label on an edge that binary floating point cannot hold exactly (0.6 with width 0.1,
         # 0.6 / 0.1 = 5.999...) belongs to the upper bin, as in the DIR reference (float32 labels

@@ -1,39 +1,97 @@
-"""Command line: ``latentdiff demo | run | bench``. Argument parsing only; the work is in
-``latentdiff.bench``."""
+"""Command line: ``latentdiff demo | run | bench | report``. Argument parsing only: every option
+that sets a setting is one row of :data:`OPTIONS`, the settings check their own values
+(:mod:`latentdiff.settings`) before any data is read, and the work is in
+:func:`latentdiff.bench.run_bench` and :mod:`latentdiff.reporting`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
-from .bench import BenchConfig, read_run_config, run_bench
 from .data.registry import DATASETS
-from .encoders import ENCODERS
-from .methods import GRIDS, METHODS
-from .training import HeadConfig, TrainConfig
+from .params import Interval, Nested, Optional, SettingError
+from .settings import (
+    PRESETS,
+    BenchConfig,
+    DataConfig,
+    DiffusionConfig,
+    HeadConfig,
+    SamplerConfig,
+    TrainConfig,
+)
+
+#: the settings class behind each prefix of a setting's path
+_SECTIONS = {
+    "data": DataConfig,
+    "train": TrainConfig,
+    "sampler": SamplerConfig,
+    "sampler.diffusion": DiffusionConfig,
+    "head": HeadConfig,
+}
+
+#: (option, setting path, help group): every option that sets exactly one setting
+OPTIONS: list[tuple[str, str, str]] = [
+    ("--data", "data.data", "data"),
+    ("--target", "data.target", "data"),
+    ("--image-root", "data.image_root", "data"),
+    ("--regions", "data.regions", "data"),
+    ("--max-train", "data.max_train", "data"),
+    ("--eval-bins", "data.eval_bins", "data"),
+    ("--epochs", "train.epochs", "model"),
+    ("--lr", "train.lr", "model"),
+    ("--batch-size", "train.batch_size", "model"),
+    ("--n-bins", "sampler.n_bins", "LatentDiff"),
+    ("--ratio", "sampler.ratio", "LatentDiff"),
+    ("--priority-weight", "sampler.priority_weight", "LatentDiff"),
+    ("--quantile", "sampler.quantile", "LatentDiff"),
+    ("--n-min", "sampler.n_min", "LatentDiff"),
+    ("--small-bin-rule", "sampler.small_bin_rule", "LatentDiff"),
+    ("--checkpoint-every", "sampler.checkpoint_every", "LatentDiff"),
+    ("--timesteps", "sampler.diffusion.timesteps", "LatentDiff"),
+    ("--diffusion-steps", "sampler.diffusion.n_steps", "LatentDiff"),
+    ("--mix-schedule", "head.mix_schedule", "head retraining"),
+    ("--mix-ratio", "head.mix_ratio", "head retraining"),
+    ("--synthetic-weight", "head.synthetic_weight", "head retraining"),
+]
+#: options whose value is a repeated KEY=VALUE into a section of the settings
+MAPPINGS = {
+    "--encoder-option": "encoder_options",
+    "--diffusion-option": "sampler.diffusion",
+    "--gan-option": "sampler.gan",
+    "--method-option": "method_options",
+}
+_FLAG_OF = {path: flag for flag, path, _ in OPTIONS} | {
+    "sampler.gate": "--no-gate",
+    "data.dataset": "--dataset",
+    "encoder": "--encoder",
+    "seeds": "--seeds",
+    "methods": "--methods",
+} | {path: flag for flag, path in MAPPINGS.items()}
 
 
-def _positive_int(s: str) -> int:
-    v = int(s)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s}")
-    return v
+def _setting(path: str) -> tuple[type, str]:
+    """Settings class and field of a dotted setting path."""
+    section, _, name = path.rpartition(".")
+    return _SECTIONS[section], name
 
 
-def _fraction(s: str) -> float:
-    v = float(s)
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {s}")
-    return v
+def _arg_type(path: str):
+    """int, float or str: what the setting's constraint takes."""
+    cls, name = _setting(path)
+    c = cls.__dataclass_fields__[name].metadata["constraint"]
+    c = c.inner if isinstance(c, Optional) else c
+    return c.kind if isinstance(c, Interval) else str
 
 
-def _nonneg_float(s: str) -> float:
-    v = float(s)
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
-    return v
+def _help(path: str) -> str:
+    cls, name = _setting(path)
+    for field, default, allowed, doc in cls.describe():
+        if field == name:
+            return f"{doc}; {allowed} (default {default!r})" if doc else allowed
+    raise KeyError(path)
 
 
 def _int_list(s: str) -> tuple[int, ...]:
@@ -55,61 +113,27 @@ def _key_value(s: str) -> tuple[str, object]:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("data")
-    g.add_argument(
-        "--dataset",
-        choices=DATASETS,
-        help="named data set (default: csv when --data is a file, else diamonds)",
+    groups = {name: p.add_argument_group(name) for name in
+              ("data", "model", "LatentDiff", "head retraining")}  # fmt: skip
+    groups["data"].add_argument(
+        "--dataset", help=f"named data set, one of {', '.join(DATASETS)} (default: csv when "
+        "--data is a file, else diamonds)",
+    )  # fmt: skip
+    groups["model"].add_argument("--encoder", help="encoder (default per modality)")
+    for flag, path, group in OPTIONS:
+        groups[group].add_argument(flag, type=_arg_type(path), default=None, help=_help(path))
+    groups["LatentDiff"].add_argument(
+        "--no-gate", action="store_true", help="keep every synthetic feature (no eq. 11 gate)"
     )
-    g.add_argument("--data", help="path: a CSV/parquet file, the STS-B-DIR folder, or an age CSV")
-    g.add_argument("--target", help="target column of a CSV / parquet file")
-    g.add_argument("--image-root", help="folder the image paths of an age CSV are relative to")
-    g.add_argument(
-        "--regions",
-        default=None,
-        choices=("dir", "latentdiff", "official"),
-        help="shot thresholds: dir (many>100, few<20), latentdiff (70/30), official "
-        "(STS-B-DIR lists; its default)",
-    )
-    g.add_argument("--max-train", type=_positive_int, help="subsample the training split")
-    g.add_argument("--eval-bins", type=_positive_int, help="number of evaluation bins (tables)")
-    m = p.add_argument_group("model")
-    m.add_argument("--encoder", choices=list(ENCODERS), help="encoder (default per modality)")
-    m.add_argument(
-        "--encoder-option",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="encoder keyword, repeatable (e.g. dropout=0.2, hidden_size=1500)",
-    )
-    m.add_argument("--epochs", type=_positive_int, help="stage-1 epochs (default per data set)")
-    m.add_argument("--lr", type=float, help="stage-1 learning rate")
-    m.add_argument("--batch-size", type=_positive_int, help="stage-1 batch size")
-    ld = p.add_argument_group("LatentDiff (Table 6 defaults)")
-    ld.add_argument("--n-bins", type=_positive_int, default=20, help="K, generation bins")
-    ld.add_argument("--ratio", type=_nonneg_float, default=0.2, help="synthetic / real count")
-    ld.add_argument("--priority-weight", type=_fraction, default=0.7, help="lambda (eq. 9)")
-    ld.add_argument("--quantile", type=_fraction, default=0.95, help="gate percentile q")
-    ld.add_argument("--n-min", type=_positive_int, default=5, help="gate n_min")
-    ld.add_argument("--small-bin-rule", choices=("pool", "accept", "reject"), default="pool")
-    ld.add_argument("--no-gate", action="store_true", help="keep every synthetic feature")
-    ld.add_argument("--timesteps", type=_positive_int, default=50, help="T")
-    ld.add_argument(
-        "--diffusion-steps",
-        type=_positive_int,
-        default=2000,
-        help="optimiser steps of the diffusion model",
-    )
-    ld.add_argument("--mix-schedule", choices=("natural", "constant", "linear"), default="natural")
-    ld.add_argument("--mix-ratio", type=_fraction, default=0.2)
-    ld.add_argument("--synthetic-weight", type=_nonneg_float, default=1.0)
-    ld.add_argument(
-        "--checkpoint-every",
-        type=_positive_int,
-        default=250,
-        help="generator training steps between checkpoints (for --resume)",
-    )
+    helps = {
+        "--encoder-option": "encoder keyword, repeatable (e.g. dropout=0.2, hidden_size=1500)",
+        "--diffusion-option": "any DiffusionConfig setting, repeatable (e.g. hidden_dim=256)",
+        "--gan-option": "any GANConfig setting, repeatable (e.g. n_steps=2000)",
+    }
+    for flag, text in helps.items():
+        group = groups["model" if flag == "--encoder-option" else "LatentDiff"]
+        group.add_argument(flag, type=_key_value, action="append", default=[],
+                           metavar="KEY=VALUE", help=text)  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -132,56 +156,59 @@ def _add_run_dir(p: argparse.ArgumentParser, default_out: str | None) -> None:
         g.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
 
 
+def _put(d: dict, path: str, value) -> None:
+    *sections, name = path.split(".")
+    for s in sections:
+        d = d.setdefault(s, {})
+    d[name] = value
+
+
 def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
+    """The benchmark's settings from the options given (the others keep their defaults)."""
+    given: dict = {}
     dataset = a.dataset or ("csv" if a.data and Path(a.data).is_file() else "diamonds")
-    # absolute paths in config.json, so that --resume works from any working directory
-    data = str(Path(a.data).resolve()) if a.data else None
-    image_root = str(Path(a.image_root).resolve()) if a.image_root else None
-    if dataset == "csv" and not a.data:
-        raise SystemExit("error: a CSV data set needs --data FILE and --target COLUMN")
-    regions = a.regions or ("official" if dataset == "stsb-dir" else "dir")
-    dataset_kwargs = {}
-    if a.max_train:
-        dataset_kwargs["max_train"] = a.max_train
-    if a.eval_bins:
-        dataset_kwargs["eval_n_bins"] = a.eval_bins
-    cfg = BenchConfig(
-        dataset=dataset,
-        data=data,
-        target=a.target,
-        image_root=image_root,
-        methods=tuple(methods),
-        seeds=tuple(seeds),
-        regions=regions,
-        dataset_kwargs=dataset_kwargs,
-        encoder=a.encoder,
-        encoder_kwargs=dict(a.encoder_option),
-        sampler={
-            "n_bins": a.n_bins,
-            "ratio": a.ratio,
-            "priority_weight": a.priority_weight,
-            "quantile": a.quantile,
-            "n_min": a.n_min,
-            "small_bin_rule": a.small_bin_rule,
-            "gate": not a.no_gate,
-            "diffusion": {"timesteps": a.timesteps, "n_steps": a.diffusion_steps},
-            "checkpoint_every": a.checkpoint_every,
-            "progress": not a.no_progress,
-        },
-        head=HeadConfig(
-            mix_schedule=a.mix_schedule, mix_ratio=a.mix_ratio, synthetic_weight=a.synthetic_weight
-        ),
-        progress=not a.no_progress,
-    )
-    overrides = {
-        k: v for k, v in (("epochs", a.epochs), ("lr", a.lr), ("batch_size", a.batch_size)) if v
-    }
-    if overrides:
-        cfg.train = TrainConfig(**{**cfg.train.__dict__, **overrides})
-    return cfg
+    _put(given, "data.dataset", dataset)
+    for flag, path, _ in OPTIONS:
+        value = getattr(a, flag[2:].replace("-", "_"))
+        if value is not None:
+            _put(given, path, value)
+    for key in ("data", "image_root"):  # absolute, so that --resume works from anywhere
+        if given["data"].get(key):
+            given["data"][key] = str(Path(given["data"][key]).resolve())
+    if a.no_gate:
+        _put(given, "sampler.gate", False)
+    for flag, path in MAPPINGS.items():
+        for key, value in getattr(a, flag[2:].replace("-", "_"), None) or []:
+            if flag == "--method-option":
+                if "." not in key:
+                    raise ValueError(f"--method-option needs METHOD.KEY=VALUE, got {key!r}")
+                method, key = key.split(".", 1)
+                key = f"{method.strip().lower()}.{key.strip()}"
+            _put(given, f"{path}.{key}", value)
+    if "train" in given:  # options change the data set's preset, not the generic defaults
+        preset = PRESETS.get(dataset, PRESETS["csv"]).train.to_dict()
+        given["train"] = {**preset, **given["train"]}
+    if a.encoder:
+        given["encoder"] = a.encoder
+    given.update(methods=list(methods), seeds=list(seeds), progress=not a.no_progress)
+    return BenchConfig.from_dict(given)
+
+
+def _message(e: Exception) -> str:
+    """The error's own words, with the option that set a refused setting in front."""
+    msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    m = re.match(r"(?:unknown setting )?([\w.]+)", msg)
+    if isinstance(e, SettingError) and m:
+        path = m.group(1)
+        flags = [f for p, f in _FLAG_OF.items() if path == p or path.startswith(p + ".")]
+        if flags:
+            return f"{max(flags, key=len)}: {msg}"
+    return msg
 
 
 def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool = False) -> int:
+    from .bench import run_bench  # torch, diffusers, the data loaders: after the settings
+
     run_bench(cfg, out, resume=resume, overwrite=overwrite)
     print((Path(out) / "results.md").read_text())
     print(f"run directory: {Path(out).resolve()}")
@@ -196,6 +223,8 @@ def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool =
 
 def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> BenchConfig:
     """The configuration saved in ``--resume DIR``; other options may not change it."""
+    from .rundir import saved_config
+
     given = [
         "--" + k.replace("_", "-")
         for k, v in vars(a).items()
@@ -206,56 +235,66 @@ def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> Benc
             f"--resume continues a run with its saved configuration; drop {', '.join(given)} "
             f"(only --no-progress may be given)"
         )
-    cfg = BenchConfig.from_dict(read_run_config(a.resume)["bench"])
-    if a.no_progress:
-        cfg.progress = False
-        cfg.sampler = {**cfg.sampler, "progress": False}
-    return cfg
+    cfg = saved_config(a.resume)
+    return cfg.replace(progress=False) if a.no_progress else cfg
+
+
+def _report(a: argparse.Namespace) -> int:
+    from .io import atomic_write_text
+    from .reporting.document import benchmarks_document
+
+    if not a.grid and not a.runs:
+        raise ValueError("give at least one run directory (DIR or --grid DIR)")
+    text = benchmarks_document(a.grid, a.runs, a.notes)
+    if a.output:
+        atomic_write_text(a.output, text)
+    else:
+        print(text)
+    return 0
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict]:
+    parser = argparse.ArgumentParser(prog="latentdiff", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    subs = {}
+    for name, text, default_out in (
+        ("demo", "vanilla vs LatentDiff on the embedded diamonds data", "runs/demo"),
+        ("run", "one seed of vanilla vs LatentDiff on a data set", None),
+        ("bench", "methods x seeds, results.json / results.md", None),
+    ):
+        p = subs[name] = sub.add_parser(name, help=text)
+        _add_run_dir(p, default_out)
+        if name == "bench":
+            from .methods import GRIDS, METHODS  # for the help text
+
+            p.add_argument("--methods", default=None, help="comma-separated methods, '+' "
+                           "combines (default vanilla,latentdiff); known: " + ", ".join(METHODS))  # fmt: skip
+            p.add_argument("--grid", choices=list(GRIDS),
+                           help="a named grid of methods: table1 = every method of Table 1")  # fmt: skip
+            p.add_argument("--method-option", type=_key_value, action="append", default=[],
+                           metavar="METHOD.KEY=VALUE",
+                           help="a method's option, repeatable (e.g. lds.kernel=laplace)")  # fmt: skip
+            p.add_argument("--seeds", type=_int_list, default=(0, 1, 2))
+        else:
+            p.add_argument("--seed", type=int, default=0)
+        _add_common(p)
+    p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
+    p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
+    p.add_argument("--grid", action="append", default=[], metavar="DIR",
+                   help="a --grid table1 run, reported Table-1-shaped (repeatable)")  # fmt: skip
+    p.add_argument("--notes", help="a markdown file appended to the document")
+    p.add_argument("--output", help="write the document here instead of to the terminal")
+    return parser, subs
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="latentdiff", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p_demo = sub.add_parser("demo", help="vanilla vs LatentDiff on the embedded diamonds data")
-    _add_run_dir(p_demo, "runs/demo")
-    p_demo.add_argument("--seed", type=int, default=0)
-    _add_common(p_demo)
-
-    p_run = sub.add_parser("run", help="one seed of vanilla vs LatentDiff on a data set")
-    _add_run_dir(p_run, None)
-    p_run.add_argument("--seed", type=int, default=0)
-    _add_common(p_run)
-
-    p_bench = sub.add_parser("bench", help="methods x seeds, results.json / results.md")
-    _add_run_dir(p_bench, None)
-    p_bench.add_argument(
-        "--methods",
-        default=None,
-        help="comma-separated methods, '+' combines (default vanilla,latentdiff); known: "
-        + ", ".join(METHODS),
-    )
-    p_bench.add_argument(
-        "--grid",
-        choices=list(GRIDS),
-        help="a named grid of methods: table1 = every method and combination of Table 1",
-    )
-    p_bench.add_argument(
-        "--method-option",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="METHOD.KEY=VALUE",
-        help="a method's keyword option, repeatable (e.g. lds.kernel=laplace, focal-r.beta=5)",
-    )
-    p_bench.add_argument("--seeds", type=_int_list, default=(0, 1, 2))
-    _add_common(p_bench)
-
+    parser, subs = _parser()
     a = parser.parse_args(argv)
-    subparser = {"demo": p_demo, "run": p_run, "bench": p_bench}[a.command]
     try:
+        if a.command == "report":
+            return _report(a)
         if a.resume:
-            return _execute(_resumed_config(subparser, a), a.resume, resume=True)
+            return _execute(_resumed_config(subs[a.command], a), a.resume, resume=True)
         if a.command in ("demo", "run"):
             if a.command == "demo" and a.dataset is None and a.data is None:
                 a.dataset = "diamonds"
@@ -264,20 +303,10 @@ def main(argv: list[str] | None = None) -> int:
             return _execute(cfg, a.out, overwrite=a.command == "demo" or a.overwrite)
         if a.grid and a.methods:
             raise ValueError("give --grid or --methods, not both")
-        if a.grid:
-            methods = list(GRIDS[a.grid])
-        else:
-            methods = [m.strip() for m in (a.methods or "vanilla,latentdiff").split(",")]
-            methods = [m for m in methods if m]
-        cfg = _config(a, methods, a.seeds)
-        options: dict[str, dict] = {}
-        for key, value in a.method_option:
-            if "." not in key:
-                raise ValueError(f"--method-option needs METHOD.KEY=VALUE, got {key!r}")
-            method, opt = key.split(".", 1)
-            options.setdefault(method.strip().lower(), {})[opt.strip()] = value
-        if options:
-            cfg = BenchConfig(**{**cfg.__dict__, "method_options": options})
+        from .methods import GRIDS
+
+        methods = GRIDS[a.grid] if a.grid else (a.methods or "vanilla,latentdiff").split(",")
+        cfg = _config(a, [m.strip() for m in methods if m.strip()], a.seeds)
         return _execute(cfg, a.out, overwrite=a.overwrite)
     except (
         ValueError,
@@ -287,8 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         IsADirectoryError,
         NotADirectoryError,
     ) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"latentdiff: error: {msg}", file=sys.stderr)
+        print(f"latentdiff: error: {_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         out = a.resume or a.out

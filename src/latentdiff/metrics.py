@@ -7,9 +7,9 @@ or of a constant vector, R^2 of a constant target) is ``None``, never NaN and ne
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from .binning import REGIONS
+from .validation import check_pair
 
 METRICS: tuple[str, ...] = ("mae", "mse", "gm", "pearson", "spearman", "r2")
 LOWER_IS_BETTER = {
@@ -26,26 +26,17 @@ LOWER_IS_BETTER = {
 GM_EPS = 1e-8
 
 
-def _check_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
-    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has {y_true.size} values but y_pred has {y_pred.size}")
-    for name, a in (("y_true", y_true), ("y_pred", y_pred)):
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} contains NaN or inf ({int((~np.isfinite(a)).sum())} values)")
-    return y_true, y_pred
-
-
-def _corr(fn, a, b) -> float | None:
+def _corr(name: str, a, b) -> float | None:
     if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
-    return float(fn(a, b)[0])
+    from scipy import stats  # imported when first needed: the CLI checks settings without it
+
+    return float(getattr(stats, name)(a, b)[0])
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float | None]:
     """MAE, MSE, GM, Pearson, Spearman and R^2 of one set of predictions."""
-    y_true, y_pred = _check_pair(y_true, y_pred)
+    y_true, y_pred = check_pair(y_true, y_pred)
     if y_true.size == 0:
         return dict.fromkeys(METRICS)
     err = np.abs(y_pred - y_true)
@@ -55,8 +46,8 @@ def regression_metrics(y_true, y_pred) -> dict[str, float | None]:
         "mse": float(np.mean(err**2)),
         # GM = (prod e_i)^(1/n), seed 004 app. C.2, computed in log space
         "gm": float(np.exp(np.mean(np.log(np.maximum(err, GM_EPS))))),
-        "pearson": _corr(stats.pearsonr, y_true, y_pred),
-        "spearman": _corr(stats.spearmanr, y_true, y_pred),
+        "pearson": _corr("pearsonr", y_true, y_pred),
+        "spearman": _corr("spearmanr", y_true, y_pred),
         "r2": None if (y_true.size < 2 or ss_tot == 0) else 1.0 - float(np.sum(err**2)) / ss_tot,
     }
 
@@ -66,7 +57,7 @@ def shot_metrics(y_true, y_pred, regions) -> dict[str, dict[str, float | None]]:
 
     ``regions`` is the region name of each sample (e.g. from ``ShotRegions.of(y_true)``).
     """
-    y_true, y_pred = _check_pair(y_true, y_pred)
+    y_true, y_pred = check_pair(y_true, y_pred)
     regions = np.asarray(regions, dtype=object).reshape(-1)
     if regions.shape != y_true.shape:
         raise ValueError(f"need one region per sample ({y_true.size}), got {regions.size}")

@@ -2,7 +2,7 @@
 
 1. train encoder + head (vanilla)            -> :func:`fit_vanilla`
 2. extract and cache training features z     -> :meth:`VanillaFit.features`
-3-6. diffusion, priority, generation, gate   -> :class:`latentdiff.sampler.LatentDiffSampler`
+3-6. diffusion, priority, generation, gate   -> :class:`latentdiff.samplers.LatentDiffSampler`
 7. retrain the head on real + synthetic z    -> :func:`fit_latentdiff` (``training.fit_head``)
 8. predict with f then h                     -> :meth:`LatentDiffFit.predict`
 """
@@ -23,11 +23,10 @@ from .data.base import DIRDataset
 from .encoders.base import EncoderSpec
 from .io import fingerprint, load_state, save_state
 from .metrics import shot_metrics
-from .sampler import LatentDiffSampler
+from .samplers import LatentDiffSampler
+from .settings import HeadConfig, TrainConfig
 from .training import (
-    HeadConfig,
     RegressionModel,
-    TrainConfig,
     TrainResult,
     encode,
     fit_head,
@@ -50,6 +49,8 @@ class VanillaFit:
     dataset: DIRDataset
     result: TrainResult
     seconds: float
+    #: the stage-1 configuration it was trained with (head retraining takes its loss)
+    train: TrainConfig = field(default_factory=TrainConfig)
     hooks: list = field(default_factory=list)
     #: the hooks' diagnostics at the end of training (``TrainHook.info``), by hook name
     hook_info: dict = field(default_factory=dict)
@@ -106,7 +107,7 @@ def fit_vanilla(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(random_state))
         model = RegressionModel(encoder.build(), encoder.out_dim, *label_scaler(dataset.train.y))
-    fit = VanillaFit(model, encoder, dataset, TrainResult(-1, float("nan")), 0.0, hooks)
+    fit = VanillaFit(model, encoder, dataset, TrainResult(-1, float("nan")), 0.0, train, hooks)
     if checkpoint is not None and checkpoint.exists():
         state, meta = load_state(checkpoint, key)
         try:
@@ -167,7 +168,7 @@ def network_key(dataset: DIRDataset, encoder: EncoderSpec, train: TrainConfig, s
         "network",
         dataset.fingerprint(),
         encoder.config(),
-        asdict(train),
+        train.to_dict(),
         int(seed),
         [_hook_config(h) for h in hooks],
     )
@@ -273,6 +274,7 @@ def refit_head(
         vanilla.features("val"),
         ds.val.y,
         head or HeadConfig(),
+        vanilla.train,
         random_state=random_state,
         progress=progress,
         hooks=vanilla.hooks if hooks is None else hooks,

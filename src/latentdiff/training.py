@@ -1,63 +1,41 @@
 """Training of the regression network y_hat = h_phi(f_psi(x)) (eq. 1, seed 000) and of the head
-alone on feature vectors (LatentDiff stage 7).
+alone on feature vectors (LatentDiff stage 7), in one training loop.
+
+:func:`fit_model` (stage 1) and :func:`fit_head` (stage 7) share :func:`_train`: the optimiser
+with the hooks' parameter groups, the learning-rate schedule, gradient clipping, the epoch with
+the best validation score (never test, seed 004 app. C), early stopping, the history and the
+per-epoch checkpoints. What differs is the stage (:class:`_NetworkStage`, :class:`_HeadStage`):
+which batches an epoch sees and what loss a batch has.
+
+The two stages weight their losses differently, each for a reason:
+
+* :func:`dataset_weighted_loss` (stage 1): ``mean_i(w_i l_i)`` over the batch, the weights
+  scaled to mean one over the whole training set, as the DIR reference computes weighted losses;
+* :func:`batch_normalised_loss` (stage 7): ``sum_i(w_i l_i) / sum_i(w_i)``: real and synthetic
+  samples are mixed per epoch (r(t)) with ``synthetic_weight``, so no weight scale holds over
+  the training set; a hook's loss there gets the batch's weights scaled to mean one.
 
 Targets are standardised inside the model (``y_mean``, ``y_scale`` buffers) so one learning rate
 serves labels in [0, 5] and prices in dollars; predictions and errors come back in label units.
-Model selection is on the validation split, never on test (seed 004, app. C).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
-from tqdm.auto import tqdm
 
 from .binning import Bins
-from .hooks import Step, check_hooks
+from .hooks import Step, TrainHook, check_hooks
 from .io import load_state, save_state
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation of the vanilla network (stage 1) or of the head (stage 7).
-
-    ``patience`` stops after that many epochs without a better validation score (None: never).
-    ``lr_milestones`` multiply the learning rate by 0.1 at those epochs (DIR's [60, 80]).
-    """
-
-    epochs: int = 100
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    loss: Literal["mse", "l1"] = "mse"
-    select_metric: Literal["mse", "mae"] = "mse"
-    patience: int | None = 15
-    lr_milestones: tuple[int, ...] = ()
-    grad_clip: float | None = 5.0
-
-    def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            v = getattr(self, name)
-            if int(v) != v or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        if self.loss not in ("mse", "l1"):
-            raise ValueError(f"loss must be 'mse' or 'l1', got {self.loss!r}")
-        if self.select_metric not in ("mse", "mae"):
-            raise ValueError(f"select_metric must be 'mse' or 'mae', got {self.select_metric!r}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be >= 1 or None, got {self.patience!r}")
-        self.lr_milestones = tuple(int(m) for m in self.lr_milestones)
+from .progress import progress_bar
+from .settings import HeadConfig, TrainConfig
 
 
 class RegressionModel(nn.Module):
@@ -70,17 +48,17 @@ class RegressionModel(nn.Module):
         self.register_buffer("y_mean", torch.tensor(float(y_mean)))
         self.register_buffer("y_scale", torch.tensor(float(y_scale)))
 
-    def features(self, *inputs) -> torch.Tensor:
+    def features(self, *inputs) -> Tensor:
         return self.encoder(*inputs)  # (B, m)
 
-    def forward(self, *inputs) -> torch.Tensor:
+    def forward(self, *inputs) -> Tensor:
         """Standardised prediction (B,)."""
         return self.head(self.features(*inputs)).squeeze(-1)
 
-    def to_labels(self, out: torch.Tensor) -> torch.Tensor:
+    def to_labels(self, out: Tensor) -> Tensor:
         return out * self.y_scale + self.y_mean
 
-    def to_standard(self, y: torch.Tensor) -> torch.Tensor:
+    def to_standard(self, y: Tensor) -> Tensor:
         return (y - self.y_mean) / self.y_scale
 
 
@@ -90,7 +68,7 @@ def label_scaler(y) -> tuple[float, float]:
     return float(y.mean()), (s if s > 0 else 1.0)
 
 
-def _batch(ds: Dataset, b: np.ndarray) -> tuple[torch.Tensor, ...]:
+def _batch(ds: Dataset, b: np.ndarray) -> tuple[Tensor, ...]:
     """The input tensors of samples ``b`` of ``ds``."""
     if isinstance(ds, TensorDataset):
         bt = torch.as_tensor(b)
@@ -102,13 +80,6 @@ def _batches(ds: Dataset, idx: np.ndarray, batch_size: int):
     """Yield input tensors for consecutive chunks of ``idx``."""
     for s in range(0, idx.size, batch_size):
         yield _batch(ds, idx[s : s + batch_size])
-
-
-def _loss(kind: str, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None):
-    per = (pred - target) ** 2 if kind == "mse" else (pred - target).abs()
-    if weight is None:
-        return per.mean()
-    return (per * weight).sum() / weight.sum().clamp_min(1e-12)
 
 
 @torch.no_grad()
@@ -130,11 +101,36 @@ def encode(model: RegressionModel, inputs: Dataset, batch_size: int = 1024) -> n
     )
 
 
+def predict_from_features(model: RegressionModel, Z) -> np.ndarray:
+    """h_phi(z) in label units (stage 8 uses f_psi then h_phi; this is the h_phi half)."""
+    with torch.no_grad():
+        out = model.head(torch.as_tensor(np.asarray(Z), dtype=torch.float32)).squeeze(-1)
+        return model.to_labels(out).double().numpy()
+
+
 def _score(kind: str, y, p) -> float:
     e = np.asarray(p) - np.asarray(y)
     return float(np.mean(e**2) if kind == "mse" else np.mean(np.abs(e)))
 
 
+# --- the two weightings -------------------------------------------------------------------------
+def _per_sample(kind: str, pred: Tensor, target: Tensor) -> Tensor:
+    return (pred - target) ** 2 if kind == "mse" else (pred - target).abs()
+
+
+def dataset_weighted_loss(kind: str, pred: Tensor, target: Tensor, weight: Tensor | None):
+    """Stage 1: plain, or ``mean_i(w_i l_i)`` with weights of mean one over the training set
+    (the DIR reference's weighted losses)."""
+    per = _per_sample(kind, pred, target)
+    return per.mean() if weight is None else (per * weight).mean()
+
+
+def batch_normalised_loss(kind: str, pred: Tensor, target: Tensor, weight: Tensor):
+    """Stage 7: ``sum_i(w_i l_i) / sum_i(w_i)`` over the batch."""
+    return (_per_sample(kind, pred, target) * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
+# --- what the loop keeps --------------------------------------------------------------------------
 class _BestEpoch:
     """Keeps the state of the epoch with the lowest validation score and says when ``patience``
     epochs have passed without a better one."""
@@ -162,124 +158,11 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
 
 
-def fit_model(
-    model: RegressionModel,
-    train_inputs: Dataset,
-    y_train,
-    val_inputs: Dataset,
-    y_val,
-    config: TrainConfig,
-    sample_weight=None,
-    random_state: int = 0,
-    progress: bool = True,
-    desc: str = "train",
-    hooks=(),
-    bins: Bins | None = None,
-    checkpoint: Path | None = None,
-    checkpoint_key: str = "",
-) -> TrainResult:
-    """Train encoder + head end to end; keep the epoch with the best validation score.
-
-    ``hooks`` (:class:`latentdiff.hooks.TrainHook`) are the DIR methods acting in this training;
-    ``bins`` are the label bins they count in (the data set's evaluation bins). Weighted losses
-    are ``mean(w_i l_i)`` over the batch with mean-one weights, as the DIR reference computes them.
-
-    ``checkpoint``: a safetensors file where the training state is kept after every epoch
-    (model, optimiser, learning-rate step, best epoch so far, batch-order and dropout RNGs, the
-    hooks' state), stamped with ``checkpoint_key``. A later call with the same inputs and key
-    continues after the last saved epoch and ends bit-identical to an uninterrupted run (CPU).
-    """
-    hooks = check_hooks(hooks)
-    y_train = np.asarray(y_train, dtype=np.float64)
-    if len(train_inputs) != y_train.size:
-        raise ValueError(f"{len(train_inputs)} training inputs but {y_train.size} labels")
-    for h in hooks:
-        train_inputs, y_train = h.transform_train(train_inputs, y_train, random_state)
-    if hooks and bins is None:
-        bins = Bins.fit(y_train, n_bins=100)
-    for h in hooks:
-        h.setup(model, y_train, bins)
-    if sample_weight is None:
-        for h in hooks:
-            w_h = h.sample_weights(y_train)
-            sample_weight = w_h if w_h is not None else sample_weight
-    rng = np.random.default_rng(random_state)
-    groups = [{"params": list(model.parameters())}]
-    for h in hooks:
-        groups += h.param_groups()
-    opt = torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(config.lr_milestones), gamma=0.1)
-    y_lab = torch.as_tensor(y_train, dtype=torch.float32)
-    yt = model.to_standard(y_lab)
-    w = None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
-    if w is not None and w.numel() != y_train.size:
-        raise ValueError(f"{w.numel()} sample weights for {y_train.size} training samples")
-    best = _BestEpoch(model, config.patience)
-    history: list[dict] = []
-    with torch.random.fork_rng(devices=[]):  # dropout noise from random_state, caller's RNG kept
-        torch.manual_seed(int(random_state))
-        state = _EpochState(model, opt, sched, best, history, rng, hooks)
-        start, stopped = state.resume(checkpoint, checkpoint_key)
-        bar = tqdm(
-            range(start, config.epochs if not stopped else start),
-            initial=start,
-            total=config.epochs,
-            desc=desc,
-            disable=not progress,
-            leave=False,
-        )
-        for epoch in bar:
-            model.train()
-            perm = rng.permutation(y_train.size)
-            total = 0.0
-            for s in range(0, perm.size, config.batch_size):
-                b = perm[s : s + config.batch_size]
-                bt = torch.as_tensor(b)
-                inputs = _batch(train_inputs, b)
-                z = model.features(*inputs)
-                for h in hooks:
-                    z = h.calibrate(z, y_lab[bt], epoch)
-                pred = model.head(z).squeeze(-1)
-                wb = None if w is None else w[bt]
-                loss = None
-                for h in hooks:
-                    loss = h.loss(pred, yt[bt], wb) if loss is None else loss
-                if loss is None:
-                    loss = _stage1_loss(config.loss, pred, yt[bt], wb)
-                step = Step(model, inputs, z, pred, yt[bt], y_lab[bt], epoch)
-                for h in hooks:
-                    p = h.penalty(step)
-                    if p is not None:
-                        loss = loss + p
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                opt.step()
-                total += loss.item() * b.size
-            sched.step()
-            for h in hooks:
-                h.end_epoch(model, train_inputs, y_train, epoch)
-            val = _score(config.select_metric, y_val, predict(model, val_inputs))
-            key = f"val_{config.select_metric}"
-            history.append({"epoch": epoch, "train_loss": total / perm.size, key: val})
-            bar.set_postfix(val=f"{val:.4g}")
-            stop = best.update(val, epoch)
-            if checkpoint is not None:
-                state.save(checkpoint, checkpoint_key, epoch + 1, stop)
-            if stop:
-                break
-    best.restore()
-    model.eval()
-    return TrainResult(best.epoch, best.val, history)
-
-
 @dataclass
 class _EpochState:
-    """What stage-1 training carries from one epoch to the next, checkpointed and restored
-    exactly (see :func:`fit_model`)."""
+    """What training carries from one epoch to the next, checkpointed and restored exactly."""
 
-    model: nn.Module
+    module: nn.Module
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.LRScheduler
     best: _BestEpoch
@@ -289,7 +172,7 @@ class _EpochState:
 
     def save(self, path: Path, key: str, epochs_done: int, stopped: bool) -> None:
         state = {
-            "model": self.model.state_dict(),
+            "model": self.module.state_dict(),
             "opt": self.opt.state_dict(),
             "best_state": self.best.state if self.best.state is not None else {},
             "rng": torch.get_rng_state(),
@@ -311,7 +194,7 @@ class _EpochState:
         if path is None or not Path(path).exists():
             return 0, False
         state, meta = load_state(path, key)
-        self.model.load_state_dict(state["model"])
+        self.module.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])  # restores each group's learning rate too
         self.sched.last_epoch = meta["sched_last_epoch"]  # its milestones count from here
         self.best.state = state["best_state"] or None
@@ -325,60 +208,205 @@ class _EpochState:
         return int(meta["epochs_done"]), bool(meta["stopped"])
 
 
-def _stage1_loss(kind: str, pred: torch.Tensor, target: torch.Tensor, weight):
-    """Plain or weighted loss; weighted: ``mean(w_i l_i)`` with mean-one weights (DIR reference)."""
-    per = (pred - target) ** 2 if kind == "mse" else (pred - target).abs()
-    return per.mean() if weight is None else (per * weight).mean()
+# --- the one loop -------------------------------------------------------------------------------
+def _train(
+    stage,
+    select: nn.Module,
+    hooks: list[TrainHook],
+    config: TrainConfig,
+    random_state: int,
+    progress: bool,
+    desc: str,
+    checkpoint: Path | None = None,
+    checkpoint_key: str = "",
+) -> TrainResult:
+    """Train ``stage.params`` (and the hooks' parameter groups) for ``config.epochs`` epochs;
+    keep the state of ``select`` of the epoch with the best validation score.
 
-
-# --- stage 7: the head on real + synthetic features --------------------------------------------
-
-
-@dataclass
-class HeadConfig:
-    """Retraining of the linear head on real + synthetic features (stage 7, Fig. 2).
-
-    The paper names a mixing schedule r(t) but does not define it. Here r(t) is the fraction of
-    synthetic samples among those seen in epoch t:
-
-    * ``natural``: every real and every accepted synthetic sample once per epoch
-      (r = N_syn / (N_real + N_syn) throughout);
-    * ``constant``: r(t) = ``mix_ratio``;
-    * ``linear``: r(t) rises from 0 to ``mix_ratio`` over the epochs (a curriculum).
-
-    ``synthetic_weight`` multiplies the loss of synthetic samples. ``warm_start`` starts from the
-    vanilla head instead of a fresh one.
+    ``checkpoint``: a safetensors file where the training state is kept after every epoch
+    (``select``'s weights, optimiser, learning-rate step, best epoch so far, batch-order and
+    dropout RNGs, the hooks' state), stamped with ``checkpoint_key``. A later call with the same
+    inputs and key continues after the last saved epoch and ends bit-identical to an
+    uninterrupted run (CPU).
     """
+    rng = np.random.default_rng(random_state)
+    groups = [{"params": stage.params}] + [g for h in hooks for g in h.param_groups()]
+    opt = torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(config.lr_milestones), gamma=0.1)
+    best = _BestEpoch(select, config.patience)
+    history: list[dict] = []
+    val_key = f"val_{config.select_metric}"
+    with torch.random.fork_rng(devices=[]):  # dropout noise from random_state, caller's RNG kept
+        torch.manual_seed(int(random_state))
+        state = _EpochState(select, opt, sched, best, history, rng, hooks)
+        start, stopped = state.resume(checkpoint, checkpoint_key)
+        epochs = range(start, config.epochs if not stopped else start)
+        bar = progress_bar(epochs, desc, progress, total=config.epochs, initial=start, leave=False)
+        for epoch in bar:
+            total, seen = 0.0, 0
+            for loss, n in stage.losses(epoch, rng):
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip:
+                    nn.utils.clip_grad_norm_(stage.params, config.grad_clip)
+                opt.step()
+                total, seen = total + loss.item() * n, seen + n
+            sched.step()
+            stage.end_epoch(epoch)
+            val = _score(config.select_metric, stage.y_val, stage.predict_val())
+            history.append(
+                {"epoch": epoch, **stage.epoch_info(), "train_loss": total / max(seen, 1),
+                 val_key: val}
+            )  # fmt: skip
+            bar.set_postfix(val=f"{val:.4g}")
+            stop = best.update(val, epoch)
+            if checkpoint is not None:
+                state.save(checkpoint, checkpoint_key, epoch + 1, stop)
+            if stop:
+                break
+    best.restore()
+    select.eval()
+    return TrainResult(best.epoch, best.val, history)
 
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=60, patience=15))
-    mix_schedule: Literal["natural", "constant", "linear"] = "natural"
-    mix_ratio: float = 0.2
-    synthetic_weight: float = 1.0
-    warm_start: bool = True
 
-    def __post_init__(self):
-        if isinstance(self.train, dict):
-            self.train = TrainConfig(**self.train)
-        if self.mix_schedule not in ("natural", "constant", "linear"):
-            raise ValueError(
-                f"mix_schedule must be natural, constant or linear, got {self.mix_schedule!r}"
-            )
-        if not 0 <= self.mix_ratio < 1:
-            raise ValueError(f"mix_ratio must be in [0, 1), got {self.mix_ratio!r}")
-        if not self.synthetic_weight >= 0:
-            raise ValueError(f"synthetic_weight must be >= 0, got {self.synthetic_weight!r}")
+# --- stage 1: the network ------------------------------------------------------------------------
+class _NetworkStage:
+    """Stage 1: batches of the (hook-transformed) training inputs through encoder, the hooks'
+    feature calibration and head; the hooks' loss or the plain one, plus their penalties."""
 
-    def ratio(self, epoch: int) -> float | None:
-        """r(t); None for ``natural``."""
-        if self.mix_schedule == "natural":
-            return None
-        if self.mix_schedule == "constant":
-            return self.mix_ratio
-        n = max(self.train.epochs - 1, 1)
-        return self.mix_ratio * min(epoch / n, 1.0)
+    def __init__(self, model, inputs, y_train, val_inputs, y_val, weights, hooks, config):
+        self.model, self.inputs, self.y_train = model, inputs, y_train
+        self.loss, self.batch_size = config.loss, config.batch_size
+        self.val_inputs, self.y_val, self.hooks = val_inputs, y_val, hooks
+        self.params = list(model.parameters())
+        self.y_lab = torch.as_tensor(y_train, dtype=torch.float32)
+        self.yt = model.to_standard(self.y_lab)
+        self.w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def losses(self, epoch: int, rng: np.random.Generator) -> Iterator[tuple[Tensor, int]]:
+        self.model.train()
+        perm = rng.permutation(self.y_train.size)
+        for s in range(0, perm.size, self.batch_size):
+            b = perm[s : s + self.batch_size]
+            bt = torch.as_tensor(b)
+            inputs = _batch(self.inputs, b)
+            z = self.model.features(*inputs)
+            for h in self.hooks:
+                z = h.calibrate(z, self.y_lab[bt], epoch)
+            pred = self.model.head(z).squeeze(-1)
+            wb = None if self.w is None else self.w[bt]
+            loss = None
+            for h in self.hooks:
+                loss = h.loss(pred, self.yt[bt], wb) if loss is None else loss
+            if loss is None:
+                loss = dataset_weighted_loss(self.loss, pred, self.yt[bt], wb)
+            step = Step(self.model, inputs, z, pred, self.yt[bt], self.y_lab[bt], epoch)
+            for h in self.hooks:
+                p = h.penalty(step)
+                if p is not None:
+                    loss = loss + p
+            yield loss, b.size
+
+    def end_epoch(self, epoch: int) -> None:
+        for h in self.hooks:
+            h.end_epoch(self.model, self.inputs, self.y_train, epoch)
+
+    def predict_val(self) -> np.ndarray:
+        return predict(self.model, self.val_inputs)
+
+    def epoch_info(self) -> dict:
+        return {}
+
+
+def fit_model(
+    model: RegressionModel,
+    train_inputs: Dataset,
+    y_train,
+    val_inputs: Dataset,
+    y_val,
+    config: TrainConfig,
+    sample_weight=None,
+    random_state: int = 0,
+    progress: bool = True,
+    desc: str = "train",
+    hooks=(),
+    bins: Bins | None = None,
+    checkpoint: Path | None = None,
+    checkpoint_key: str = "",
+) -> TrainResult:
+    """Stage 1: train encoder + head end to end; keep the epoch with the best validation score.
+
+    ``hooks`` (:class:`latentdiff.hooks.TrainHook`) are the DIR methods acting in this training;
+    ``bins`` are the label bins they count in (the data set's evaluation bins). ``checkpoint``:
+    see :func:`_train`.
+    """
+    hooks = check_hooks(hooks)
+    y_train = np.asarray(y_train, dtype=np.float64)
+    if len(train_inputs) != y_train.size:
+        raise ValueError(f"{len(train_inputs)} training inputs but {y_train.size} labels")
+    for h in hooks:
+        train_inputs, y_train = h.transform_train(train_inputs, y_train, random_state)
+    if hooks and bins is None:
+        bins = Bins.fit(y_train, n_bins=100)
+    for h in hooks:
+        h.setup(model, y_train, bins)
+    if sample_weight is None:
+        for h in hooks:
+            w_h = h.sample_weights(y_train)
+            sample_weight = w_h if w_h is not None else sample_weight
+    if sample_weight is not None and np.size(sample_weight) != y_train.size:
+        raise ValueError(f"{np.size(sample_weight)} sample weights for {y_train.size} samples")
+    stage = _NetworkStage(model, train_inputs, y_train, val_inputs, y_val, sample_weight, hooks,
+                          config)  # fmt: skip
+    return _train(stage, model, hooks, config, random_state, progress, desc, checkpoint,
+                  checkpoint_key)  # fmt: skip
+
+
+# --- stage 7: the head on real + synthetic features ------------------------------------------------
+class _HeadStage:
+    """Stage 7: every epoch the real features and the synthetic ones r(t) asks for, shuffled,
+    through the head alone; the hooks' loss (weights at batch mean one) or the plain one."""
+
+    def __init__(self, model, Zr, yr, Zs, ys, w_real, w_syn, Zv, y_val, hooks, head, config):
+        self.model, self.Zr, self.yr, self.Zs, self.ys = model, Zr, yr, Zs, ys
+        self.w_real, self.w_syn, self.Zv, self.y_val = w_real, w_syn, Zv, y_val
+        self.hooks, self.head = hooks, head
+        self.loss, self.batch_size = config.loss, config.batch_size
+        self.params = list(model.head.parameters())
+        self.k = Zs.shape[0]
+
+    def losses(self, epoch: int, rng: np.random.Generator) -> Iterator[tuple[Tensor, int]]:
+        n_real, n_syn = self.Zr.shape[0], self.Zs.shape[0]
+        r = self.head.ratio(epoch)  # r(t)
+        if r is None or n_syn == 0:
+            self.k, syn_idx = n_syn, np.arange(n_syn)
+        else:
+            self.k = int(round(r / (1 - r) * n_real)) if r > 0 else 0
+            syn_idx = rng.choice(n_syn, size=self.k, replace=self.k > n_syn)
+        Z = torch.cat([self.Zr, self.Zs[syn_idx]])
+        y = torch.cat([self.yr, self.ys[syn_idx]])
+        w = torch.cat([self.w_real, self.w_syn[syn_idx]])
+        perm = torch.as_tensor(rng.permutation(Z.shape[0]))
+        self.model.head.train()
+        for s in range(0, perm.numel(), self.batch_size):
+            b = perm[s : s + self.batch_size]
+            pred, wb = self.model.head(Z[b]).squeeze(-1), w[b]
+            loss = None
+            for h in self.hooks:
+                loss = h.loss(pred, y[b], wb / wb.mean().clamp_min(1e-12)) if loss is None else loss
+            if loss is None:
+                loss = batch_normalised_loss(self.loss, pred, y[b], wb)
+            yield loss, b.numel()
+
+    def end_epoch(self, epoch: int) -> None:
+        pass
+
+    def predict_val(self) -> np.ndarray:
+        with torch.no_grad():
+            return self.model.to_labels(self.model.head(self.Zv).squeeze(-1)).numpy()
+
+    def epoch_info(self) -> dict:
+        return {"synthetic_fraction": self.k / (self.Zr.shape[0] + self.k)}
 
 
 def fit_head(
@@ -389,33 +417,33 @@ def fit_head(
     y_syn,
     Z_val,
     y_val,
-    config: HeadConfig,
+    head: HeadConfig,
+    network: TrainConfig | None = None,
     random_state: int = 0,
     progress: bool = True,
     hooks=(),
     bins: Bins | None = None,
 ) -> TrainResult:
-    """Retrain ``model.head`` on real + synthetic features; the encoder is untouched.
+    """Stage 7: retrain ``model.head`` on real + synthetic features; the encoder is untouched.
 
-    Of the ``hooks``, those with ``head_stage`` act here: their sample weights weight the real
-    samples and, looked up at the synthetic labels, the synthetic ones (times
-    ``synthetic_weight``); their loss replaces the plain one.
+    ``network`` is the stage-1 configuration of the model, whose loss and selection metric the
+    head takes unless ``head`` sets them. Of the ``hooks``, those with ``head_stage`` act here:
+    their sample weights weight the real samples and, looked up at the synthetic labels, the
+    synthetic ones (times ``synthetic_weight``); their loss replaces the plain one.
     """
+    config = head.train_config(network or TrainConfig())
     hooks = [h for h in check_hooks(hooks) if h.head_stage]
-    rng = np.random.default_rng(random_state)
-    if not config.warm_start:
+    if not head.warm_start:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(random_state))
             model.head.reset_parameters()
-    head = model.head
     Zr = torch.as_tensor(np.asarray(Z_real), dtype=torch.float32)
     Zs = torch.as_tensor(np.asarray(Z_syn, dtype=np.float32).reshape(-1, Zr.shape[1]))
     yr = model.to_standard(torch.as_tensor(np.asarray(y_real), dtype=torch.float32))
     ys = model.to_standard(torch.as_tensor(np.asarray(y_syn), dtype=torch.float32).reshape(-1))
     Zv = torch.as_tensor(np.asarray(Z_val), dtype=torch.float32)
-    cfg = config.train
     w_real = torch.ones(Zr.shape[0])
-    w_syn = torch.full((Zs.shape[0],), float(config.synthetic_weight))
+    w_syn = torch.full((Zs.shape[0],), float(head.synthetic_weight))
     if hooks:
         y_real_np = np.asarray(y_real, dtype=np.float64).reshape(-1)
         bins = bins if bins is not None else Bins.fit(y_real_np, n_bins=100)
@@ -427,63 +455,5 @@ def fit_head(
                 if Zs.shape[0]:
                     ws = h.sample_weights(np.asarray(y_syn, dtype=np.float64).reshape(-1))
                     w_syn = w_syn * torch.as_tensor(ws, dtype=torch.float32)
-    groups = [{"params": list(head.parameters())}]
-    for h in hooks:
-        groups += h.param_groups()
-    opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), gamma=0.1)
-    n_real, n_syn = Zr.shape[0], Zs.shape[0]
-    best = _BestEpoch(head, cfg.patience)
-    history = []
-
-    def val_score():
-        with torch.no_grad():
-            return _score(cfg.select_metric, y_val, model.to_labels(head(Zv).squeeze(-1)).numpy())
-
-    for epoch in tqdm(range(cfg.epochs), desc="head", disable=not progress, leave=False):
-        r = config.ratio(epoch)
-        if r is None or n_syn == 0:
-            k = n_syn
-            syn_idx = np.arange(n_syn)
-        else:
-            k = int(round(r / (1 - r) * n_real)) if r > 0 else 0
-            syn_idx = rng.choice(n_syn, size=k, replace=k > n_syn)
-        Z = torch.cat([Zr, Zs[syn_idx]])
-        y = torch.cat([yr, ys[syn_idx]])
-        w = torch.cat([w_real, w_syn[syn_idx]])
-        perm = torch.as_tensor(rng.permutation(Z.shape[0]))
-        head.train()
-        for s in range(0, perm.numel(), cfg.batch_size):
-            b = perm[s : s + cfg.batch_size]
-            pred_b, wb = head(Z[b]).squeeze(-1), w[b]
-            loss = None
-            for h in hooks:  # the batch's weights at mean one: the same weighting as _loss
-                loss = (
-                    h.loss(pred_b, y[b], wb / wb.mean().clamp_min(1e-12)) if loss is None else loss
-                )
-            if loss is None:
-                loss = _loss(cfg.loss, pred_b, y[b], wb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        sched.step()
-        val = val_score()
-        history.append(
-            {
-                "epoch": epoch,
-                "synthetic_fraction": k / (n_real + k),
-                f"val_{cfg.select_metric}": val,
-            }
-        )
-        if best.update(val, epoch):
-            break
-    best.restore()
-    model.eval()
-    return TrainResult(best.epoch, best.val, history)
-
-
-def predict_from_features(model: RegressionModel, Z) -> np.ndarray:
-    """h_phi(z) in label units (stage 8 uses f_psi then h_phi; this is the h_phi half)."""
-    with torch.no_grad():
-        out = model.head(torch.as_tensor(np.asarray(Z), dtype=torch.float32)).squeeze(-1)
-        return model.to_labels(out).double().numpy()
+    stage = _HeadStage(model, Zr, yr, Zs, ys, w_real, w_syn, Zv, y_val, hooks, head, config)
+    return _train(stage, model.head, hooks, config, random_state, progress, "head")

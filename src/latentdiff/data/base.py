@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..binning import DIR_THRESHOLDS, Bins, ShotRegions, ShotThresholds
+from ..validation import check_labels
 
 Modality = Literal["tabular", "text", "image", "features"]
 MODALITIES: tuple[str, ...] = ("tabular", "text", "image", "features")
@@ -29,11 +30,9 @@ class Split:
     y: np.ndarray
 
     def __post_init__(self):
-        self.y = np.asarray(self.y, dtype=np.float64).reshape(-1)
+        self.y = check_labels(self.y, "labels", allow_empty=True)
         if len(self.X) != self.y.size:
             raise ValueError(f"X has {len(self.X)} rows but y has {self.y.size} labels")
-        if not np.all(np.isfinite(self.y)):
-            raise ValueError(f"labels contain {int((~np.isfinite(self.y)).sum())} NaN/inf value(s)")
 
     def __len__(self) -> int:
         return self.y.size

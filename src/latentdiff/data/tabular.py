@@ -201,24 +201,18 @@ def load_table(path, target: str, **kwargs) -> DIRDataset:
 CALIFORNIA_TARGET = "MedHouseVal"
 
 
-def load_california_housing(path=None, **kwargs) -> DIRDataset:
-    """California Housing (20,640 districts, target in 100k USD, capped at 5.00001).
+def load_california_housing(path, **kwargs) -> DIRDataset:
+    """California Housing (20,640 districts, target in 100k USD, capped at 5.00001) from a CSV
+    with scikit-learn's column layout (nothing is downloaded).
 
-    ``path`` is a CSV with scikit-learn's column layout; ``None`` uses scikit-learn's fetcher,
-    which needs the internet the first time. Evaluation bins default to 100 equal-width bins
-    (width about 0.05) so that the tails form few-shot regions, as DIR's fine bins do.
+    Evaluation bins default to 100 equal-width bins (width about 0.05) so that the tails form
+    few-shot regions, as DIR's fine bins do.
     """
     kwargs.setdefault("name", "california-housing")
     if kwargs.get("eval_n_bins") is None and kwargs.get("eval_bin_width") is None:
         kwargs["eval_n_bins"] = 100
-    if path is None:
-        from sklearn.datasets import fetch_california_housing
-
-        df = fetch_california_housing(as_frame=True).frame
-        source = "scikit-learn fetch_california_housing"
-    else:
-        df, source = read_table(path), str(path)
-    return dataset_from_frame(df, CALIFORNIA_TARGET, info={"source": source}, **kwargs)
+    df = read_table(path)
+    return dataset_from_frame(df, CALIFORNIA_TARGET, info={"source": str(path)}, **kwargs)
 
 
 DIAMONDS_TARGET = "price"

@@ -10,11 +10,13 @@ from .base import (
     NetworkMethod,
     RunContext,
 )
+from .balanced_mse import BMC, BNI, GAI
+from .conr import ConR
 from .fds import FDSMethod
-from .latentdiff import RRT, LatentDiff, LatentGAN, RetrainHead
-from .losses import BMC, BNI, GAI, FocalR
-from .regularisers import ConR, RankSim
-from .resampling import SMOGN, SMOTER
+from .focal import FocalR
+from .head import RRT, LatentDiff, LatentGAN, RetrainHead
+from .input_resampling import SmognMethod, SmoterMethod
+from .ranksim import RankSim
 from .reweighting import LDS, Inv, Sqinv
 from .vanilla import Vanilla
 
@@ -32,8 +34,8 @@ METHODS: dict[str, type[Method]] = {
         GAI,
         RankSim,
         ConR,
-        SMOTER,
-        SMOGN,
+        SmoterMethod,
+        SmognMethod,
         RRT,
         RetrainHead,
         LatentDiff,
@@ -102,12 +104,7 @@ def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
         if scheme == "inv":  # sqinv is lds's own default: same network, same key
             options = {**options, "lds": {"scheme": "inv", **options.get("lds", {})}}
         parts = [p for p in parts if p != scheme]
-    made = []
-    for p in parts:
-        try:
-            made.append(METHODS[p](**options.get(p, {})))
-        except TypeError as e:
-            raise ValueError(f"{p}: {e}") from None
+    made = [METHODS[p](**options.get(p, {})) for p in parts]
     heads = [m for m in made if isinstance(m, HeadMethod)]
     nets = [m for m in made if isinstance(m, NetworkMethod) and m.name != "vanilla"]
     if len(heads) > 1:

@@ -13,6 +13,7 @@ network method named and applies at most one head method to it.
 
 from __future__ import annotations
 
+import inspect
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from ..encoders.base import EncoderSpec
 from ..hooks import TrainHook, check_hooks
 from ..io import fingerprint
 from ..pipeline import VanillaFit, fit_vanilla
-from ..training import HeadConfig, TrainConfig
+from ..settings import HeadConfig, SamplerConfig, TrainConfig
 
 
 def network_slug(key: tuple) -> str:
@@ -49,14 +50,20 @@ class RunContext:
     make_encoder: Callable[[], EncoderSpec]
     train: TrainConfig
     seed: int
-    sampler: dict = field(default_factory=dict)
-    head: HeadConfig = field(default_factory=HeadConfig)
+    sampler: SamplerConfig | None = None
+    head: HeadConfig | None = None
     progress: bool = True
     #: folder of this seed's checkpoints (networks, generator training state); None: none kept
     checkpoints: Path | None = None
     _networks: dict[tuple, VanillaFit] = field(default_factory=dict, repr=False)
     #: seconds spent training networks since the counter was last reset (bench bookkeeping)
     fresh_seconds: float = 0.0
+
+    def __post_init__(self):
+        if self.sampler is None:
+            self.sampler = SamplerConfig()
+        if self.head is None:
+            self.head = HeadConfig()
 
     @property
     def vanilla_trained(self) -> bool:
@@ -110,23 +117,54 @@ class Method(ABC):
     """A DIR method: given a run context, predict val and test."""
 
     name: ClassVar[str]
+    #: the parts of a benchmark's configuration the method uses ("sampler", "diffusion", "gan",
+    #: "head"): a part no chosen method uses is refused (:class:`latentdiff.settings.BenchConfig`)
+    uses: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def run(self, ctx: RunContext) -> MethodOutput: ...
 
 
+def _keywords(cls: type) -> list[str] | None:
+    """The keyword arguments ``cls(...)`` takes, None when it takes any (``**kwargs``)."""
+    params = list(inspect.signature(cls).parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind is not p.VAR_POSITIONAL]
+
+
 class NetworkMethod(Method):
-    """A method that acts while the network is trained; keyword options configure its hooks."""
+    """A method that acts while the network is trained, through one training hook (``hook``;
+    None for vanilla); keyword options configure the hook and are checked when the method is
+    made, not after an hour of other methods."""
+
+    hook: ClassVar[type[TrainHook] | None] = None
 
     def __init__(self, **options):
         self.options = options
-        self.make_hooks(None)  # check the options now, not after an hour of other methods
+        self.make_hooks(None)
+
+    def hook_options(self, ctx: RunContext | None) -> dict:
+        """The hook's keyword arguments: the method's own, data-set defaults from ``ctx`` (None:
+        checking only) and the user's options."""
+        return dict(self.options)
 
     def make_hooks(self, ctx: RunContext | None) -> list[TrainHook]:
-        """Fresh hooks for one training (``ctx`` gives data-set defaults; None: check only)."""
-        if self.options:
-            raise ValueError(f"{self.name} takes no options, got {sorted(self.options)}")
-        return []
+        """Fresh hooks for one training, or a ValueError naming a wrong option."""
+        if self.hook is None:
+            if self.options:
+                raise ValueError(f"{self.name} takes no options, got {sorted(self.options)}")
+            return []
+        known = _keywords(self.hook)
+        unknown = [k for k in self.options if known is not None and k not in known]
+        if unknown:
+            raise ValueError(
+                f"{self.name} has no option {unknown[0]!r}; its options are {', '.join(known)}"
+            )
+        try:
+            return [self.hook(**self.hook_options(ctx))]
+        except TypeError as e:  # an option the algorithm under the hook does not take
+            raise ValueError(f"{self.name}: {e}") from None
 
     def key(self) -> tuple:
         return ((self.name, tuple(sorted(self.options.items()))),) if self.name != "vanilla" else ()
@@ -137,6 +175,8 @@ class NetworkMethod(Method):
 
 class HeadMethod(Method):
     """A method that works on a trained network's features and head."""
+
+    uses = frozenset({"head"})
 
     def __init__(self, **options):
         self.options = options
@@ -155,6 +195,7 @@ class Combined(Method):
 
     def __init__(self, parts: list[NetworkMethod], head: HeadMethod | None = None):
         self.parts, self.head_method = parts, head
+        self.uses = frozenset() if head is None else head.uses
         self.name = "+".join([*(([head.name]) if head else []), *(p.name for p in parts)])
         names = [p.name for p in parts]
         if len(set(names)) != len(names):

@@ -1,34 +1,29 @@
-"""``LatentDiffSampler``: stages 3-6 of Fig. 2 (seed 000) as a scikit-learn style sampler on
-feature vectors: fit the label-conditioned diffusion model, allocate by priority, generate at bin
-centres, gate, and return originals first, then accepted synthetic features. ``generator="gan"``
-puts the LatentGAN baseline of seed 000, app. E (:mod:`latentdiff.gan`) in place of the
-diffusion model, with the same allocation and gate.
+"""``LatentDiffSampler``: stages 3-6 of Fig. 2 (seed 000) as a sampler on feature vectors: fit
+the label-conditioned generator, allocate by priority, generate at bin centres, gate, and return
+originals first, then accepted synthetic features. ``generator="gan"`` puts the LatentGAN
+baseline of seed 000, app. E in place of the diffusion model, with the same allocation and gate.
 
-It follows imbalanced-learn's sampler shape (``fit_resample``), so it drops into an
-``imblearn.pipeline.Pipeline`` before any regressor; imbalanced-learn's own base class rejects a
-continuous ``y``, so this one stands alone.
+Its settings are those of :class:`latentdiff.settings.SamplerConfig` (checked there, by name,
+before any work) plus the generator's name, the seed and where to keep checkpoints.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import memory
-from .augment import QualityGate, allocate, bin_mean_abs_error, priority
-from .binning import Bins
-from .diffusion import DiffusionConfig, FeatureDiffusion
-from .gan import FeatureGAN, GANConfig
-from .validation import check_features_labels
-
-GENERATORS = ("diffusion", "gan")
-
+from .. import memory
+from ..augment import QualityGate, allocate, bin_mean_abs_error, priority
+from ..binning import Bins
+from ..generators import GENERATORS
+from ..settings import DiffusionConfig, GANConfig, SamplerConfig
+from .base import BaseRegressionSampler
 
 #: peak bytes per generated value: the float64 un-standardised samples, the gate's float64
 #: distances on them and the float32 result
@@ -48,7 +43,7 @@ def _none_if_nan(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
-class LatentDiffSampler(BaseEstimator):
+class LatentDiffSampler(BaseRegressionSampler):
     """Conditional feature-space diffusion oversampler for imbalanced regression.
 
     Parameters
@@ -66,12 +61,13 @@ class LatentDiffSampler(BaseEstimator):
     quantile, n_min, small_bin_rule
         Gate settings (q = 0.95, n_min = 5; see :class:`latentdiff.augment.QualityGate`).
     diffusion : DiffusionConfig or dict, optional
-        The diffusion model's settings (Table 6 defaults); used when ``generator="diffusion"``.
+        The diffusion model's settings (:class:`latentdiff.settings.DiffusionConfig`, Table 6
+        defaults); used when ``generator="diffusion"``.
     generator : {"diffusion", "gan"}, default "diffusion"
         The conditional feature generator: LatentDiff's diffusion model, or the LatentGAN
-        baseline (seed 000, app. E; :class:`latentdiff.gan.FeatureGAN`).
+        baseline (seed 000, app. E; :class:`latentdiff.generators.gan.FeatureGAN`).
     gan : GANConfig or dict, optional
-        The GAN's settings (:class:`latentdiff.gan.GANConfig` defaults); used when
+        The GAN's settings (:class:`latentdiff.settings.GANConfig`); used when
         ``generator="gan"``.
     random_state : int, RandomState or None
     progress : bool
@@ -80,7 +76,7 @@ class LatentDiffSampler(BaseEstimator):
         A folder where the generator keeps its training state every ``checkpoint_every`` steps
         (``diffusion.safetensors`` or ``gan.safetensors``); a later fit on the same inputs and
         settings resumes from it and ends bit-identical on CPU. A checkpoint made from other
-        inputs is refused (see :class:`latentdiff.diffusion.FeatureDiffusion`).
+        inputs is refused (see :class:`latentdiff.generators.diffusion.FeatureDiffusion`).
     checkpoint_every : int, default 250
         Generator optimiser steps between checkpoints.
     """
@@ -119,52 +115,48 @@ class LatentDiffSampler(BaseEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
 
+    @classmethod
+    def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
+        """A sampler with the settings of ``config`` and the other ``params`` (``generator``,
+        ``random_state``, ``progress``, ``checkpoint_dir``)."""
+        return cls(**{f.name: getattr(config, f.name) for f in fields(SamplerConfig)}, **params)
+
     # --- fit --------------------------------------------------------------------------------
-    def _diffusion_config(self) -> DiffusionConfig:
-        if self.diffusion is None:
-            return DiffusionConfig()
-        if isinstance(self.diffusion, dict):
-            return DiffusionConfig(**self.diffusion)
-        return self.diffusion
+    def settings(self) -> SamplerConfig:
+        """The sampler's settings, typed and checked (a SettingError names a wrong one)."""
+        return SamplerConfig(**{f.name: getattr(self, f.name) for f in fields(SamplerConfig)})
 
-    def _gan_config(self) -> GANConfig:
-        if self.gan is None:
-            return GANConfig()
-        if isinstance(self.gan, dict):
-            return GANConfig(**self.gan)
-        return self.gan
-
-    def _check_generator(self) -> None:
+    def _check_params(self, Z, y) -> None:
+        settings = self.settings()
         if not isinstance(self.generator, str) or self.generator not in GENERATORS:
             raise ValueError(
                 f"generator must be one of {', '.join(map(repr, GENERATORS))}, "
                 f"got {self.generator!r}"
             )
+        if settings.n_bins > y.size:
+            raise ValueError(
+                f"n_bins = {settings.n_bins} is more than the {y.size} samples: fewer samples than "
+                f"bins leaves most bins empty and the gate without data; use n_bins <= {y.size}"
+            )
+        # before an hour of training, not after it
+        _check_memory(int(round(settings.ratio * y.size)), Z.shape[1], settings.ratio)
 
     def fit(self, Z, y, sample_errors=None) -> LatentDiffSampler:
-        """Fit the generator (diffusion model or GAN), the priorities and the gate on ``Z``.
+        """Fit the generator, the priorities and the gate on features ``Z`` and labels ``y``.
 
         ``sample_errors`` are the absolute training errors |h(f(x_i)) - y_i| of the regression
         model for eq. 8. Without them the sampler fits a ridge regression on ``Z`` (the linear head
         analogue) and uses its in-sample errors.
         """
-        self._check_generator()
-        Z, y = check_features_labels(Z, y)
-        if not 0 <= self.ratio <= 100:
-            raise ValueError(f"ratio must be in [0, 100], got {self.ratio!r}")
-        if isinstance(self.n_bins, int | np.integer) and self.n_bins > y.size:
-            raise ValueError(
-                f"n_bins = {self.n_bins} is more than the {y.size} samples: fewer samples than "
-                f"bins leaves most bins empty and the gate without data; use n_bins <= {y.size}"
-            )
-        # before an hour of training, not after it
-        _check_memory(int(round(self.ratio * y.size)), Z.shape[1], self.ratio)
+        return super().fit(Z, y, sample_errors=sample_errors)
+
+    def _fit(self, Z, y, sample_errors=None) -> LatentDiffSampler:
+        settings = self.settings()
         rs = check_random_state(self.random_state)
-        self.n_features_in_ = Z.shape[1]
-        self.bins_ = Bins.fit(y, n_bins=self.n_bins)
+        self.bins_ = Bins.fit(y, n_bins=settings.n_bins)
         b = self.bins_.assign(y)
         c = self.bins_.centers[b]
-        yf = y.astype(np.float64)
+        yf = np.asarray(y, dtype=np.float64)
         if sample_errors is None:
             pred = Ridge(alpha=1.0).fit(Z, yf).predict(Z)
         else:
@@ -175,12 +167,10 @@ class LatentDiffSampler(BaseEstimator):
         self.bin_counts_ = np.bincount(b, minlength=self.bins_.n_bins)
         self.bin_errors_ = bin_mean_abs_error(yf, pred, self.bins_)  # eq. 8
         self.priority_ = priority(
-            self.bin_errors_, self.bin_counts_, self.priority_weight, self.error_scale
+            self.bin_errors_, self.bin_counts_, settings.priority_weight, settings.error_scale
         )  # eq. 9-10
-        if self.generator == "gan":
-            model, config = FeatureGAN, self._gan_config()
-        else:
-            model, config = FeatureDiffusion, self._diffusion_config()
+        model = GENERATORS[self.generator]
+        config = settings.diffusion if self.generator == "diffusion" else settings.gan
         checkpoint = None
         if self.checkpoint_dir is not None:
             checkpoint = Path(self.checkpoint_dir) / f"{self.generator}.safetensors"
@@ -189,16 +179,12 @@ class LatentDiffSampler(BaseEstimator):
             random_state=int(rs.randint(2**31 - 1)),
             progress=self.progress,
             checkpoint=checkpoint,
-            checkpoint_every=self.checkpoint_every,
-        ).fit(Z.astype(np.float32), c)
-        if self.generator == "diffusion":
-            self.diffusion_ = self.generator_  # the name before ``generator`` existed
-        elif hasattr(self, "diffusion_"):
-            del self.diffusion_  # from an earlier fit with the diffusion model
+            checkpoint_every=settings.checkpoint_every,
+        ).fit(np.asarray(Z, dtype=np.float32), c)
         self.gate_ = None
-        if self.gate:
+        if settings.gate:
             gate = QualityGate(
-                self.quantile, self.n_min, self.small_bin_rule, progress=self.progress
+                settings.quantile, settings.n_min, settings.small_bin_rule, progress=self.progress
             )
             self.gate_ = gate.fit(Z, b, self.bins_.n_bins)
         self._sample_seed = int(rs.randint(2**31 - 1))
@@ -225,7 +211,7 @@ class LatentDiffSampler(BaseEstimator):
         Returns the accepted synthetic ``(Z_syn, y_syn)``; ``report_`` holds the per-bin table.
         """
         check_is_fitted(self, "generator_")
-        n_total = int(round(self.ratio * self._n_real))
+        n_total = int(round(self.ratio * self._n_real))  # ratio m/n of seed 000, Table 6
         _check_memory(n_total, self.n_features_in_, self.ratio)
         requested = allocate(self.priority_, n_total)
         bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
@@ -255,10 +241,10 @@ class LatentDiffSampler(BaseEstimator):
     def fit_resample(self, Z, y, sample_errors=None) -> tuple[np.ndarray, np.ndarray]:
         """Originals first (unchanged), then the accepted synthetic samples. As in
         imbalanced-learn, ``sample_indices_`` lists the originals kept: all of them."""
-        self.fit(Z, y, sample_errors)
+        return super().fit_resample(Z, y, sample_errors=sample_errors)
+
+    def _fit_resample(self, Z, y, sample_errors=None):
+        self._fit(Z, y, sample_errors)
         Z_syn, y_syn = self.generate()
-        Z, y = np.asarray(Z), np.asarray(y)
-        self.sample_indices_ = np.arange(len(y))
-        y_dtype = y.dtype if np.issubdtype(y.dtype, np.floating) else np.float64
-        Z_all = np.concatenate([Z, Z_syn.astype(Z.dtype)])
-        return Z_all, np.concatenate([y, y_syn]).astype(y_dtype)
+        Z_all = np.concatenate([Z, Z_syn.astype(Z.dtype, copy=False)])
+        return Z_all, np.concatenate([y, y_syn]), np.arange(len(y))

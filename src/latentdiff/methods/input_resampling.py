@@ -1,5 +1,5 @@
 """SMOTER and SMOGN as network methods (seed 004, sec. 4 baselines): the training set is
-resampled once, before stage 1, by :mod:`latentdiff.resampling`.
+resampled once, before stage 1, by the samplers of :mod:`latentdiff.samplers.smoter`.
 
 They resample the *encoder's inputs*: standardised rows for tabular data, and for text the frozen
 sentence embeddings of the ``minilm`` encoder (the two sentences' vectors side by side), as seed
@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 from torch.utils.data import Dataset, TensorDataset
 
-from .. import resampling
+from ..samplers import relevance as box_relevance
+from ..samplers import smoter as resampling
 from ..encoders.base import tensor_inputs
 from ..hooks import TrainHook
 from .base import NetworkMethod, RunContext
@@ -73,8 +74,8 @@ class ResampleHook(TrainHook):
         """None: SMOTER's box-plot relevance; else 1 for few/medium-shot samples, 0 for many."""
         mode = self.relevance
         if mode == "auto":
-            box = resampling.relevance(y, **{k: v for k, v in self.options.items()
-                                             if k in ("coef", "extremes")})  # fmt: skip
+            box = box_relevance.relevance(y, **{k: v for k, v in self.options.items()
+                                                if k in ("coef", "extremes")})  # fmt: skip
             thr = self.options.get("rel_threshold", 0.5)
             mode = "boxplot" if np.any(box >= thr) or self.regions is None else "shots"
         self.used = mode
@@ -98,24 +99,23 @@ class ResampleHook(TrainHook):
 
 
 class _Resample(NetworkMethod):
+    hook = ResampleHook
     defaults: dict = {}
 
-    def make_hooks(self, ctx: RunContext | None) -> list[TrainHook]:
+    def hook_options(self, ctx: RunContext | None) -> dict:
         kw = {**self.defaults, **self.options}
-        relevance = kw.pop("relevance", "auto")
         X = np.random.default_rng(0).normal(size=(60, 2))
-        try:  # check the options on a toy problem now, not an hour later
-            getattr(resampling, self.name)(X, np.exp(X[:, 0]), random_state=0, **kw)
-        except TypeError as e:
-            raise ValueError(f"{self.name}: {e}") from None
+        # the sampler's own settings, checked on a toy problem now, not an hour later
+        algorithm_options = {k: v for k, v in kw.items() if k != "relevance"}
+        getattr(resampling, self.name)(X, np.exp(X[:, 0]), random_state=0, **algorithm_options)
         regions = None if ctx is None else ctx.dataset.regions
-        return [ResampleHook(self.name, relevance, regions, **kw)]
+        return {"algorithm": self.name, "regions": regions, **kw}
 
 
-class SMOTER(_Resample):
+class SmoterMethod(_Resample):
     name = "smoter"
 
 
-class SMOGN(_Resample):
+class SmognMethod(_Resample):
     name = "smogn"
     defaults = {"pert": 0.1}

@@ -19,23 +19,25 @@ from __future__ import annotations
 import numpy as np
 
 from ..pipeline import VanillaFit, fit_latentdiff, refit_head
-from ..sampler import LatentDiffSampler
+from ..samplers import LatentDiffSampler
 from ..training import predict_from_features
 from .base import HeadMethod, MethodOutput, RunContext
-from .reweighting import WeightingHook
+from .reweighting import WeightingHook, default_inv_clip
 
 
 class LatentDiff(HeadMethod):
     name = "latentdiff"
     generator = "diffusion"
+    uses = frozenset({"sampler", "diffusion", "head"})
 
     def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
-        params = {"random_state": ctx.seed, **ctx.sampler}
-        if self.generator != "diffusion":
-            params["generator"] = self.generator
-        if ctx.generator_dir() is not None:
-            params.setdefault("checkpoint_dir", ctx.generator_dir())
-        sampler = LatentDiffSampler(**params)
+        sampler = LatentDiffSampler.from_config(
+            ctx.sampler,
+            generator=self.generator,
+            random_state=ctx.seed,
+            progress=ctx.progress,
+            checkpoint_dir=ctx.generator_dir(),
+        )
         fit = fit_latentdiff(net, sampler, ctx.head, ctx.seed, ctx.progress)
         s = fit.sampler
         info = {
@@ -57,6 +59,7 @@ class LatentDiff(HeadMethod):
 class LatentGAN(LatentDiff):
     name = "latentgan"
     generator = "gan"
+    uses = frozenset({"sampler", "gan", "head"})
 
 
 def _head_only(ctx: RunContext, net: VanillaFit, hooks) -> MethodOutput:
@@ -78,9 +81,10 @@ class RetrainHead(HeadMethod):
 
 
 class RRT(HeadMethod):
-    """RRT: the head retrained with INV weights (1 / clip(n_b, 5, 1000)) on frozen features,
-    with LatentDiff's stage-7 optimisation (warm start from the trained head). ``rrt+lds``: the
-    network trained with LDS and the head's INV weights LDS-smoothed too."""
+    """RRT: the head retrained with INV weights (1 / n_b, the counts clipped as INV clips them
+    on the data set) on frozen features, with LatentDiff's stage-7 optimisation (warm start from
+    the trained head). ``rrt+lds``: the network trained with LDS and the head's INV weights
+    LDS-smoothed too."""
 
     name = "rrt"
 
@@ -89,5 +93,6 @@ class RRT(HeadMethod):
         for h in net.hooks:  # RRT + LDS: the inverse weights smoothed as the network's were
             if isinstance(h, WeightingHook) and h.kw["lds"]:
                 lds = {k: h.kw[k] for k in ("lds", "kernel", "ks", "sigma")}
-        hooks = [h for h in net.hooks if h.kind != "weights"] + [WeightingHook("inv", **lds)]
+        inv = WeightingHook("inv", clip=default_inv_clip(ctx.dataset.name), **lds)
+        hooks = [h for h in net.hooks if h.kind != "weights"] + [inv]
         return _head_only(ctx, net, hooks)

@@ -1,21 +1,4 @@
-"""Regression losses for imbalanced targets: Focal-R (seed 004) and Balanced MSE (Ren et al. 2022).
-
-All functions take predictions and targets as 1-D tensors of shape (B,) (a trailing singleton
-dimension, (B, 1), is accepted and dropped) in whatever units the caller trains in; the noise
-scale ``sigma`` of Balanced MSE and the bucket centres / mixture of BNI / GAI must be in those
-same units.
-
-Focal-R (Yang et al. 2021, "Delving into Deep Imbalanced Regression", seed 004, sec. 4
-baselines): a regression analogue of the focal loss that scales each sample's error by a
-monotone function of its absolute error ``|e|``,
-
-    focal factor = (2 sigmoid(beta |e|) - 1)^gamma   or   tanh(beta |e|)^gamma,
-
-applied to either the squared (MSE) or the absolute (L1) error. As in the reference code the
-per-sample weights (e.g. from :mod:`latentdiff.weighting`) multiply the focal loss and the
-result is a plain mean over the batch (not divided by the sum of the weights).
-
-Balanced MSE (Ren et al. 2022, "Balanced MSE for Imbalanced Visual Regression", sec. 3):
+"""Balanced MSE (Ren et al. 2022, "Balanced MSE for Imbalanced Visual Regression", sec. 3):
 ``L = -log N(y; y_hat, sigma^2) + log integral N(y'; y_hat, sigma^2) p_train(y') dy'``, the
 second (balancing) term estimated
 
@@ -30,7 +13,15 @@ second (balancing) term estimated
 Following the authors' code, every Balanced MSE estimate is multiplied by ``2 sigma^2`` with the
 factor *detached*, so the gradient w.r.t. the prediction is on the scale of an MSE gradient while
 the gradient w.r.t. ``sigma`` still comes from the un-scaled loss. Additive constants
-(``log sqrt(2 pi)``) are dropped; they cancel between the two terms.
+(``log sqrt(2 pi)``) are dropped; they cancel between the two terms. Predictions and targets are
+(B,) tensors in the units of ``sigma``, the bucket centres and the mixture.
+
+As methods (``bmc``, ``bni``, ``gai``) the loss replaces stage 1's; it balances itself, so it
+refuses per-sample weights, and it does not act in head retraining. ``sigma`` starts at a tenth
+of the training label std (AgeDB-DIR: 1.6 years; the authors start at 1.0 year on raw ages) and
+is learnt with its own learning rate (``sigma_lr = 1e-2``). The hook maps standardised
+predictions back to label units and divides the loss by ``y_scale^2``. BNI's buckets: see
+:func:`bni_buckets`; GAI's mixture has 8 components fitted on the training labels.
 """
 
 from __future__ import annotations
@@ -42,118 +33,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .weighting import lds_kernel
+from ..binning import Bins
+from ..hooks import TrainHook
+from ..validation import check_batch
+from .base import NetworkMethod, RunContext
+from .reweighting import lds_kernel
 
-FocalActivation = Literal["sigmoid", "tanh"]
 BalancedMode = Literal["bmc", "bni", "gai"]
 
 
-def _as_1d(x: Tensor, name: str) -> Tensor:
-    """``x`` as (B,), accepting (B,) or (B, 1)."""
-    if x.dim() == 2 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.dim() != 1:
-        raise ValueError(f"{name} must have shape (B,) or (B, 1), got {tuple(x.shape)}")
-    return x
-
-
-def _pair(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-    pred, target = _as_1d(pred, "pred"), _as_1d(target, "target")
-    if pred.shape != target.shape:
-        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ")
-    if pred.numel() == 0:
-        raise ValueError("empty batch")
-    return pred, target.to(pred.dtype)
-
-
-# ------------------------------------------------------------------------------------------------
-# Focal-R
-# ------------------------------------------------------------------------------------------------
-def focal_factor(
-    abs_err: Tensor, beta: float = 0.2, gamma: float = 1.0, activation: FocalActivation = "sigmoid"
-) -> Tensor:
-    """The Focal-R scaling ``(2 sigmoid(beta |e|) - 1)^gamma`` or ``tanh(beta |e|)^gamma``.
-
-    Both lie in [0, 1) and increase with ``|e|``; ``gamma = 0`` gives ones (plain loss).
-    """
-    if activation == "sigmoid":
-        f = 2.0 * torch.sigmoid(beta * abs_err) - 1.0  # seed 004, Focal-R
-    elif activation == "tanh":
-        f = torch.tanh(beta * abs_err)  # seed 004, Focal-R (tanh variant)
-    else:
-        raise ValueError(f"activation must be 'sigmoid' or 'tanh', got {activation!r}")
-    return f**gamma
-
-
-def _focal(
-    per_sample: Tensor,
-    abs_err: Tensor,
-    weights: Tensor | None,
-    beta: float,
-    gamma: float,
-    activation: FocalActivation,
-) -> Tensor:
-    loss = per_sample * focal_factor(abs_err, beta, gamma, activation)
-    if weights is not None:
-        w = _as_1d(torch.as_tensor(weights, device=loss.device), "weights").to(loss.dtype)
-        if w.shape != loss.shape:
-            raise ValueError(f"weights {tuple(w.shape)} do not match the batch {tuple(loss.shape)}")
-        loss = loss * w
-    return loss.mean()  # plain mean over the batch, as the reference code reduces
-
-
-def focal_mse_loss(
-    pred: Tensor,
-    target: Tensor,
-    weights: Tensor | None = None,
-    *,
-    beta: float = 0.2,
-    gamma: float = 1.0,
-    activation: FocalActivation = "sigmoid",
-) -> Tensor:
-    """Focal-R on the squared error: ``mean_i w_i e_i^2 f(|e_i|)`` with ``e = pred - target``.
-
-    Parameters
-    ----------
-    pred, target : Tensor of shape (B,)
-    weights : Tensor of shape (B,), optional
-        Per-sample weights (e.g. INV / SQINV / LDS); ones when omitted.
-    beta, gamma : float
-        Focal scale and exponent (seed 004 uses beta = 20, gamma = 1 with MSE on STS-B).
-    activation : {"sigmoid", "tanh"}
-
-    Returns
-    -------
-    Tensor
-        Scalar loss.
-    """
-    pred, target = _pair(pred, target)
-    err = pred - target
-    return _focal(err**2, err.abs(), weights, beta, gamma, activation)
-
-
-def focal_l1_loss(
-    pred: Tensor,
-    target: Tensor,
-    weights: Tensor | None = None,
-    *,
-    beta: float = 0.2,
-    gamma: float = 1.0,
-    activation: FocalActivation = "sigmoid",
-) -> Tensor:
-    """Focal-R on the absolute error: ``mean_i w_i |e_i| f(|e_i|)``.
-
-    Same parameters as :func:`focal_mse_loss` (seed 004 uses beta = 0.2, gamma = 1 with L1 on
-    ages).
-    """
-    pred, target = _pair(pred, target)
-    abs_err = (pred - target).abs()
-    return _focal(abs_err, abs_err, weights, beta, gamma, activation)
-
-
-# ------------------------------------------------------------------------------------------------
-# Balanced MSE
-# ------------------------------------------------------------------------------------------------
 def _noise_var(noise_var, like: Tensor) -> Tensor:
     """``sigma^2`` as a tensor of ``like``'s dtype and device (keeps the autograd graph)."""
     return torch.as_tensor(noise_var, device=like.device).to(like.dtype)
@@ -172,7 +60,7 @@ def bmc_loss(pred: Tensor, target: Tensor, noise_var: Tensor | float) -> Tensor:
     noise_var : Tensor or float
         ``sigma^2`` (a differentiable scalar when sigma is learnt).
     """
-    pred, target = _pair(pred, target)
+    pred, target = check_batch(pred, target)
     var = _noise_var(noise_var, pred)
     logits = -0.5 * (pred[:, None] - target[None, :]) ** 2 / var  # (B, B), row i: prediction i
     ce = F.cross_entropy(logits, torch.arange(pred.shape[0], device=pred.device))
@@ -201,7 +89,7 @@ def bni_loss(
     bucket_weights : Tensor of shape (K,)
         Bucket probabilities ``p_b`` (positive; see :func:`bni_buckets`).
     """
-    pred, target = _pair(pred, target)
+    pred, target = check_batch(pred, target)
     var = _noise_var(noise_var, pred)
     c = torch.as_tensor(bucket_centers, device=pred.device).to(pred.dtype).reshape(1, -1)
     p = torch.as_tensor(bucket_weights, device=pred.device).to(pred.dtype).reshape(1, -1)
@@ -233,7 +121,7 @@ def gai_loss(
         Mixture weights ``phi_k``, means ``mu_k`` and variances ``s_k^2`` of the training-label
         density, in target units (see :func:`fit_label_gmm`).
     """
-    pred, target = _pair(pred, target)
+    pred, target = check_batch(pred, target)
     var = _noise_var(noise_var, pred)
 
     def row(x):
@@ -291,8 +179,10 @@ def bni_buckets(
     """BNI bucket centres and probabilities from per-bucket label counts.
 
     With ``lds`` the raw counts are smoothed with the LDS kernel (max-normalised window, zero
-    padding; seed 004 eq. 2, :func:`latentdiff.weighting.lds_kernel`). Buckets whose (smoothed)
-    count is zero are dropped and the rest normalised to sum to one, as the authors' code does.
+    padding; seed 004 eq. 2, :func:`latentdiff.methods.reweighting.lds_kernel`). Buckets whose
+    (smoothed) count is zero are dropped and the rest normalised to sum to one, as the authors'
+    code does (jiawei-ren/BalancedMSE, ``get_bucket_info``: integer ages as centres, raw counts
+    unless ``--lds``).
 
     Parameters
     ----------
@@ -395,3 +285,96 @@ class BalancedMSELoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, noise_sigma={float(self.noise_sigma):.4g}"
+
+
+# --- the hook and the methods --------------------------------------------------------------------
+
+
+class BalancedMSEHook(TrainHook):
+    """Balanced MSE in stage 1. It already balances the loss, so it refuses per-sample weights
+    (``kind = "loss"`` and checked against a weighting in :meth:`loss`), and it does not act in
+    head retraining."""
+
+    kind = "loss"
+    takes_weights = False
+
+    def __init__(self, mode: str, init_noise_sigma: float | None = None, sigma_lr: float = 1e-2,
+                 lds: bool = True, n_components: int = 8,
+                 bucket_centers: str = "midpoint"):  # fmt: skip
+        """``lds`` and ``bucket_centers`` shape BNI's buckets (:func:`bni_buckets`): the
+        evaluation bins' counts, LDS-smoothed by default, at the bins' midpoints or left edges.
+        ``lds=False, bucket_centers="left-edge"`` are the authors' buckets on the age benchmarks
+        (integer ages, raw counts, as their README runs BNI)."""
+        if mode not in ("bmc", "bni", "gai"):
+            raise ValueError(f"Balanced MSE mode must be bmc, bni or gai, got {mode!r}")
+        if bucket_centers not in ("midpoint", "left-edge"):
+            raise ValueError(
+                f"bucket_centers must be 'midpoint' or 'left-edge', got {bucket_centers!r}"
+            )
+        self.bucket_centers = bucket_centers
+        if init_noise_sigma is not None and not init_noise_sigma > 0:
+            raise ValueError(f"init_noise_sigma must be positive, got {init_noise_sigma!r}")
+        if not sigma_lr > 0:
+            raise ValueError(f"sigma_lr must be positive, got {sigma_lr!r}")
+        self.name = mode
+        self.mode, self.init, self.sigma_lr = mode, init_noise_sigma, float(sigma_lr)
+        self.lds, self.n_components = bool(lds), int(n_components)
+        self.criterion: BalancedMSELoss | None = None
+        self.scale, self.offset = 1.0, 0.0
+
+    def setup(self, model: nn.Module, y_train: np.ndarray, bins: Bins) -> None:
+        if self.criterion is not None:
+            return
+        self.scale, self.offset = float(model.y_scale), float(model.y_mean)
+        sigma = self.init if self.init is not None else 0.1 * float(np.std(y_train))
+        kw = {}
+        if self.mode == "bni":
+            at = bins.centers if self.bucket_centers == "midpoint" else bins.edges[:-1]
+            c, p = bni_buckets(bins.counts(y_train), at, lds=self.lds)
+            kw = {"bucket_centers": c, "bucket_weights": p}
+        elif self.mode == "gai":
+            kw = {"gmm": fit_label_gmm(y_train, self.n_components, random_state=0)}
+        self.criterion = BalancedMSELoss(self.mode, max(sigma, 1e-8), **kw)
+
+    def param_groups(self) -> list[dict]:
+        return [{"params": [self.criterion.noise_sigma], "lr": self.sigma_lr}]
+
+    def loss(self, pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
+        if weight is not None:
+            raise ValueError(f"{self.mode} balances the loss itself: do not combine it with "
+                             "inv, sqinv or lds")  # fmt: skip
+        s, m = self.scale, self.offset
+        return self.criterion(pred * s + m, target * s + m) / s**2
+
+    def state_dict(self) -> dict:
+        return {"criterion": self.criterion.state_dict()}  # the learnt noise sigma
+
+    def load_state_dict(self, state: dict) -> None:
+        self.criterion.load_state_dict(state["criterion"])
+
+    def info(self) -> dict:
+        return (
+            {}
+            if self.criterion is None
+            else {"noise_sigma": float(self.criterion.noise_sigma.detach())}
+        )
+
+
+class _Balanced(NetworkMethod):
+    hook = BalancedMSEHook
+    mode = "bmc"
+
+    def hook_options(self, ctx: RunContext | None) -> dict:
+        return {"mode": self.mode, **self.options}
+
+
+class BMC(_Balanced):
+    name = mode = "bmc"
+
+
+class BNI(_Balanced):
+    name = mode = "bni"
+
+
+class GAI(_Balanced):
+    name = mode = "gai"

@@ -1,0 +1,298 @@
+"""What every label-conditioned feature generator shares (the diffusion model of seed 000 and the
+LatentGAN baseline of its app. E): construction from typed settings, input checks, the
+standardisation of features and conditions, one seeded RNG for a fit, the training loop with its
+checkpoints, and the batched sampling loop. A generator implements only what is its own:
+building its networks (:meth:`FeatureGenerator._build`), one training step
+(:meth:`FeatureGenerator._train_step`), the networks it samples with
+(:meth:`FeatureGenerator._finish`) and the sampling of one batch
+(:meth:`FeatureGenerator._sample_batch`).
+
+Conditions ``c`` are label values (LatentDiff conditions on bin centres). Features and
+conditions are standardised with the statistics of the training data (per-dimension mean and
+std, the std floored at 1e-6), kept in ``z_mean_``, ``z_std_``, ``c_mean_``, ``c_std_``;
+samples come back in feature units.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .. import memory
+from ..io import fingerprint, load_state, save_state
+from ..params import Settings
+from ..progress import progress_bar
+from ..validation import check_labels
+
+
+def make_ema(parameters: Iterable[nn.Parameter], decay: float):
+    """diffusers' ``EMAModel`` over a network's parameters (foreach update: one fused kernel)."""
+    from diffusers.training_utils import EMAModel  # imports transformers: only when training
+
+    return EMAModel(parameters, decay=decay, foreach=True)
+
+
+def _seed(random_state: int | None) -> int:
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])  # fresh OS entropy
+    return int(random_state)
+
+
+@contextmanager
+def _seeded_global_rng(seed: int, dev: torch.device):
+    """Fork torch's global RNG (the caller's state is restored on exit) and seed the forked
+    generators of the devices used: for what draws from it (weight init, dropout, spectral
+    norm)."""
+    cuda = (
+        []
+        if dev.type != "cuda"
+        else [torch.cuda.current_device() if dev.index is None else dev.index]
+    )
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+@dataclass
+class TrainingParts:
+    """What a generator's training loop carries from one step to the next, checkpointed and
+    restored exactly: the networks, their optimisers, the EMA, both RNGs (the batch generator and
+    the forked global one) and the loss history, one row per step.
+
+    ``path`` None: no checkpoints. ``key_parts``: what the checkpoint is keyed by (the loop's
+    inputs, configuration and seed), hashed by :func:`fingerprint` only when there is a path."""
+
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    ema: object | None
+    history: Tensor
+    gen: torch.Generator | None = None
+    device: torch.device = torch.device("cpu")
+    path: Path | None = None
+    key_parts: tuple = ()
+    every: int = 250
+    #: steps already done when training began here (set by :meth:`resume`)
+    start: int = field(default=0, init=False)
+
+    @cached_property
+    def key(self) -> str:
+        return fingerprint(*self.key_parts)
+
+    def state(self, done: int) -> dict:
+        state = {
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "gen": self.gen.get_state(),
+            "rng": torch.get_rng_state(),
+            "history": self.history[:done].clone(),
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
+
+    def resume(self) -> int:
+        """Restore the last checkpoint, if there is one; return the number of steps it had done."""
+        if self.path is None or not self.path.exists():
+            return 0
+        state, meta = load_state(self.path, self.key)
+        done = int(meta["step"])
+        for k, m in self.modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        self.gen.set_state(state["gen"])
+        torch.set_rng_state(state["rng"])
+        if self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+            self.ema.to(self.device)
+        self.history[:done] = state["history"]
+        self.start = done
+        return done
+
+    def step_done(self, done: int) -> None:
+        """Checkpoint (atomically) every ``every`` steps and after the last one."""
+        if self.path is not None and (done % self.every == 0 or done == len(self.history)):
+            save_state(self.path, self.state(done), self.key, {"step": done})
+
+
+class FeatureGenerator(ABC):
+    """A conditional generator p(z | c) over feature vectors.
+
+    Parameters
+    ----------
+    config : settings of the generator (``config_class``), a mapping of them, or None for the
+        defaults.
+    device : str or torch.device
+        Where the networks are trained and run.
+    random_state : int, optional
+        Seed of the training run (weights, batches, noise, dropout). None: fresh entropy.
+    progress : bool
+        Show a progress bar during ``fit``.
+    checkpoint : path, optional
+        A safetensors file where ``fit`` keeps its training state (weights, optimisers, EMA, RNG
+        states, losses) every ``checkpoint_every`` steps and at the end. A later ``fit`` on the
+        same inputs, configuration and seed resumes from it and ends bit-identical to an
+        uninterrupted fit on CPU; a checkpoint made from other inputs is refused (ValueError).
+    checkpoint_every : int
+        Optimiser steps between checkpoints.
+    """
+
+    #: names the model in checkpoint keys and progress bars
+    name: ClassVar[str]
+    config_class: ClassVar[type[Settings]]
+    #: the names of the columns of the loss history, shown on the progress bar
+    loss_names: ClassVar[tuple[str, ...]] = ("loss",)
+    #: settings that change only sampling, not training (left out of checkpoint keys)
+    sampling_settings: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        config=None,
+        device: str | torch.device = "cpu",
+        random_state: int | None = 0,
+        progress: bool = True,
+        checkpoint: str | Path | None = None,
+        checkpoint_every: int = 250,
+    ) -> None:
+        if config is None:
+            config = self.config_class()
+        elif not isinstance(config, self.config_class):
+            config = self.config_class.from_dict(config)
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or (
+            checkpoint_every < 1
+        ):
+            raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+        self.config = config
+        self.device = torch.device(device)
+        self.random_state = random_state
+        self.progress = progress
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.checkpoint_every = checkpoint_every
+
+    # --- what a generator implements ------------------------------------------------------
+    @abstractmethod
+    def _floats_per_row(self, m: int) -> int:
+        """Activations per batch row of one training step, for the memory check."""
+
+    @abstractmethod
+    def _build(self, m: int) -> TrainingParts:
+        """Fresh networks, optimisers, EMA and an empty loss history (under the seeded RNG)."""
+
+    @abstractmethod
+    def _train_step(self, parts: TrainingParts, z: Tensor, y: Tensor, step: int) -> Tensor:
+        """One optimiser step on standardised features ``z`` (N, m) and conditions ``y`` (N,);
+        returns the step's row of the loss history."""
+
+    @abstractmethod
+    def _finish(self, parts: TrainingParts) -> nn.Module:
+        """Keep the trained networks and the loss history (``*_`` attributes); return the
+        network that samples (the EMA copy when there is one)."""
+
+    @abstractmethod
+    def _sample_batch(self, y: Tensor, gen: torch.Generator) -> Tensor:
+        """Standardised features (b, m) for standardised conditions ``y`` (b,), drawn with
+        ``self.sampling_network_``."""
+
+    # --- shared -----------------------------------------------------------------------------
+    @property
+    def n_parameters_(self) -> int:
+        """Number of trainable parameters of the network that samples."""
+        self._check_fitted()
+        return sum(p.numel() for p in self.sampling_network_.parameters())
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "sampling_network_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(Z, c) first")
+
+    def _standardised(self, Z, c) -> tuple[Tensor, Tensor]:
+        """Check features Z (N, m) and conditions c (N,), keep their standardisation and return
+        both standardised as float32 tensors on the device."""
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] < 1:
+            raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
+        if not np.all(np.isfinite(Z)):
+            raise ValueError(f"Z has {int((~np.isfinite(Z)).sum())} non-finite value(s)")
+        c = check_labels(c, "c", allow_empty=True)
+        if len(c) != len(Z):
+            raise ValueError(f"Z and c have different lengths: {len(Z)} vs {len(c)}")
+        if len(Z) < 2:
+            raise ValueError(f"at least 2 samples are needed to fit, got {len(Z)}")
+        self.n_features_in_ = Z.shape[1]
+        self.z_mean_ = Z.mean(axis=0)
+        self.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
+        self.c_mean_ = float(c.mean())
+        c_std = float(c.std())
+        self.c_std_ = c_std if c_std > 1e-6 else 1.0  # one condition value: only centre it
+        dev = self.device
+        z = torch.as_tensor((Z - self.z_mean_) / self.z_std_, dtype=torch.float32, device=dev)
+        y = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
+        return z, y
+
+    def fit(self, Z, c):
+        """Train on features Z (N, m) conditioned on c (N,), in label units."""
+        z, y = self._standardised(Z, c)
+        batch_size = self.config.batch_size
+        memory.require(
+            8.0 * batch_size * self._floats_per_row(z.shape[1]),  # float32, ~2x the activations
+            f"{self.name} training with batch_size = {batch_size:,}",
+            "use a smaller batch_size",
+        )
+        seed = _seed(self.random_state)
+        train_settings = {
+            k: v for k, v in self.config.to_dict().items() if k not in self.sampling_settings
+        }
+        with _seeded_global_rng(seed, self.device):
+            parts = self._build(z.shape[1])  # weight init draws from the seeded global RNG
+            parts.gen = torch.Generator().manual_seed(seed)  # batches, t, noise (on the CPU)
+            parts.device, parts.path, parts.every = self.device, self.checkpoint, self.checkpoint_every
+            parts.key_parts = (self.name, z, y, train_settings, seed, self.device.type)
+            self.resumed_from_step_ = parts.resume()
+            n = len(parts.history)
+            bar = progress_bar(range(parts.start, n), f"{self.name} fit", self.progress,
+                               total=n, initial=parts.start)  # fmt: skip
+            for module in parts.modules.values():
+                module.train()
+            for step in bar:
+                parts.history[step] = self._train_step(parts, z, y, step).detach().cpu()
+                if (step + 1) % 50 == 0:
+                    recent = parts.history[step - 49 : step + 1].reshape(50, -1).mean(dim=0)
+                    bar.set_postfix({k: f"{v:.4f}" for k, v in zip(self.loss_names, recent.tolist())})
+                parts.step_done(step + 1)
+        for module in parts.modules.values():
+            module.eval()
+        self.sampling_network_ = self._finish(parts)
+        return self
+
+    def sample(self, c, batch_size: int = 1024, random_state: int | None = None) -> np.ndarray:
+        """Draw one feature vector per condition value in ``c`` (label units) -> (n, m) float32;
+        deterministic given ``random_state`` (and ``batch_size``)."""
+        self._check_fitted()
+        c = check_labels(c, "c", allow_empty=True)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.sampling_network_.eval()
+        m, dev = self.n_features_in_, self.device
+        gen = torch.Generator().manual_seed(_seed(random_state))
+        y = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
+        out = [np.empty((0, m), dtype=np.float32)]
+        with torch.no_grad():
+            for start in range(0, len(c), batch_size):
+                out.append(self._sample_batch(y[start : start + batch_size], gen).cpu().numpy())
+        Z = np.concatenate(out) * self.z_std_ + self.z_mean_  # un-standardise, (n, m)
+        return Z.astype(np.float32)

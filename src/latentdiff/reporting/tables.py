@@ -1,0 +1,82 @@
+"""Markdown tables of a run: mean ± std per region for each method, with the change against
+vanilla (a benchmark's ``results.md``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..metrics import LOWER_IS_BETTER, region_counts
+from .runs import REGION_COLUMNS, format_mean_std, summarise
+
+
+def metric_table(s: dict, methods: list[str], metric: str, level: str = "##", suffix: str = ""):
+    """Heading and mean ± std rows of one metric per region (``s`` from :func:`summarise`)."""
+    arrow = "lower is better" if LOWER_IS_BETTER[metric] else "higher is better"
+    lines = [
+        f"{level} {metric.upper()} ({arrow})",
+        "",
+        "| method | " + " | ".join(REGION_COLUMNS) + " |",
+        "|---" * (len(REGION_COLUMNS) + 1) + "|",
+    ]
+    for m in methods:
+        cells = [format_mean_std(s.get((m, metric, r))) for r in REGION_COLUMNS]
+        lines.append(f"| {m}{suffix} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _change_row(s: dict, method: str, metric: str) -> str:
+    """Relative change of the mean error against vanilla; absolute change of correlations and
+    R^2 (which can sit near 0)."""
+    cells = []
+    for r in REGION_COLUMNS:
+        a, b = s.get(("vanilla", metric, r)), s.get((method, metric, r))
+        if not a or not b or np.mean(a) == 0:
+            cells.append("n/a")
+        elif LOWER_IS_BETTER[metric]:
+            cells.append(f"{(np.mean(b) - np.mean(a)) / abs(np.mean(a)) * 100:+.1f} %")
+        else:
+            cells.append(f"{np.mean(b) - np.mean(a):+.4f}")
+    return f"| {method} vs vanilla | " + " | ".join(cells) + " |"
+
+
+def results_table(records: list[dict], runs: list[dict], dataset, table_metrics) -> str:
+    """The markdown of ``results.md``: mean ± std per region, the change against vanilla,
+    runtimes, the synthetic features accepted, and the failed runs."""
+    s = summarise(records)
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    seeds = sorted({r["seed"] for r in records})
+    counts = region_counts(dataset.regions.of(dataset.test.y))
+    lines = [
+        f"# {dataset.name}: test split, mean ± std over seeds {seeds}",
+        "",
+        f"Shot regions: {dataset.regions.description}. Test samples: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        + ".",
+        "",
+    ]
+    for metric in table_metrics:
+        lines += metric_table(s, methods, metric)
+        if "vanilla" in methods:
+            lines += [_change_row(s, m, metric) for m in methods if m != "vanilla"]
+        lines.append("")
+    lines += [
+        "## Runtime and generation",
+        "",
+        "Wall seconds per seed; the vanilla network's training is counted once, under vanilla,",
+        "and not again under the methods that build on it.",
+        "",
+        "| method | seconds per seed | synthetic accepted / requested |",
+        "|---|---|---|",
+    ]
+    for m in methods:
+        rs = [r for r in runs if r["method"] == m and "error" not in r]
+        acc = "-"
+        if rs and "acceptance_rate" in rs[0]:
+            got = np.mean([r["n_synthetic_accepted"] for r in rs])
+            acc = f"{got:.0f} / {np.mean([r['n_synthetic_requested'] for r in rs]):.0f}"
+        lines.append(f"| {m} | {format_mean_std([r['seconds'] for r in rs])} | {acc} |")
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        lines += ["", "## Failed runs", ""]
+        lines += [f"* {r['method']}, seed {r['seed']}: {r['error']}" for r in failed]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,363 @@
+"""Every setting of every stage, typed and checked when it is built (:mod:`latentdiff.params`).
+
+========================  =====================================================  ================
+settings                  what they configure                                    used by
+========================  =====================================================  ================
+:class:`TrainConfig`      stage 1: the network h(f(x)) (eq. 1, seed 000)         ``training``
+:class:`HeadConfig`       stage 7: the head on real + synthetic features          ``training``
+:class:`DiffusionConfig`  stage 3: the feature diffusion model (Table 6)          ``generators``
+:class:`GANConfig`        LatentGAN's generator (seed 000, app. E)                ``generators``
+:class:`SamplerConfig`    stages 4-6: bins, ratio, priority, gate (Table 6)       ``samplers``
+:class:`DataConfig`       which data set, from where, binned how                  ``data``
+:class:`BenchConfig`      a benchmark: data, methods, seeds and all of the above  ``bench``
+========================  =====================================================  ================
+
+A :class:`BenchConfig` resolves what was left unset (the data set's stage-1 preset, the
+generator and head defaults of the methods that use them) and refuses a setting that no chosen
+method uses, so that ``config.json`` holds exactly the settings a run used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .metrics import METRICS
+from .params import (
+    Boolean,
+    Interval,
+    Nested,
+    Optional,
+    Options,
+    Sequence,
+    Settings,
+    SettingError,
+    Table,
+    Text,
+    setting,
+)
+
+MAX_TIMESTEPS = 10_000  # far above any published feature or image diffusion schedule
+
+POSITIVE_INT = Interval(int, 1)
+NON_NEGATIVE = Interval(float, 0)
+POSITIVE = Interval(float, 0, closed="neither")
+UNIT_OPEN = Interval(float, 0, 1, closed="left")  # [0, 1)
+
+
+# --- stage 1 and stage 7 --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainConfig(Settings):
+    """Optimisation of the network h(f(x)) (stage 1), Adam with a multi-step schedule.
+
+    ``patience`` stops after that many epochs without a better validation score (None: never).
+    ``lr_milestones`` multiply the learning rate by 0.1 at those epochs (DIR's [60, 80]).
+    ``grad_clip`` bounds the gradient norm (None: no clipping); see docs/design.md.
+    """
+
+    epochs: int = setting(100, POSITIVE_INT, "training epochs")
+    batch_size: int = setting(256, POSITIVE_INT, "samples per optimiser step")
+    lr: float = setting(1e-3, POSITIVE, "Adam learning rate")
+    weight_decay: float = setting(0.0, NON_NEGATIVE, "Adam weight decay")
+    loss: str = setting("mse", Options("mse", "l1"), "regression loss")
+    select_metric: str = setting("mse", Options("mse", "mae"), "validation score of model selection")
+    patience: int | None = setting(15, Optional(POSITIVE_INT), "early stopping (epochs)")
+    lr_milestones: tuple[int, ...] = setting((), Sequence(Interval(int, 0)), "x0.1 at these epochs")
+    grad_clip: float | None = setting(5.0, Optional(POSITIVE), "gradient norm bound")
+
+
+@dataclass(frozen=True)
+class HeadConfig(Settings):
+    """Retraining of the linear head on real + synthetic features (stage 7, Fig. 2 of seed 000),
+    the encoder frozen; the epoch with the best validation score is kept, as in stage 1.
+
+    ``loss`` and ``select_metric`` left None take the stage-1 network's (L1 and MAE on the face
+    age benchmarks). The paper names a mixing schedule r(t) but does not define it; here r(t) is
+    the fraction of synthetic samples among those seen in epoch t:
+
+    * ``natural``: every real and every accepted synthetic sample once per epoch;
+    * ``constant``: r(t) = ``mix_ratio``;
+    * ``linear``: r(t) rises from 0 to ``mix_ratio`` over the epochs (a curriculum).
+
+    ``synthetic_weight`` multiplies the loss of synthetic samples; ``warm_start`` starts from the
+    vanilla head instead of a fresh one.
+    """
+
+    epochs: int = setting(60, POSITIVE_INT, "head retraining epochs")
+    batch_size: int = setting(256, POSITIVE_INT, "samples per optimiser step")
+    lr: float = setting(1e-3, POSITIVE, "Adam learning rate")
+    weight_decay: float = setting(0.0, NON_NEGATIVE, "Adam weight decay")
+    loss: str | None = setting(None, Optional(Options("mse", "l1")), "None: the network's")
+    select_metric: str | None = setting(None, Optional(Options("mse", "mae")), "None: the network's")
+    patience: int | None = setting(15, Optional(POSITIVE_INT), "early stopping (epochs)")
+    mix_schedule: str = setting("natural", Options("natural", "constant", "linear"), "r(t)")
+    mix_ratio: float = setting(0.2, UNIT_OPEN, "r of the constant and linear schedules")
+    synthetic_weight: float = setting(1.0, NON_NEGATIVE, "loss weight of synthetic samples")
+    warm_start: bool = setting(True, Boolean(), "start from the trained head")
+
+    def train_config(self, network: TrainConfig) -> TrainConfig:
+        """The optimisation of the head for a network trained with ``network``."""
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            loss=self.loss or network.loss,
+            select_metric=self.select_metric or network.select_metric,
+            patience=self.patience,
+            grad_clip=None,
+        )
+
+    def ratio(self, epoch: int) -> float | None:
+        """r(t); None for ``natural``."""
+        if self.mix_schedule == "natural":
+            return None
+        if self.mix_schedule == "constant":
+            return self.mix_ratio
+        return self.mix_ratio * min(epoch / max(self.epochs - 1, 1), 1.0)
+
+
+# --- generators -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DiffusionConfig(Settings):
+    """The feature diffusion model (defaults: seed 000, Table 6; sizes: docs/design.md).
+
+    ``n_steps`` counts optimiser steps; ``grad_clip = 0`` disables clipping. ``ema_decay`` caps
+    diffusers' EMA warm-up decay_k = min(ema_decay, (1 + k) / (10 + k)), so 0.999 itself is
+    reached only after about 9,000 steps. ``scheduler`` names the reverse-process sampler
+    (:data:`latentdiff.generators.diffusion.SCHEDULERS`).
+    """
+
+    timesteps: int = setting(50, Interval(int, 1, MAX_TIMESTEPS), "T")
+    schedule: str = setting("cosine", Options("cosine", "linear"), "noise schedule (eq. 4)")
+    cosine_s: float = setting(0.008, NON_NEGATIVE, "cosine offset s (eq. 4)")
+    prediction: str = setting("v", Options("v", "epsilon"), "network target (eq. 5-7)")
+    hidden_dim: int = setting(512, POSITIVE_INT, "denoiser width")
+    n_blocks: int = setting(3, POSITIVE_INT, "denoiser residual blocks")
+    dropout: float = setting(0.1, UNIT_OPEN, "denoiser dropout")
+    embed_dim: int = setting(128, Interval(int, 2), "label and time embedding width (even)")
+    lr: float = setting(1e-3, POSITIVE, "AdamW learning rate")
+    weight_decay: float = setting(0.0, NON_NEGATIVE, "AdamW weight decay")
+    batch_size: int = setting(256, POSITIVE_INT, "features per optimiser step")
+    n_steps: int = setting(2000, POSITIVE_INT, "optimiser steps")
+    ema_decay: float = setting(0.999, UNIT_OPEN, "EMA decay cap")
+    use_ema: bool = setting(True, Boolean(), "sample with the EMA weights")
+    grad_clip: float = setting(1.0, NON_NEGATIVE, "gradient norm bound (0: none)")
+    scheduler: str = setting("ddpm", Options("ddpm"), "reverse-process sampler")
+
+    def _check_together(self) -> None:
+        if self.embed_dim % 2:
+            raise SettingError(
+                f"embed_dim = {self.embed_dim} is not allowed: an even integer (sin/cos pairs)"
+            )
+
+
+@dataclass(frozen=True)
+class GANConfig(Settings):
+    """LatentGAN's generator and discriminator (no values in seed 000; see
+    :mod:`latentdiff.generators.gan`). ``n_steps`` counts generator steps, each after one
+    discriminator step; ``aux_weight`` weighs the auxiliary label regression; ``grad_clip = 0``
+    disables clipping."""
+
+    noise_dim: int = setting(64, POSITIVE_INT, "generator input noise")
+    hidden_dim: int = setting(512, POSITIVE_INT, "generator width")
+    n_blocks: int = setting(3, POSITIVE_INT, "generator residual blocks")
+    embed_dim: int = setting(128, POSITIVE_INT, "label embedding width")
+    d_hidden_dim: int = setting(512, POSITIVE_INT, "discriminator width")
+    d_layers: int = setting(2, POSITIVE_INT, "discriminator layers")
+    spectral_norm: bool = setting(True, Boolean(), "spectrally normalised discriminator")
+    leaky_slope: float = setting(0.2, UNIT_OPEN, "discriminator LeakyReLU slope")
+    aux_weight: float = setting(1.0, NON_NEGATIVE, "auxiliary label loss weight")
+    lr_g: float = setting(2e-4, POSITIVE, "generator Adam learning rate")
+    lr_d: float = setting(2e-4, POSITIVE, "discriminator Adam learning rate")
+    beta1: float = setting(0.5, UNIT_OPEN, "Adam beta_1")
+    beta2: float = setting(0.999, UNIT_OPEN, "Adam beta_2")
+    batch_size: int = setting(256, POSITIVE_INT, "features per step")
+    n_steps: int = setting(1000, POSITIVE_INT, "generator steps")
+    ema_decay: float = setting(0.999, UNIT_OPEN, "EMA decay cap")
+    use_ema: bool = setting(True, Boolean(), "sample with the EMA generator")
+    grad_clip: float = setting(0.0, NON_NEGATIVE, "gradient norm bound (0: none)")
+
+
+# --- stages 4-6 ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SamplerConfig(Settings):
+    """LatentDiff's allocation, generation and gate (seed 000, Table 6 defaults), and the
+    settings of the generators it can use (None: their defaults)."""
+
+    n_bins: int = setting(20, POSITIVE_INT, "K, generation bins (eq. 14)")
+    ratio: float = setting(0.2, Interval(float, 0, 100), "synthetic / real count")
+    priority_weight: float = setting(0.7, Interval(float, 0, 1), "lambda (eq. 9)")
+    error_scale: str = setting("max", Options("max", "none"), "scale of e_y in eq. 9")
+    gate: bool = setting(True, Boolean(), "Mahalanobis quality gate (eq. 11)")
+    quantile: float = setting(0.95, Interval(float, 0, 1, closed="right"), "gate percentile q")
+    n_min: int = setting(5, Interval(int, 2), "gate n_min")
+    small_bin_rule: str = setting("pool", Options("pool", "accept", "reject"), "bins < n_min")
+    checkpoint_every: int = setting(250, POSITIVE_INT, "generator steps between checkpoints")
+    diffusion: DiffusionConfig | None = setting(None, Optional(Nested(DiffusionConfig)), "")
+    gan: GANConfig | None = setting(None, Optional(Nested(GANConfig)), "")
+
+
+# --- data -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DataConfig(Settings):
+    """A data set by name and the loader parameters that apply to it
+    (:data:`latentdiff.data.registry.LOADERS` says which; others are refused)."""
+
+    dataset: str = setting("diamonds", Text(), "the data set's name")
+    data: str | None = setting(None, Optional(Text()), "file or folder to read")
+    target: str | None = setting(None, Optional(Text()), "target column of a table")
+    image_root: str | None = setting(None, Optional(Text()), "folder of an age CSV's images")
+    regions: str | None = setting(
+        None, Optional(Options("dir", "latentdiff", "official")), "shot rule (None: the set's)"
+    )
+    max_train: int | None = setting(None, Optional(POSITIVE_INT), "training subsample")
+    eval_bins: int | None = setting(None, Optional(POSITIVE_INT), "evaluation bins")
+
+    def _check_together(self) -> None:
+        from .data.registry import check_loader_parameters
+
+        check_loader_parameters(self.dataset, self.given())
+
+    def given(self) -> dict:
+        """The loader parameters that were set (not None)."""
+        return {k: v for k, v in self.to_dict().items() if k != "dataset" and v is not None}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Per-data-set defaults: the table's metrics and the stage-1 optimisation."""
+
+    metrics: tuple[str, ...]
+    train: TrainConfig
+
+
+PRESETS: dict[str, Preset] = {
+    "diamonds": Preset(("mae", "mse", "r2"), TrainConfig(epochs=60, patience=10)),
+    "california-housing": Preset(("mse", "r2"), TrainConfig(epochs=100, patience=15)),
+    "csv": Preset(("mae", "mse", "r2"), TrainConfig(epochs=100, patience=15)),
+    "stsb-dir": Preset(("mse", "pearson"), TrainConfig(epochs=30, batch_size=128, patience=5)),
+    "agedb-dir": Preset(
+        ("mae", "gm"),
+        TrainConfig(epochs=90, loss="l1", select_metric="mae", lr_milestones=(60, 80)),
+    ),
+    "imdb-wiki-dir": Preset(
+        ("mae", "gm"),
+        TrainConfig(epochs=90, loss="l1", select_metric="mae", lr_milestones=(60, 80)),
+    ),
+}
+
+
+
+# --- a benchmark ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BenchConfig(Settings):
+    """Everything a benchmark run depends on; written whole to ``config.json``.
+
+    Unset parts are resolved when it is built: ``train`` and ``table_metrics`` from the data
+    set's :data:`PRESETS`, ``sampler`` (with its generator's settings) and ``head`` from their
+    defaults when a chosen method uses them. A part that no chosen method uses is refused, so
+    that a setting is never silently ignored.
+    """
+
+    FORMAT: ClassVar[int] = 2  # config.json layout; older run directories cannot be resumed
+
+    data: DataConfig = setting(None, Nested(DataConfig), "the data set")
+    methods: tuple[str, ...] = setting(
+        ("vanilla", "latentdiff"), Sequence(Text(), min_len=1, unique=True), "methods to run"
+    )
+    method_options: dict = setting(None, Optional(Table()), "options per method component")
+    seeds: tuple[int, ...] = setting((0, 1, 2), Sequence(Interval(int, 0), 1, True), "seeds")
+    encoder: str | None = setting(None, Optional(Text()), "encoder (None: the modality's)")
+    encoder_options: dict = setting(None, Optional(Table()), "encoder keyword arguments")
+    train: TrainConfig | None = setting(None, Optional(Nested(TrainConfig)), "stage 1")
+    sampler: SamplerConfig | None = setting(None, Optional(Nested(SamplerConfig)), "stages 4-6")
+    head: HeadConfig | None = setting(None, Optional(Nested(HeadConfig)), "stage 7")
+    table_metrics: tuple[str, ...] | None = setting(
+        None, Optional(Sequence(Options(*METRICS), 1, True)), "metrics of results.md"
+    )
+    progress: bool = setting(True, Boolean(), "progress bars (not part of the results)")
+
+    def _check_together(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "method_options", dict(self.method_options or {}))
+        set_(self, "encoder_options", dict(self.encoder_options or {}))
+        preset = PRESETS.get(self.data.dataset, PRESETS["csv"])
+        if self.train is None:
+            set_(self, "train", preset.train)
+        if self.table_metrics is None:
+            set_(self, "table_metrics", preset.metrics)
+        self._check_encoder()
+        uses = self._method_uses()
+        self._resolve("sampler", SamplerConfig, uses)
+        self._resolve("head", HeadConfig, uses)
+        if self.sampler is not None:
+            sampler = self.sampler
+            for part, cls in (("diffusion", DiffusionConfig), ("gan", GANConfig)):
+                value = getattr(sampler, part)
+                if value is None and part in uses:
+                    sampler = sampler.replace(**{part: cls()})
+                elif value is not None and part not in uses:
+                    raise SettingError(_unused(f"sampler.{part}", part, uses, self.methods))
+            set_(self, "sampler", sampler)
+
+    def _method_uses(self) -> dict[str, list[str]]:
+        """Which parts of the configuration each chosen method uses: {part: [methods]}."""
+        from .methods import get_method  # the registry imports torch: only when checking methods
+
+        components = {p.strip().lower() for m in self.methods for p in m.split("+")}
+        unused = sorted(set(self.method_options) - components)
+        if unused:
+            raise SettingError(
+                f"method_options.{unused[0]} is set but no chosen method has the component "
+                f"{unused[0]!r} (methods: {', '.join(self.methods)})"
+            )
+        uses: dict[str, list[str]] = {}
+        for name in self.methods:
+            method = get_method(name, self.options_for(name))
+            for part in method.uses:
+                uses.setdefault(part, []).append(name)
+        return uses
+
+    def _resolve(self, part: str, cls: type, uses: dict) -> None:
+        value = getattr(self, part)
+        if value is None and part in uses:
+            object.__setattr__(self, part, cls())
+        elif value is not None and part not in uses:
+            raise SettingError(_unused(part, part, uses, self.methods))
+
+    def _check_encoder(self) -> None:
+        if self.encoder is None:
+            if self.encoder_options:
+                raise SettingError("encoder_options need an encoder: name one with --encoder")
+            return
+        from .encoders import make_encoder
+
+        make_encoder(self.encoder, **self.encoder_options)  # refuses an unknown name or option
+
+    def options_for(self, method: str) -> dict:
+        """The ``method_options`` entries of the components of ``method`` (``a+b``)."""
+        parts = {p.strip().lower() for p in method.split("+")}
+        return {k: v for k, v in self.method_options.items() if k in parts}
+
+    def comparable(self) -> dict:
+        """What the results depend on (all but ``progress``), as JSON reads it back."""
+        d = self.to_dict()
+        d.pop("progress")
+        return d
+
+
+#: which methods use each part of the configuration, for the message when none does
+_USERS = {
+    "sampler": "latentdiff or latentgan",
+    "diffusion": "latentdiff",
+    "gan": "latentgan",
+    "head": "latentdiff, latentgan, rrt or retrain-head",
+}
+
+
+def _unused(name: str, part: str, uses: dict, methods) -> str:
+    return (
+        f"{name} is set but none of the methods {', '.join(methods)} uses it (it applies to "
+        f"{_USERS[part]}); drop it or add such a method"
+    )
