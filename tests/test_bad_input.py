@@ -13,11 +13,11 @@ from latentdiff.augment import QualityGate, allocate
 from latentdiff.binning import Bins
 from latentdiff.data.base import Split
 from latentdiff.data.tabular import dataset_from_frame
-from latentdiff.diffusion import DiffusionConfig, FeatureDiffusion
-from latentdiff.gan import FeatureGAN, GANConfig
+from latentdiff.generators.diffusion import FeatureDiffusion
+from latentdiff.generators.gan import FeatureGAN
 from latentdiff.metrics import shot_metrics
-from latentdiff.sampler import LatentDiffSampler
-from latentdiff.training import HeadConfig, TrainConfig
+from latentdiff.samplers import LatentDiffSampler
+from latentdiff.settings import DiffusionConfig, GANConfig, HeadConfig, TrainConfig
 
 RNG = np.random.default_rng(0)
 Z = RNG.normal(size=(120, 4)).astype(np.float32)
@@ -145,7 +145,10 @@ def test_cli_file_problems(tmp_path, capsys, tiny_frame):
         (["--data", str(tmp_path), "--dataset", "csv", "--target", "y"], "directory"),
         (["--data", str(csv), "--target", "targt"], "targt"),
         (["--data", str(csv), "--target", "target", "--ratio", "-1"], "ratio"),
-        (["--data", str(csv), "--target", "target", "--n-bins", "0"], "positive integer"),
+        (
+            ["--data", str(csv), "--target", "target", "--n-bins", "0"],
+            "--n-bins: sampler.n_bins = 0 is not allowed",
+        ),
         (["--data", str(csv), "--target", "target", "--methods", "lds+"], "empty method"),
     ]
     for args, msg in cases:
@@ -186,12 +189,12 @@ def test_missing_image_in_age_csv_is_named(tmp_path):
 
 def test_synthetic_count_too_large_for_memory_is_refused(monkeypatch):
     import latentdiff.memory
-    import latentdiff.sampler as S
+    from latentdiff.generators import FeatureDiffusion
 
     trained = []
     monkeypatch.setattr(latentdiff.memory, "available_memory", lambda: 1_000)  # bytes
     with monkeypatch.context() as m:
-        m.setattr(S.FeatureDiffusion, "fit", lambda self, *a: trained.append(1) or self)
+        m.setattr(FeatureDiffusion, "fit", lambda self, *a: trained.append(1) or self)
         with pytest.raises(ValueError, match=r"48 synthetic features of dimension 4 .*ratio"):
             _sampler(ratio=0.4).fit(Z, Y)  # 48 x 4 values x 24 bytes > 1,000 bytes
     assert not trained  # refused before the generator is trained, not after
@@ -216,7 +219,7 @@ def test_diverged_training_is_recorded_as_a_failure_not_as_numbers(tmp_path, tin
             nan = np.full(len(ctx.dataset.test), np.nan)
             return MethodOutput({"val": np.zeros(len(ctx.dataset.val)), "test": nan})
 
-    cfg = B.BenchConfig("tiny", methods=("vanilla",), seeds=(0,), progress=False)
+    cfg = B.BenchConfig(methods=("vanilla",), seeds=(0,), progress=False)
     monkeypatch.setattr(B, "get_method", lambda name, options: Diverged())
     assert B.run_bench(cfg, tmp_path, dataset=tiny_dataset) == []  # no numbers recorded
     (run,) = json.loads((tmp_path / "runs.json").read_text())

@@ -6,8 +6,8 @@ from conftest import FAST_DIFFUSION
 from latentdiff.encoders import make_encoder
 from latentdiff.metrics import shot_metrics
 from latentdiff.pipeline import fit_latentdiff, fit_vanilla
-from latentdiff.sampler import LatentDiffSampler
-from latentdiff.training import HeadConfig, TrainConfig
+from latentdiff.samplers import LatentDiffSampler
+from latentdiff.settings import HeadConfig, TrainConfig
 
 
 def _run(ds, seed):
@@ -15,7 +15,7 @@ def _run(ds, seed):
     fit = fit_latentdiff(
         v,
         LatentDiffSampler(n_bins=6, ratio=0.5, diffusion=FAST_DIFFUSION),
-        HeadConfig(train=TrainConfig(epochs=4)),
+        HeadConfig(epochs=4),
         seed,
         False,
     )

@@ -9,11 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from latentdiff import diffusion as D
-from latentdiff.diffusion import (
+from latentdiff.generators.base import make_ema
+from latentdiff.generators.diffusion import (
     MAX_BETA,
     Denoiser,
-    DiffusionConfig,
     FeatureDiffusion,
     cosine_alpha_bar,
     cosine_betas,
@@ -26,6 +25,7 @@ from latentdiff.diffusion import (
     sinusoidal_embedding,
     velocity,
 )
+from latentdiff.settings import DiffusionConfig
 
 T = 50
 TINY = dict(hidden_dim=64, n_blocks=2, embed_dim=32, batch_size=128, lr=2e-3, ema_decay=0.99)
@@ -217,7 +217,7 @@ def test_denoiser_shapes_zero_output_and_parameter_count():
 def test_ema_is_diffusers_ema_with_its_warmup_rule():
     lin = nn.Linear(3, 2)
     params = list(lin.parameters())
-    ema = D._make_ema(params, decay=0.5)
+    ema = make_ema(params, decay=0.5)
     for k in range(1, 6):
         before = [s.clone() for s in ema.shadow_params]
         with torch.no_grad():

@@ -4,8 +4,7 @@ import warnings
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from latentdiff.resampling import SMOGN, SMOTER
-from latentdiff.sampler import LatentDiffSampler
+from latentdiff.samplers import SMOGN, SMOTER, LatentDiffSampler
 
 TINY = {"n_steps": 20, "hidden_dim": 16, "n_blocks": 1, "embed_dim": 8, "batch_size": 32}
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentdiff.fds import FDS, calibrate_mean_var
+from latentdiff.methods.fds import FDS, calibrate_mean_var
 
 GOLDEN = Path(__file__).parent / "golden" / "fds.json"
 

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from latentdiff.gan import FeatureGAN, GANConfig
-from latentdiff.sampler import LatentDiffSampler
+from latentdiff.generators.gan import FeatureGAN
+from latentdiff.samplers import LatentDiffSampler
+from latentdiff.settings import GANConfig
 
 #: Small and fast GAN settings for tests.
 FAST_GAN = dict(

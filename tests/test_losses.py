@@ -10,18 +10,16 @@ import torch
 import torch.nn.functional as F
 from conftest import load_golden
 
-from latentdiff.losses import (
+from latentdiff.methods.balanced_mse import (
     BalancedMSELoss,
     bmc_loss,
     bni_buckets,
     bni_loss,
     fit_label_gmm,
-    focal_factor,
-    focal_l1_loss,
-    focal_mse_loss,
     gai_loss,
 )
-from latentdiff.weighting import lds_kernel
+from latentdiff.methods.focal import focal_factor, focal_l1_loss, focal_mse_loss
+from latentdiff.methods.reweighting import lds_kernel
 
 RTOL = 1e-6
 

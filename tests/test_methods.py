@@ -5,16 +5,16 @@ import pytest
 import torch
 from conftest import FAST_DIFFUSION
 
-from latentdiff.bench import BenchConfig, run_bench
+from latentdiff.bench import run_bench
 from latentdiff.encoders import make_encoder
 from latentdiff.hooks import TrainHook
 from latentdiff.methods import METHODS, TABLE1, Combined, RunContext, get_method
 from latentdiff.pipeline import fit_vanilla
-from latentdiff.training import HeadConfig, TrainConfig
+from latentdiff.settings import BenchConfig, HeadConfig, SamplerConfig, TrainConfig
 
 FAST_TRAIN = TrainConfig(epochs=6, batch_size=64, patience=None)
-FAST_HEAD = HeadConfig(train=TrainConfig(epochs=4, batch_size=64, patience=None))
-FAST_SAMPLER = {"n_bins": 6, "ratio": 0.3, "diffusion": FAST_DIFFUSION}
+FAST_HEAD = HeadConfig(epochs=4, batch_size=64, patience=None)
+FAST_SAMPLER = SamplerConfig(n_bins=6, ratio=0.3, diffusion=FAST_DIFFUSION)
 
 
 def _ctx(ds, seed=0):
@@ -132,11 +132,10 @@ def test_fds_calibrates_only_in_training(tiny_dataset):
 
 def test_bench_counts_a_shared_network_once(tmp_path, tiny_dataset):
     cfg = BenchConfig(
-        "tiny",
         methods=("latentdiff+lds", "lds", "vanilla"),
         seeds=(0,),
         encoder="mlp",
-        encoder_kwargs={"hidden_dims": [16]},
+        encoder_options={"hidden_dims": [16]},
         train=FAST_TRAIN,
         sampler=FAST_SAMPLER,
         head=FAST_HEAD,
@@ -197,7 +196,7 @@ def test_resampling_methods_grow_the_rare_training_set_and_refuse_token_ids(tiny
     assert out.info["smoter_n_train_after"] > 0
     from torch.utils.data import TensorDataset
 
-    from latentdiff.methods.resampling import ResampleHook
+    from latentdiff.methods.input_resampling import ResampleHook
 
     ids = TensorDataset(torch.zeros(10, 4, dtype=torch.long))
     with pytest.raises(ValueError, match="--encoder minilm"):
@@ -205,14 +204,14 @@ def test_resampling_methods_grow_the_rare_training_set_and_refuse_token_ids(tiny
 
 
 def test_grid_report_shape(tmp_path, tiny_dataset):
-    from latentdiff.report_grid import grid_section
+    from latentdiff.reporting.grid import grid_section
+    from latentdiff.reporting.runs import load_run
 
     cfg = BenchConfig(
-        "tiny",
         methods=("vanilla", "lds", "smoter", "latentdiff"),
         seeds=(0, 1),
         encoder="mlp",
-        encoder_kwargs={"hidden_dims": [16]},
+        encoder_options={"hidden_dims": [16]},
         train=FAST_TRAIN,
         sampler=FAST_SAMPLER,
         head=FAST_HEAD,
@@ -220,10 +219,10 @@ def test_grid_report_shape(tmp_path, tiny_dataset):
         progress=False,
     )
     run_bench(cfg, tmp_path, dataset=tiny_dataset)
-    md = grid_section(tmp_path)
+    md = grid_section(load_run(tmp_path))
     assert "| method | MSE all | MSE many | MSE medium | MSE few | R2 all" in md
     assert md.count("\n| lds | ") == 1 and "seconds |" in md
-    assert "### Who wins each region" in md and "/2 seeds)" in md
+    assert "### Who wins each region" in md and "/2 seeds better)" in md
     assert "**Goal**" in md
     assert "SMOTER / SMOGN vs LatentDiff" in md and "| latentdiff − smoter |" in md
     assert "LatentGAN" not in md  # not in this run
@@ -240,11 +239,10 @@ def test_a_failing_method_is_recorded_and_the_others_run(tmp_path, tiny_dataset,
 
     monkeypatch.setitem(METHODS, "broken", Broken)
     cfg = BenchConfig(
-        "tiny",
         methods=("broken", "vanilla"),
         seeds=(0,),
         encoder="mlp",
-        encoder_kwargs={"hidden_dims": [8]},
+        encoder_options={"hidden_dims": [8]},
         train=FAST_TRAIN,
         progress=False,
     )
@@ -260,7 +258,7 @@ def test_a_failing_method_is_recorded_and_the_others_run(tmp_path, tiny_dataset,
 def test_smoter_relevance_falls_back_to_shot_regions_when_no_label_is_extreme(tiny_dataset):
     from torch.utils.data import TensorDataset
 
-    from latentdiff.methods.resampling import ResampleHook
+    from latentdiff.methods.input_resampling import ResampleHook
 
     y = np.tile(np.linspace(0, 5, 50), 20)  # bounded, no box-plot extreme
     y = np.r_[y, np.full(400, 2.5)]

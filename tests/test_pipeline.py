@@ -6,8 +6,8 @@ from conftest import FAST_DIFFUSION
 
 from latentdiff.encoders import make_encoder
 from latentdiff.pipeline import LatentDiffPipeline, fit_latentdiff, fit_vanilla
-from latentdiff.sampler import LatentDiffSampler
-from latentdiff.training import HeadConfig, TrainConfig
+from latentdiff.samplers import LatentDiffSampler
+from latentdiff.settings import HeadConfig, TrainConfig
 
 FAST_TRAIN = TrainConfig(epochs=15, batch_size=64, patience=5)
 
@@ -17,7 +17,7 @@ def test_end_to_end_on_a_tiny_long_tailed_set(tiny_dataset):
         make_encoder("mlp", hidden_dims=(32, 16)),
         FAST_TRAIN,
         LatentDiffSampler(n_bins=8, ratio=0.5, diffusion=FAST_DIFFUSION),
-        HeadConfig(train=TrainConfig(epochs=10, batch_size=64)),
+        HeadConfig(epochs=10, batch_size=64),
         random_state=0,
         progress=False,
     ).fit(tiny_dataset)
@@ -53,9 +53,7 @@ def test_vanilla_selection_on_validation_and_repeatability(tiny_dataset):
 @pytest.mark.parametrize("schedule", ["natural", "constant", "linear"])
 def test_mixing_schedules(tiny_dataset, schedule):
     v = fit_vanilla(tiny_dataset, make_encoder("mlp", hidden_dims=(16,)), FAST_TRAIN, 0, False)
-    head = HeadConfig(
-        train=TrainConfig(epochs=6, patience=None), mix_schedule=schedule, mix_ratio=0.3
-    )
+    head = HeadConfig(epochs=6, patience=None, mix_schedule=schedule, mix_ratio=0.3)
     fit = fit_latentdiff(
         v, LatentDiffSampler(n_bins=6, ratio=0.5, diffusion=FAST_DIFFUSION), head, 0, False
     )
@@ -102,9 +100,7 @@ def test_bench_cli_contract(tmp_path, tiny_frame, capsys):
     md = (out / "results.md").read_text()
     assert "| latentdiff vs vanilla |" in md and "± " in md
     assert "MSE" in capsys.readouterr().out
-    from latentdiff.report import main as report
-
-    assert report([str(out)]) == 0
+    assert main(["report", str(out)]) == 0
     doc = capsys.readouterr().out
     assert "# Benchmarks" in doc and "latentdiff − vanilla, paired" in doc and "seeds better" in doc
 

@@ -7,12 +7,8 @@ import pytest
 import torch
 from conftest import load_golden
 
-from latentdiff.regularisers import (
-    conr_loss,
-    rank_normalised,
-    ranksim_loss,
-    unique_label_subset,
-)
+from latentdiff.methods.conr import conr_loss
+from latentdiff.methods.ranksim import rank_normalised, ranksim_loss, unique_label_subset
 
 RTOL = 1e-6
 
@@ -94,7 +90,7 @@ def test_ranksim_with_repeated_labels_uses_the_subset():
 
 def test_ranksim_blackbox_gradient_by_hand():
     # one anchor row: d/ds of MSE via the blackbox rule -(rk(s) - rk(s + lambda g)) / lambda
-    from latentdiff.regularisers import _BlackboxRank
+    from latentdiff.methods.ranksim import _BlackboxRank
 
     s = t64([[0.9, 0.1, 0.5]]).requires_grad_()
     r = _BlackboxRank.apply(s, 2.0)

@@ -6,15 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentdiff.resampling import (
-    SMOGN,
-    SMOTER,
-    box_plot_stats,
-    relevance,
-    relevance_control_points,
-    smogn,
-    smoter,
-)
+from latentdiff.samplers import SMOGN, SMOTER, smogn, smoter
+from latentdiff.samplers.relevance import box_plot_stats, relevance, relevance_control_points
 
 # A small fixed label set with a low and a high tail (20 values, not sorted).
 Y20 = np.array(
@@ -273,7 +266,7 @@ def test_precomputed_relevance():
 @pytest.mark.parametrize(
     ("X", "y", "kwargs", "match"),
     [
-        (np.ones((5, 2)), np.arange(4.0), {}, "5 rows but y has 4"),
+        (np.ones((5, 2)), np.arange(4.0), {}, "one label per row of X \\(5\\)"),
         (np.full((4, 2), np.nan), np.arange(4.0), {}, "X has 8 non-finite"),
         (np.ones((4, 2)), np.array([1.0, np.inf, 2.0, 3.0]), {}, "y has 1 non-finite"),
         (np.ones((4, 2)), np.ones(4), {}, "y is constant"),

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from latentdiff import diffusion as D
-from latentdiff.diffusion import DiffusionConfig, FeatureDiffusion
-from latentdiff.gan import FeatureGAN, GANConfig
+from latentdiff.generators import base as G
+from latentdiff.generators.diffusion import FeatureDiffusion
+from latentdiff.generators.gan import FeatureGAN
 from latentdiff.io import load_state, save_state
+from latentdiff.settings import DiffusionConfig, GANConfig
 
 CFG = DiffusionConfig(n_steps=30, hidden_dim=32, n_blocks=1, embed_dim=8, batch_size=32)
 GAN_CFG = GANConfig(n_steps=30, hidden_dim=32, d_hidden_dim=32, embed_dim=8, batch_size=32)
@@ -25,13 +26,13 @@ class _Interrupt(Exception):
 
 
 def _interrupt_after_first_checkpoint(monkeypatch):
-    real = D.save_state
+    real = G.save_state
 
     def save_then_die(*args, **kwargs):
         real(*args, **kwargs)
         raise _Interrupt  # as if the process were killed right after the checkpoint landed
 
-    monkeypatch.setattr(D, "save_state", save_then_die)
+    monkeypatch.setattr(G, "save_state", save_then_die)
 
 
 def _assert_same_model(a, b):
@@ -126,7 +127,7 @@ def test_network_checkpoint_is_loaded_for_the_same_inputs_and_refused_for_others
     from latentdiff.encoders import make_encoder
     from latentdiff.methods.reweighting import WeightingHook
     from latentdiff.pipeline import fit_vanilla
-    from latentdiff.training import TrainConfig
+    from latentdiff.settings import TrainConfig
 
     path = tmp_path / "network.safetensors"
     train = TrainConfig(epochs=3)
@@ -164,10 +165,10 @@ def test_network_checkpoint_is_loaded_for_the_same_inputs_and_refused_for_others
 
 
 def _hooks(kind):
+    from latentdiff.methods.balanced_mse import BalancedMSEHook
+    from latentdiff.methods.conr import ConRHook
     from latentdiff.methods.fds import FDSHook
-    from latentdiff.methods.losses import BalancedMSEHook
-    from latentdiff.methods.regularisers import ConRHook
-    from latentdiff.methods.resampling import ResampleHook
+    from latentdiff.methods.input_resampling import ResampleHook
     from latentdiff.methods.reweighting import WeightingHook
 
     return {
@@ -188,7 +189,7 @@ def test_stage1_training_interrupted_between_epochs_resumes_bit_identical(
     import latentdiff.training as T
     from latentdiff.encoders import make_encoder
     from latentdiff.pipeline import fit_vanilla
-    from latentdiff.training import TrainConfig
+    from latentdiff.settings import TrainConfig
 
     train = TrainConfig(epochs=5, patience=None)
 
@@ -227,7 +228,7 @@ def test_stage1_killed_right_after_early_stopping_resumes_to_the_same_network(
     import latentdiff.training as T
     from latentdiff.encoders import make_encoder
     from latentdiff.pipeline import fit_vanilla
-    from latentdiff.training import TrainConfig
+    from latentdiff.settings import TrainConfig
 
     train = TrainConfig(epochs=200, patience=1, lr=3e-2)  # stops early, well before 200
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import FAST_DIFFUSION
 
-from latentdiff.sampler import LatentDiffSampler
+from latentdiff.samplers import LatentDiffSampler
 
 
 def _features(n=300, m=8, seed=0):
@@ -50,7 +50,7 @@ def test_sample_conditions_on_bin_centres_and_checks_dimension():
         (np.ones(5), np.arange(5.0), "2-D"),
         (np.ones((5, 2)), np.arange(4.0), "one label per row"),
         (np.ones((1, 2)), np.arange(1.0), "at least 2"),
-        (np.ones((3, 2)), np.array(["a", "b", "c"]), "numeric"),
+        (np.ones((3, 2)), np.array(["a", "b", "c"]), "Unknown label type"),
     ],
 )
 def test_bad_input_is_named(Z, y, msg):

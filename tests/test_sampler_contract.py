@@ -11,8 +11,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, cross_val_score
 
 from latentdiff.binning import Bins
-from latentdiff.resampling import SMOGN, SMOTER
-from latentdiff.sampler import LatentDiffSampler
+from latentdiff.samplers import SMOGN, SMOTER, LatentDiffSampler
 
 SAMPLERS = {
     "latentdiff": lambda rs: LatentDiffSampler(

@@ -8,7 +8,7 @@ import pytest
 from scipy.ndimage import gaussian_filter1d
 
 from latentdiff.binning import Bins
-from latentdiff.weighting import bin_weights, effective_counts, label_weights, lds_kernel
+from latentdiff.methods.reweighting import bin_weights, effective_counts, label_weights, lds_kernel
 
 GOLDEN = Path(__file__).parent / "golden" / "lds.json"
 COUNTS = [1, 2, 4, 9, 20, 45, 80, 120, 150, 130, 100, 70, 40, 25, 12, 6, 3, 2, 1, 1]

@@ -59,9 +59,10 @@ def run_bench(
     out = Path(out)
     saved = open_run_dir(out, resume, overwrite)
     if dataset is None:
+        if config.data is None:
+            raise ValueError("no data: give the configuration a DataConfig or pass dataset=")
         d = config.data
-        dataset = load_dataset(d.dataset, d.data, target=d.target, image_root=d.image_root,
-                               regions=d.regions, max_train=d.max_train, eval_bins=d.eval_bins)  # fmt: skip
+        dataset = load_dataset(d.dataset, **d.given())
     encoder_name = config.encoder or DEFAULT_ENCODER[dataset.modality]
     records: list[dict] = []
     runs: list[dict] = []  # one per (method, seed); a failed one holds "error" instead

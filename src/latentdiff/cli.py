@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .data.registry import DATASETS
-from .params import Interval, Nested, Optional, SettingError
+from .params import Interval, Optional, SettingError
 from .settings import (
     PRESETS,
     BenchConfig,
@@ -63,13 +63,17 @@ MAPPINGS = {
     "--gan-option": "sampler.gan",
     "--method-option": "method_options",
 }
-_FLAG_OF = {path: flag for flag, path, _ in OPTIONS} | {
-    "sampler.gate": "--no-gate",
-    "data.dataset": "--dataset",
-    "encoder": "--encoder",
-    "seeds": "--seeds",
-    "methods": "--methods",
-} | {path: flag for flag, path in MAPPINGS.items()}
+_FLAG_OF = (
+    {path: flag for flag, path, _ in OPTIONS}
+    | {
+        "sampler.gate": "--no-gate",
+        "data.dataset": "--dataset",
+        "encoder": "--encoder",
+        "seeds": "--seeds",
+        "methods": "--methods",
+    }
+    | {path: flag for flag, path in MAPPINGS.items()}
+)
 
 
 def _setting(path: str) -> tuple[type, str]:
@@ -267,13 +271,20 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         if name == "bench":
             from .methods import GRIDS, METHODS  # for the help text
 
-            p.add_argument("--methods", default=None, help="comma-separated methods, '+' "
-                           "combines (default vanilla,latentdiff); known: " + ", ".join(METHODS))  # fmt: skip
-            p.add_argument("--grid", choices=list(GRIDS),
-                           help="a named grid of methods: table1 = every method of Table 1")  # fmt: skip
-            p.add_argument("--method-option", type=_key_value, action="append", default=[],
-                           metavar="METHOD.KEY=VALUE",
-                           help="a method's option, repeatable (e.g. lds.kernel=laplace)")  # fmt: skip
+            known = ", ".join(METHODS)
+            p.add_argument("--methods", help="comma-separated methods, '+' combines (default "
+                           f"vanilla,latentdiff); known: {known}")  # fmt: skip
+            p.add_argument(
+                "--grid", choices=list(GRIDS), help="a named grid (table1: Table 1's methods)"
+            )
+            p.add_argument(
+                "--method-option",
+                type=_key_value,
+                action="append",
+                default=[],
+                metavar="METHOD.KEY=VALUE",
+                help="a method's option, repeatable (e.g. lds.kernel=laplace)",
+            )
             p.add_argument("--seeds", type=_int_list, default=(0, 1, 2))
         else:
             p.add_argument("--seed", type=int, default=0)

@@ -68,7 +68,9 @@ class Interval(Constraint):
         if self.kind is float and (not real or not math.isfinite(float(value))):
             raise self.refuse(name, value)
         v = int(value) if self.kind is int else float(value)
-        lo_ok = self.low is None or (v >= self.low if self.closed in ("both", "left") else v > self.low)
+        lo_ok = self.low is None or (
+            v >= self.low if self.closed in ("both", "left") else v > self.low
+        )
         hi_ok = self.high is None or (
             v <= self.high if self.closed in ("both", "right") else v < self.high
         )
@@ -219,8 +221,16 @@ class Settings:
         prefix = getattr(self, "_checking_prefix", "")
         for f in dataclasses.fields(self):
             c = f.metadata.get("constraint")
-            if c is not None:
+            if c is None:
+                continue
+            try:
                 object.__setattr__(self, f.name, c.check(getattr(self, f.name), prefix + f.name))
+            except SettingError as e:
+                doc = f.metadata.get("doc")
+                nested = isinstance(c, Nested) or isinstance(getattr(c, "inner", None), Nested)
+                if not doc or (nested and str(e).startswith(f"{prefix}{f.name}.")):
+                    raise
+                raise SettingError(f"{e} [{doc}]") from None
         try:
             self._check_together()
         except SettingError as e:

@@ -30,8 +30,8 @@ from .params import (
     Optional,
     Options,
     Sequence,
-    Settings,
     SettingError,
+    Settings,
     Table,
     Text,
     setting,
@@ -60,7 +60,9 @@ class TrainConfig(Settings):
     lr: float = setting(1e-3, POSITIVE, "Adam learning rate")
     weight_decay: float = setting(0.0, NON_NEGATIVE, "Adam weight decay")
     loss: str = setting("mse", Options("mse", "l1"), "regression loss")
-    select_metric: str = setting("mse", Options("mse", "mae"), "validation score of model selection")
+    select_metric: str = setting(
+        "mse", Options("mse", "mae"), "validation score of model selection"
+    )
     patience: int | None = setting(15, Optional(POSITIVE_INT), "early stopping (epochs)")
     lr_milestones: tuple[int, ...] = setting((), Sequence(Interval(int, 0)), "x0.1 at these epochs")
     grad_clip: float | None = setting(5.0, Optional(POSITIVE), "gradient norm bound")
@@ -88,7 +90,9 @@ class HeadConfig(Settings):
     lr: float = setting(1e-3, POSITIVE, "Adam learning rate")
     weight_decay: float = setting(0.0, NON_NEGATIVE, "Adam weight decay")
     loss: str | None = setting(None, Optional(Options("mse", "l1")), "None: the network's")
-    select_metric: str | None = setting(None, Optional(Options("mse", "mae")), "None: the network's")
+    select_metric: str | None = setting(
+        None, Optional(Options("mse", "mae")), "None: the network's"
+    )
     patience: int | None = setting(15, Optional(POSITIVE_INT), "early stopping (epochs)")
     mix_schedule: str = setting("natural", Options("natural", "constant", "linear"), "r(t)")
     mix_ratio: float = setting(0.2, UNIT_OPEN, "r of the constant and linear schedules")
@@ -117,7 +121,7 @@ class HeadConfig(Settings):
         return self.mix_ratio * min(epoch / max(self.epochs - 1, 1), 1.0)
 
 
-# --- generators -------------------------------------------------------------------------------------
+# --- generators -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DiffusionConfig(Settings):
     """The feature diffusion model (defaults: seed 000, Table 6; sizes: docs/design.md).
@@ -179,7 +183,7 @@ class GANConfig(Settings):
     grad_clip: float = setting(0.0, NON_NEGATIVE, "gradient norm bound (0: none)")
 
 
-# --- stages 4-6 ---------------------------------------------------------------------------------
+# --- stages 4-6 -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SamplerConfig(Settings):
     """LatentDiff's allocation, generation and gate (seed 000, Table 6 defaults), and the
@@ -198,7 +202,7 @@ class SamplerConfig(Settings):
     gan: GANConfig | None = setting(None, Optional(Nested(GANConfig)), "")
 
 
-# --- data -------------------------------------------------------------------------------------------
+# --- data -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DataConfig(Settings):
     """A data set by name and the loader parameters that apply to it
@@ -248,8 +252,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-
-# --- a benchmark ------------------------------------------------------------------------------------
+# --- a benchmark ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BenchConfig(Settings):
     """Everything a benchmark run depends on; written whole to ``config.json``.
@@ -262,13 +265,15 @@ class BenchConfig(Settings):
 
     FORMAT: ClassVar[int] = 2  # config.json layout; older run directories cannot be resumed
 
-    data: DataConfig = setting(None, Nested(DataConfig), "the data set")
+    data: DataConfig | None = setting(
+        None, Optional(Nested(DataConfig)), "the data set (None: given to run_bench in Python)"
+    )
     methods: tuple[str, ...] = setting(
         ("vanilla", "latentdiff"), Sequence(Text(), min_len=1, unique=True), "methods to run"
     )
     method_options: dict = setting(None, Optional(Table()), "options per method component")
     seeds: tuple[int, ...] = setting((0, 1, 2), Sequence(Interval(int, 0), 1, True), "seeds")
-    encoder: str | None = setting(None, Optional(Text()), "encoder (None: the modality's)")
+    encoder: str | None = setting(None, Optional(Text()), "encoder (None: the data set's default)")
     encoder_options: dict = setting(None, Optional(Table()), "encoder keyword arguments")
     train: TrainConfig | None = setting(None, Optional(Nested(TrainConfig)), "stage 1")
     sampler: SamplerConfig | None = setting(None, Optional(Nested(SamplerConfig)), "stages 4-6")
@@ -282,7 +287,7 @@ class BenchConfig(Settings):
         set_ = object.__setattr__
         set_(self, "method_options", dict(self.method_options or {}))
         set_(self, "encoder_options", dict(self.encoder_options or {}))
-        preset = PRESETS.get(self.data.dataset, PRESETS["csv"])
+        preset = PRESETS.get(self.data.dataset if self.data else "csv", PRESETS["csv"])
         if self.train is None:
             set_(self, "train", preset.train)
         if self.table_metrics is None:
@@ -327,11 +332,16 @@ class BenchConfig(Settings):
             raise SettingError(_unused(part, part, uses, self.methods))
 
     def _check_encoder(self) -> None:
+        """Resolve the data set's default encoder and check the encoder's options (a data set
+        given in Python gets its modality's default when the run starts)."""
+        from .data.registry import LOADERS
+        from .encoders import DEFAULT_ENCODER, make_encoder
+
+        if self.encoder is None and self.data is not None:
+            modality = LOADERS[self.data.dataset].modality
+            object.__setattr__(self, "encoder", DEFAULT_ENCODER[modality])
         if self.encoder is None:
-            if self.encoder_options:
-                raise SettingError("encoder_options need an encoder: name one with --encoder")
             return
-        from .encoders import make_encoder
 
         make_encoder(self.encoder, **self.encoder_options)  # refuses an unknown name or option
 

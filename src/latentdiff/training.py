@@ -113,7 +113,7 @@ def _score(kind: str, y, p) -> float:
     return float(np.mean(e**2) if kind == "mse" else np.mean(np.abs(e)))
 
 
-# --- the two weightings -------------------------------------------------------------------------
+# --- the two weightings ---------------------------------------------------------------------------
 def _per_sample(kind: str, pred: Tensor, target: Tensor) -> Tensor:
     return (pred - target) ** 2 if kind == "mse" else (pred - target).abs()
 
@@ -208,7 +208,7 @@ class _EpochState:
         return int(meta["epochs_done"]), bool(meta["stopped"])
 
 
-# --- the one loop -------------------------------------------------------------------------------
+# --- the one loop ---------------------------------------------------------------------------------
 def _train(
     stage,
     select: nn.Module,
@@ -269,7 +269,7 @@ def _train(
     return TrainResult(best.epoch, best.val, history)
 
 
-# --- stage 1: the network ------------------------------------------------------------------------
+# --- stage 1: the network -------------------------------------------------------------------------
 class _NetworkStage:
     """Stage 1: batches of the (hook-transformed) training inputs through encoder, the hooks'
     feature calibration and head; the hooks' loss or the plain one, plus their penalties."""
@@ -362,7 +362,7 @@ def fit_model(
                   checkpoint_key)  # fmt: skip
 
 
-# --- stage 7: the head on real + synthetic features ------------------------------------------------
+# --- stage 7: the head on real + synthetic features -----------------------------------------------
 class _HeadStage:
     """Stage 7: every epoch the real features and the synthetic ones r(t) asks for, shuffled,
     through the head alone; the hooks' loss (weights at batch mean one) or the plain one."""

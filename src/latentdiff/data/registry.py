@@ -14,6 +14,7 @@ PARAMETERS = ("data", "target", "image_root", "regions", "max_train", "eval_bins
 class Loader:
     """What a named data set needs and accepts."""
 
+    modality: str
     required: tuple[str, ...]
     accepted: tuple[str, ...]
     regions: tuple[str, ...] = ("dir", "latentdiff")
@@ -25,24 +26,26 @@ class Loader:
 
 LOADERS: dict[str, Loader] = {
     "diamonds": Loader(
-        (), ("regions", "max_train", "eval_bins"),
+        "tabular", (), ("regions", "max_train", "eval_bins"),
         why_not="diamonds is embedded (ggplot2's table, target price)",
     ),
     "california-housing": Loader(
-        ("data",), ("data", "regions", "max_train", "eval_bins"),
+        "tabular", ("data",), ("data", "regions", "max_train", "eval_bins"),
         why_not="its target is MedHouseVal; give the CSV with --data (nothing is downloaded)",
     ),
-    "csv": Loader(("data", "target"), ("data", "target", "regions", "max_train", "eval_bins")),
+    "csv": Loader(
+        "tabular", ("data", "target"), ("data", "target", "regions", "max_train", "eval_bins")
+    ),
     "stsb-dir": Loader(
-        ("data",), ("data", "regions"), ("official", "dir", "latentdiff"), "official",
+        "text", ("data",), ("data", "regions"), ("official", "dir", "latentdiff"), "official",
         why_not="STS-B-DIR has the reference's splits and its 50 evaluation bins of width 0.1",
     ),
     "agedb-dir": Loader(
-        ("data", "image_root"), ("data", "image_root", "regions"),
+        "image", ("data", "image_root"), ("data", "image_root", "regions"),
         why_not="the age benchmarks have their label file's splits and one bin per year",
     ),
     "imdb-wiki-dir": Loader(
-        ("data", "image_root"), ("data", "image_root", "regions"),
+        "image", ("data", "image_root"), ("data", "image_root", "regions"),
         why_not="the age benchmarks have their label file's splits and one bin per year",
     ),
 }  # fmt: skip

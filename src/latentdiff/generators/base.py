@@ -174,10 +174,14 @@ class FeatureGenerator(ABC):
             config = self.config_class()
         elif not isinstance(config, self.config_class):
             config = self.config_class.from_dict(config)
-        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or (
-            checkpoint_every < 1
+        if (
+            isinstance(checkpoint_every, bool)
+            or not isinstance(checkpoint_every, int)
+            or (checkpoint_every < 1)
         ):
-            raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+            raise ValueError(
+                f"checkpoint_every must be a positive integer, got {checkpoint_every!r}"
+            )
         self.config = config
         self.device = torch.device(device)
         self.random_state = random_state
@@ -260,7 +264,11 @@ class FeatureGenerator(ABC):
         with _seeded_global_rng(seed, self.device):
             parts = self._build(z.shape[1])  # weight init draws from the seeded global RNG
             parts.gen = torch.Generator().manual_seed(seed)  # batches, t, noise (on the CPU)
-            parts.device, parts.path, parts.every = self.device, self.checkpoint, self.checkpoint_every
+            parts.device, parts.path, parts.every = (
+                self.device,
+                self.checkpoint,
+                self.checkpoint_every,
+            )
             parts.key_parts = (self.name, z, y, train_settings, seed, self.device.type)
             self.resumed_from_step_ = parts.resume()
             n = len(parts.history)
@@ -272,7 +280,12 @@ class FeatureGenerator(ABC):
                 parts.history[step] = self._train_step(parts, z, y, step).detach().cpu()
                 if (step + 1) % 50 == 0:
                     recent = parts.history[step - 49 : step + 1].reshape(50, -1).mean(dim=0)
-                    bar.set_postfix({k: f"{v:.4f}" for k, v in zip(self.loss_names, recent.tolist())})
+                    bar.set_postfix(
+                        {
+                            k: f"{v:.4f}"
+                            for k, v in zip(self.loss_names, recent.tolist(), strict=True)
+                        }
+                    )
                 parts.step_done(step + 1)
         for module in parts.modules.values():
             module.eval()

@@ -234,7 +234,9 @@ class FeatureDiffusion(FeatureGenerator):
         self.alphas_cumprod_ = self.scheduler_.alphas_cumprod.to(self.device, torch.float32)
         net = Denoiser(m, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim, cfg.dropout).to(self.device)
         fused = self.device.type in ("cpu", "cuda")  # fused AdamW: ~10x faster step on CPU
-        opt = torch.optim.AdamW(net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+        opt = torch.optim.AdamW(
+            net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, fused=fused
+        )
         ema = make_ema(net.parameters(), cfg.ema_decay) if cfg.use_ema else None
         return TrainingParts({"net": net}, {"opt": opt}, ema, torch.empty(cfg.n_steps))
 

@@ -5,9 +5,10 @@ on target values, with a discriminator that distinguishes between real and synth
 while also predicting [label] consistency". The appendix gives no architecture or losses, so this
 module uses a standard, stable recipe for MLP GANs on continuous tabular-like vectors:
 
-* generator G(u, y): the denoiser's residual MLP (:class:`latentdiff.generators.diffusion.Denoiser` blocks,
-  no dropout) with noise u ~ N(0, I) as input and the label embedding e_y = LayerNorm(MLP(y)) of
-  seed 000, sec. 3 projected into every block; linear output in standardised feature units;
+* generator G(u, y): the denoiser's residual MLP (the blocks of
+  :class:`latentdiff.generators.diffusion.Denoiser`, no dropout) with noise u ~ N(0, I) as input
+  and the label embedding e_y = LayerNorm(MLP(y)) of seed 000, sec. 3 projected into every block;
+  linear output in standardised feature units;
 * discriminator D(z, y) -> (logit, y_hat): a spectrally normalised (Miyato et al., 2018) LeakyReLU
   MLP trunk phi(z) with two heads, the real/fake logit psi(phi) + <e_y, phi> (projection
   discriminator, Miyato & Koyama, 2018, eq. 3) and an auxiliary regressor y_hat(phi) of the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .balanced_mse import BMC, BNI, GAI
 from .base import (
     Combined,
     HeadMethod,
@@ -10,7 +11,6 @@ from .base import (
     NetworkMethod,
     RunContext,
 )
-from .balanced_mse import BMC, BNI, GAI
 from .conr import ConR
 from .fds import FDSMethod
 from .focal import FocalR

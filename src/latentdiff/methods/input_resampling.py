@@ -24,10 +24,10 @@ from __future__ import annotations
 import numpy as np
 from torch.utils.data import Dataset, TensorDataset
 
-from ..samplers import relevance as box_relevance
-from ..samplers import smoter as resampling
 from ..encoders.base import tensor_inputs
 from ..hooks import TrainHook
+from ..samplers.relevance import relevance as box_relevance
+from ..samplers.smoter import smogn, smoter
 from .base import NetworkMethod, RunContext
 
 
@@ -56,6 +56,7 @@ def unflatten_inputs(X: np.ndarray, shapes: list[tuple[int, ...]]) -> TensorData
 
 
 RELEVANCE = ("auto", "boxplot", "shots")
+ALGORITHMS = {"smoter": smoter, "smogn": smogn}
 
 
 class ResampleHook(TrainHook):
@@ -65,7 +66,7 @@ class ResampleHook(TrainHook):
         if relevance not in RELEVANCE:
             raise ValueError(f"relevance must be one of {RELEVANCE}, got {relevance!r}")
         self.name = algorithm
-        self.fn = {"smoter": resampling.smoter, "smogn": resampling.smogn}[algorithm]
+        self.fn = ALGORITHMS[algorithm]
         self.relevance, self.regions, self.options = relevance, regions, options
         self.used = None
         self.n_before = self.n_after = None
@@ -74,7 +75,7 @@ class ResampleHook(TrainHook):
         """None: SMOTER's box-plot relevance; else 1 for few/medium-shot samples, 0 for many."""
         mode = self.relevance
         if mode == "auto":
-            box = box_relevance.relevance(y, **{k: v for k, v in self.options.items()
+            box = box_relevance(y, **{k: v for k, v in self.options.items()
                                                 if k in ("coef", "extremes")})  # fmt: skip
             thr = self.options.get("rel_threshold", 0.5)
             mode = "boxplot" if np.any(box >= thr) or self.regions is None else "shots"
@@ -107,7 +108,7 @@ class _Resample(NetworkMethod):
         X = np.random.default_rng(0).normal(size=(60, 2))
         # the sampler's own settings, checked on a toy problem now, not an hour later
         algorithm_options = {k: v for k, v in kw.items() if k != "relevance"}
-        getattr(resampling, self.name)(X, np.exp(X[:, 0]), random_state=0, **algorithm_options)
+        ALGORITHMS[self.name](X, np.exp(X[:, 0]), random_state=0, **algorithm_options)
         regions = None if ctx is None else ctx.dataset.regions
         return {"algorithm": self.name, "regions": regions, **kw}
 

@@ -114,16 +114,19 @@ def bin_weights(
         if lds:
             raise ValueError("LDS smooths a reweighting scheme: use scheme 'inv' or 'sqinv'")
         return np.ones(bins.n_bins)
-    n = effective_counts(np.bincount(b, minlength=bins.n_bins), scheme, lds, kernel, ks, sigma, clip)
+    n = effective_counts(
+        np.bincount(b, minlength=bins.n_bins), scheme, lds, kernel, ks, sigma, clip
+    )
     n[n <= 0] = effective_counts([1.0], scheme, False, clip=clip)[0]
     table = 1.0 / n  # every training sample's own bin holds it, so its n > 0 already
     return table * (b.size / table[b].sum())
 
 
-def label_weights(y, bins: Bins, **scheme) -> np.ndarray:
+def label_weights(y, bins: Bins, scheme: str = "sqinv", **kw) -> np.ndarray:
     """Mean-one weights ``w_i`` of training labels ``y`` (N,) for the weighted loss; ``scheme``
-    as for :func:`bin_weights`."""
-    return bin_weights(y, bins, **scheme)[bins.assign(np.asarray(y, dtype=np.float64).reshape(-1))]
+    and ``kw`` as for :func:`bin_weights`."""
+    table = bin_weights(y, bins, scheme, **kw)
+    return table[bins.assign(np.asarray(y, dtype=np.float64).reshape(-1))]
 
 
 def default_inv_clip(dataset: str | None) -> tuple[float, float] | None:
@@ -132,7 +135,7 @@ def default_inv_clip(dataset: str | None) -> tuple[float, float] | None:
     return None if dataset == "stsb-dir" else INV_CLIP
 
 
-# --- the hook and the methods ----------------------------------------------------------------------
+# --- the hook and the methods ---------------------------------------------------------------------
 
 
 class WeightingHook(TrainHook):

@@ -94,10 +94,9 @@ def section(run: Run) -> str:
             _acceptance_by_bin(ld),
             "",
         ]
-    seconds = ", ".join(
-        f"{m} {np.mean([r['seconds'] for r in run.runs if r['method'] == m and 'seconds' in r]):.0f} s"
-        for m in run.methods
-    )
+    per_method = {m: [r["seconds"] for r in run.runs if r["method"] == m and "seconds" in r]
+                  for m in run.methods}  # fmt: skip
+    seconds = ", ".join(f"{m} {np.mean(v):.0f} s" for m, v in per_method.items())
     lines += [f"Wall seconds per seed (this machine, same run): {seconds} (the vanilla training "
               "is counted once, under vanilla).", ""]  # fmt: skip
     return "\n".join(lines)

@@ -32,7 +32,8 @@ class Run:
 
     @property
     def dataset(self) -> str:
-        return self.bench["data"]["dataset"]
+        """The data set's name as its loader gives it (``stsb-dir``, a CSV file's stem)."""
+        return self.config["dataset_summary"]["name"]
 
     @property
     def methods(self) -> list[str]:
@@ -96,8 +97,8 @@ def ranking(s: dict, methods: list[str], metric: str, region: str) -> list[tuple
 
 def paired_differences(records, metric: str, region: str, a: str, b: str):
     """Per-seed ``a - b`` on the seeds where both have a value, and how many favour ``a``."""
-    by = {(r["method"], r["seed"]): r["value"] for r in records
-          if r["metric"] == metric and r["region"] == region and r["value"] is not None}  # fmt: skip
+    by = {(r["method"], r["seed"]): r["value"] for r in records if r["metric"] == metric
+          and r["region"] == region and r["value"] is not None}  # fmt: skip
     d = np.array([by[(a, s)] - by[(b, s)] for (m, s) in sorted(by) if m == a and (b, s) in by])
     better = int(np.sum(d < 0) if LOWER_IS_BETTER[metric] else np.sum(d > 0))
     return d, better

@@ -19,6 +19,7 @@ from ..validation import check_labels
 
 Extremes = Literal["both", "high", "low"]
 
+
 def box_plot_stats(y, coef: float = 1.5) -> np.ndarray:
     """Tukey's box-plot five numbers of ``y``: (lower whisker, Q1, median, Q3, upper whisker).
 

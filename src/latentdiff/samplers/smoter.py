@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from .base import BaseRegressionSampler
-from .relevance import Extremes, relevance
+from .relevance import relevance
 
 Sampling = Literal["balance", "extreme"]
 
