@@ -203,7 +203,7 @@ def test_reverse_process_with_gaussian_oracle_matches_data_moments(sched, predic
 # --- denoiser and EMA -----------------------------------------------------------------------------
 def test_denoiser_shapes_zero_output_and_parameter_count():
     m, H, E, n = 10, 16, 8, 2
-    net = Denoiser(m, hidden_dim=H, n_blocks=n, embed_dim=E, dropout=0.1)
+    net = Denoiser(m, DiffusionConfig(hidden_dim=H, n_blocks=n, embed_dim=E, dropout=0.1))
     out = net(_randn(5, m), torch.linspace(-1, 1, 5), torch.arange(1, 6))
     assert out.shape == (5, m) and torch.all(out == 0)  # zero-initialised output layer
     n_label = (E + E) + (E * E + E) + 2 * E

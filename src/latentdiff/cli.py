@@ -43,6 +43,7 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--epochs", "train.epochs", "model"),
     ("--lr", "train.lr", "model"),
     ("--batch-size", "train.batch_size", "model"),
+    ("--grad-clip", "train.grad_clip", "model"),
     ("--n-bins", "sampler.n_bins", "LatentDiff"),
     ("--ratio", "sampler.ratio", "LatentDiff"),
     ("--priority-weight", "sampler.priority_weight", "LatentDiff"),
@@ -170,17 +171,19 @@ def _put(d: dict, path: str, value) -> None:
 def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     """The benchmark's settings from the options given (the others keep their defaults)."""
     given: dict = {}
-    dataset = a.dataset or ("csv" if a.data and Path(a.data).is_file() else "diamonds")
+    dataset = a.dataset or ("csv" if a.data else "diamonds")
     _put(given, "data.dataset", dataset)
     for flag, path, _ in OPTIONS:
         value = getattr(a, flag[2:].replace("-", "_"))
         if value is not None:
             _put(given, path, value)
+            a.flags_given.append((flag, path))
     for key in ("data", "image_root"):  # absolute, so that --resume works from anywhere
         if given["data"].get(key):
             given["data"][key] = str(Path(given["data"][key]).resolve())
     if a.no_gate:
         _put(given, "sampler.gate", False)
+        a.flags_given.append(("--no-gate", "sampler.gate"))
     for flag, path in MAPPINGS.items():
         for key, value in getattr(a, flag[2:].replace("-", "_"), None) or []:
             if flag == "--method-option":
@@ -189,6 +192,7 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
                 method, key = key.split(".", 1)
                 key = f"{method.strip().lower()}.{key.strip()}"
             _put(given, f"{path}.{key}", value)
+            a.flags_given.append((flag, f"{path}.{key}"))
     if "train" in given:  # options change the data set's preset, not the generic defaults
         preset = PRESETS.get(dataset, PRESETS["csv"]).train.to_dict()
         given["train"] = {**preset, **given["train"]}
@@ -198,16 +202,20 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     return BenchConfig.from_dict(given)
 
 
-def _message(e: Exception) -> str:
-    """The error's own words, with the option that set a refused setting in front."""
+def _message(e: Exception, flags_given: list[tuple[str, str]]) -> str:
+    """The error's own words, with the option that set a refused setting in front: the one
+    that sets it, or the ones given that set something inside a refused part."""
     msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
     m = re.match(r"(?:unknown setting )?([\w.]+)", msg)
-    if isinstance(e, SettingError) and m:
-        path = m.group(1)
-        flags = [f for p, f in _FLAG_OF.items() if path == p or path.startswith(p + ".")]
-        if flags:
-            return f"{max(flags, key=len)}: {msg}"
-    return msg
+    if not isinstance(e, SettingError) or not m:
+        return msg
+    path = m.group(1)
+    given = [f for f, p in flags_given if p == path]
+    setting = [(p, f) for p, f in _FLAG_OF.items() if path == p or path.startswith(p + ".")]
+    inside = list(dict.fromkeys(f for f, p in flags_given if p.startswith(path + ".")))
+    if given or setting:  # the option given for it, else the most specific one that sets it
+        return f"{given[0] if given else max(setting, key=lambda t: len(t[0]))[1]}: {msg}"
+    return f"{', '.join(inside)}: {msg}" if inside else msg
 
 
 def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool = False) -> int:
@@ -232,7 +240,8 @@ def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> Benc
     given = [
         "--" + k.replace("_", "-")
         for k, v in vars(a).items()
-        if k not in ("command", "resume", "no_progress", "out") and v != sub.get_default(k)
+        if k not in ("command", "resume", "no_progress", "out", "flags_given")
+        and v != sub.get_default(k)
     ]
     if given:
         raise ValueError(
@@ -301,6 +310,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 def main(argv: list[str] | None = None) -> int:
     parser, subs = _parser()
     a = parser.parse_args(argv)
+    a.flags_given = []  # (option, setting path) of what the command line set
     try:
         if a.command == "report":
             return _report(a)
@@ -327,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         IsADirectoryError,
         NotADirectoryError,
     ) as e:
-        print(f"latentdiff: error: {_message(e)}", file=sys.stderr)
+        print(f"latentdiff: error: {_message(e, a.flags_given)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         out = a.resume or a.out

@@ -52,7 +52,7 @@ class TrainConfig(Settings):
 
     ``patience`` stops after that many epochs without a better validation score (None: never).
     ``lr_milestones`` multiply the learning rate by 0.1 at those epochs (DIR's [60, 80]).
-    ``grad_clip`` bounds the gradient norm (None: no clipping); see docs/design.md.
+    ``grad_clip`` bounds the gradient norm (0: no clipping); see docs/design.md.
     """
 
     epochs: int = setting(100, POSITIVE_INT, "training epochs")
@@ -65,7 +65,7 @@ class TrainConfig(Settings):
     )
     patience: int | None = setting(15, Optional(POSITIVE_INT), "early stopping (epochs)")
     lr_milestones: tuple[int, ...] = setting((), Sequence(Interval(int, 0)), "x0.1 at these epochs")
-    grad_clip: float | None = setting(5.0, Optional(POSITIVE), "gradient norm bound")
+    grad_clip: float = setting(5.0, NON_NEGATIVE, "gradient norm bound (0: none)")
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class HeadConfig(Settings):
             loss=self.loss or network.loss,
             select_metric=self.select_metric or network.select_metric,
             patience=self.patience,
-            grad_clip=None,
+            grad_clip=0.0,
         )
 
     def ratio(self, epoch: int) -> float | None:
@@ -121,9 +121,22 @@ class HeadConfig(Settings):
         return self.mix_ratio * min(epoch / max(self.epochs - 1, 1), 1.0)
 
 
+@dataclass(frozen=True)
+class GeneratorConfig(Settings):
+    """What every feature generator's settings hold (:mod:`latentdiff.generators.base` relies on
+    them): the length of training, the gradient bound, and the moving average of the weights
+    that samples."""
+
+    batch_size: int = setting(256, POSITIVE_INT, "features per optimiser step")
+    n_steps: int = setting(2000, POSITIVE_INT, "optimiser steps")
+    grad_clip: float = setting(1.0, NON_NEGATIVE, "gradient norm bound (0: none)")
+    use_ema: bool = setting(True, Boolean(), "sample with the EMA weights")
+    ema_decay: float = setting(0.999, UNIT_OPEN, "EMA decay cap")
+
+
 # --- generators -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class DiffusionConfig(Settings):
+class DiffusionConfig(GeneratorConfig):
     """The feature diffusion model (defaults: seed 000, Table 6; sizes: docs/design.md).
 
     ``n_steps`` counts optimiser steps; ``grad_clip = 0`` disables clipping. ``ema_decay`` caps
@@ -132,22 +145,20 @@ class DiffusionConfig(Settings):
     (:data:`latentdiff.generators.diffusion.SCHEDULERS`).
     """
 
-    timesteps: int = setting(50, Interval(int, 1, MAX_TIMESTEPS), "T")
+    # the process (eq. 2-7) and its sampler
+    timesteps: int = setting(50, Interval(int, 1, MAX_TIMESTEPS), "T, the diffusion steps")
     schedule: str = setting("cosine", Options("cosine", "linear"), "noise schedule (eq. 4)")
     cosine_s: float = setting(0.008, NON_NEGATIVE, "cosine offset s (eq. 4)")
     prediction: str = setting("v", Options("v", "epsilon"), "network target (eq. 5-7)")
+    scheduler: str = setting("ddpm", Options("ddpm"), "reverse-process sampler")
+    # the denoiser g(z_t, y, t)
     hidden_dim: int = setting(512, POSITIVE_INT, "denoiser width")
     n_blocks: int = setting(3, POSITIVE_INT, "denoiser residual blocks")
     dropout: float = setting(0.1, UNIT_OPEN, "denoiser dropout")
     embed_dim: int = setting(128, Interval(int, 2), "label and time embedding width (even)")
+    # AdamW on eq. 7 (and the settings of every generator, GeneratorConfig)
     lr: float = setting(1e-3, POSITIVE, "AdamW learning rate")
     weight_decay: float = setting(0.0, NON_NEGATIVE, "AdamW weight decay")
-    batch_size: int = setting(256, POSITIVE_INT, "features per optimiser step")
-    n_steps: int = setting(2000, POSITIVE_INT, "optimiser steps")
-    ema_decay: float = setting(0.999, UNIT_OPEN, "EMA decay cap")
-    use_ema: bool = setting(True, Boolean(), "sample with the EMA weights")
-    grad_clip: float = setting(1.0, NON_NEGATIVE, "gradient norm bound (0: none)")
-    scheduler: str = setting("ddpm", Options("ddpm"), "reverse-process sampler")
 
     def _check_together(self) -> None:
         if self.embed_dim % 2:
@@ -157,29 +168,30 @@ class DiffusionConfig(Settings):
 
 
 @dataclass(frozen=True)
-class GANConfig(Settings):
+class GANConfig(GeneratorConfig):
     """LatentGAN's generator and discriminator (no values in seed 000; see
     :mod:`latentdiff.generators.gan`). ``n_steps`` counts generator steps, each after one
     discriminator step; ``aux_weight`` weighs the auxiliary label regression; ``grad_clip = 0``
     disables clipping."""
 
+    # the generator G(u, y)
     noise_dim: int = setting(64, POSITIVE_INT, "generator input noise")
     hidden_dim: int = setting(512, POSITIVE_INT, "generator width")
     n_blocks: int = setting(3, POSITIVE_INT, "generator residual blocks")
     embed_dim: int = setting(128, POSITIVE_INT, "label embedding width")
+    # the discriminator D(z, y) and the auxiliary label loss
     d_hidden_dim: int = setting(512, POSITIVE_INT, "discriminator width")
     d_layers: int = setting(2, POSITIVE_INT, "discriminator layers")
     spectral_norm: bool = setting(True, Boolean(), "spectrally normalised discriminator")
     leaky_slope: float = setting(0.2, UNIT_OPEN, "discriminator LeakyReLU slope")
     aux_weight: float = setting(1.0, NON_NEGATIVE, "auxiliary label loss weight")
+    # Adam for each player, one D step per G step (the other settings: GeneratorConfig, with
+    # the GAN's own defaults below)
     lr_g: float = setting(2e-4, POSITIVE, "generator Adam learning rate")
     lr_d: float = setting(2e-4, POSITIVE, "discriminator Adam learning rate")
     beta1: float = setting(0.5, UNIT_OPEN, "Adam beta_1")
     beta2: float = setting(0.999, UNIT_OPEN, "Adam beta_2")
-    batch_size: int = setting(256, POSITIVE_INT, "features per step")
-    n_steps: int = setting(1000, POSITIVE_INT, "generator steps")
-    ema_decay: float = setting(0.999, UNIT_OPEN, "EMA decay cap")
-    use_ema: bool = setting(True, Boolean(), "sample with the EMA generator")
+    n_steps: int = setting(1000, POSITIVE_INT, "generator steps, each after a D step")
     grad_clip: float = setting(0.0, NON_NEGATIVE, "gradient norm bound (0: none)")
 
 

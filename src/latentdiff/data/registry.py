@@ -27,11 +27,11 @@ class Loader:
 LOADERS: dict[str, Loader] = {
     "diamonds": Loader(
         "tabular", (), ("regions", "max_train", "eval_bins"),
-        why_not="diamonds is embedded (ggplot2's table, target price)",
+        why_not="diamonds is embedded: ggplot2's table, target price",
     ),
     "california-housing": Loader(
         "tabular", ("data",), ("data", "regions", "max_train", "eval_bins"),
-        why_not="its target is MedHouseVal; give the CSV with --data (nothing is downloaded)",
+        why_not="its target is MedHouseVal",
     ),
     "csv": Loader(
         "tabular", ("data", "target"), ("data", "target", "regions", "max_train", "eval_bins")

@@ -11,13 +11,13 @@ from .base import EncoderSpec, tensor_inputs
 
 
 def _mlp(**kw) -> EncoderSpec:
-    from .tabular import MLPEncoder
+    from .mlp import MLPEncoder
 
     return MLPEncoder(**kw)
 
 
 def _identity(**kw) -> EncoderSpec:
-    from .tabular import IdentityEncoder
+    from .mlp import IdentityEncoder
 
     return IdentityEncoder(**kw)
 

@@ -70,6 +70,11 @@ def _config(spec: EncoderSpec) -> dict:
     return out
 
 
+def _check_dropout(p: float) -> None:
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {p!r}")
+
+
 def _state(default=None):
     """A dataclass field for what ``prepare`` learns: not an argument, not in repr or config."""
     return field(default=default, init=False, repr=False, compare=False, metadata={"config": False})
@@ -160,8 +165,7 @@ class BiLSTMGloveEncoder(EncoderSpec):
         for name in ("hidden_size", "num_layers", "max_len", "vocab_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        _check_dropout(self.dropout)
 
     def config(self) -> dict:
         return _config(self)
@@ -288,8 +292,7 @@ class SentenceEmbeddingEncoder(EncoderSpec):
         self.hidden_dims = tuple(int(d) for d in self.hidden_dims)
         if min(self.hidden_dims, default=1) < 1 or self.out_features < 1 or self.batch_size < 1:
             raise ValueError("hidden_dims, out_features and batch_size must be positive")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        _check_dropout(self.dropout)
 
     def config(self) -> dict:
         return _config(self)

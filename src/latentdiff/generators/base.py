@@ -29,8 +29,8 @@ from torch import Tensor, nn
 
 from .. import memory
 from ..io import fingerprint, load_state, save_state
-from ..params import Settings
 from ..progress import progress_bar
+from ..settings import GeneratorConfig
 from ..validation import check_labels
 
 
@@ -39,6 +39,15 @@ def make_ema(parameters: Iterable[nn.Parameter], decay: float):
     from diffusers.training_utils import EMAModel  # imports transformers: only when training
 
     return EMAModel(parameters, decay=decay, foreach=True)
+
+
+def optimiser_step(opt: torch.optim.Optimizer, loss: Tensor, module: nn.Module, grad_clip: float):
+    """One step on ``loss``, the gradient norm of ``module`` bounded by ``grad_clip`` (0: none)."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+    opt.step()
 
 
 def _seed(random_state: int | None) -> int:
@@ -155,7 +164,7 @@ class FeatureGenerator(ABC):
 
     #: names the model in checkpoint keys and progress bars
     name: ClassVar[str]
-    config_class: ClassVar[type[Settings]]
+    config_class: ClassVar[type[GeneratorConfig]]
     #: the names of the columns of the loss history, shown on the progress bar
     loss_names: ClassVar[tuple[str, ...]] = ("loss",)
     #: settings that change only sampling, not training (left out of checkpoint keys)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..settings import DiffusionConfig
-from .base import FeatureGenerator, TrainingParts, make_ema
+from .base import FeatureGenerator, TrainingParts, make_ema, optimiser_step
 
 MAX_BETA = 0.999  # beta cap of Nichol & Dhariwal (2021), also diffusers' default
 
@@ -174,6 +174,11 @@ class _ResidualBlock(nn.Module):
         return h + self.fc2(self.dropout(F.silu(self.fc1(x))))  # (B, H)
 
 
+def label_embedding(E: int) -> nn.Sequential:
+    """e_y = LayerNorm(MLP(y)) of seed 000, sec. 3, for a standardised scalar label."""
+    return nn.Sequential(nn.Linear(1, E), nn.SiLU(), nn.Linear(E, E), nn.LayerNorm(E))
+
+
 class Denoiser(nn.Module):
     """g_theta(z_t, y, t) of seed 000, sec. 3: predicts v (or epsilon) from z_t, label y, step t.
 
@@ -181,23 +186,16 @@ class Denoiser(nn.Module):
     projected into every residual block. The output layer is zero-initialised (g = 0 at start).
     """
 
-    def __init__(
-        self,
-        m: int,
-        hidden_dim: int = 512,
-        n_blocks: int = 3,
-        embed_dim: int = 128,
-        dropout: float = 0.1,
-    ) -> None:
+    def __init__(self, m: int, config: DiffusionConfig) -> None:
         super().__init__()
-        self.embed_dim = E = embed_dim
-        mlp = [nn.Linear(1, E), nn.SiLU(), nn.Linear(E, E)]
-        self.label_embed = nn.Sequential(*mlp, nn.LayerNorm(E))  # e_y = LayerNorm(MLP(y))
+        self.embed_dim = E = config.embed_dim
+        H, dropout = config.hidden_dim, config.dropout
+        self.label_embed = label_embedding(E)  # e_y = LayerNorm(MLP(y))
         self.time_embed = nn.Linear(E, E)  # e_t = Linear(SinusoidalPE(t))
-        self.input_proj = nn.Linear(m, hidden_dim)
-        self.blocks = nn.ModuleList(_ResidualBlock(hidden_dim, E, dropout) for _ in range(n_blocks))
-        self.out_norm = nn.LayerNorm(hidden_dim)
-        self.out_proj = nn.Linear(hidden_dim, m)
+        self.input_proj = nn.Linear(m, H)
+        self.blocks = nn.ModuleList(_ResidualBlock(H, E, dropout) for _ in range(config.n_blocks))
+        self.out_norm = nn.LayerNorm(H)
+        self.out_proj = nn.Linear(H, m)
         nn.init.zeros_(self.out_proj.weight)
         nn.init.zeros_(self.out_proj.bias)
 
@@ -232,7 +230,7 @@ class FeatureDiffusion(FeatureGenerator):
         cfg = self.config
         self.scheduler_ = make_scheduler(cfg, cfg.scheduler)
         self.alphas_cumprod_ = self.scheduler_.alphas_cumprod.to(self.device, torch.float32)
-        net = Denoiser(m, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim, cfg.dropout).to(self.device)
+        net = Denoiser(m, cfg).to(self.device)
         fused = self.device.type in ("cpu", "cuda")  # fused AdamW: ~10x faster step on CPU
         opt = torch.optim.AdamW(
             net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, fused=fused
@@ -251,11 +249,7 @@ class FeatureDiffusion(FeatureGenerator):
         z_t = diffuse(z0, eps, abar_t)  # eq. 3, seed 000
         target = velocity(z0, eps, abar_t) if cfg.prediction == "v" else eps  # eq. 5
         loss = F.mse_loss(net(z_t, y[idx], t_index + 1), target)  # eq. 7, seed 000
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
+        optimiser_step(opt, loss, net, cfg.grad_clip)
         if parts.ema is not None:
             parts.ema.step(net.parameters())
         return loss

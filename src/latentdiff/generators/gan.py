@@ -34,13 +34,8 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ..settings import GANConfig
-from .base import FeatureGenerator, TrainingParts, make_ema
-from .diffusion import _ResidualBlock
-
-
-def _label_embedding(E: int) -> nn.Sequential:
-    """e_y = LayerNorm(MLP(y)), the denoiser's label embedding (seed 000, sec. 3)."""
-    return nn.Sequential(nn.Linear(1, E), nn.SiLU(), nn.Linear(E, E), nn.LayerNorm(E))
+from .base import FeatureGenerator, TrainingParts, make_ema, optimiser_step
+from .diffusion import _ResidualBlock, label_embedding
 
 
 class Generator(nn.Module):
@@ -49,22 +44,15 @@ class Generator(nn.Module):
     Residual MLP like the denoiser: h = W_in u, then blocks h + W2 SiLU(W1 (LN(h) + W_c SiLU(e_y))).
     """
 
-    def __init__(
-        self,
-        m: int,
-        noise_dim: int = 64,
-        hidden_dim: int = 512,
-        n_blocks: int = 3,
-        embed_dim: int = 128,
-    ) -> None:
+    def __init__(self, m: int, config: GANConfig) -> None:
         super().__init__()
-        self.noise_dim = noise_dim
-        self.label_embed = _label_embedding(embed_dim)
-        self.input_proj = nn.Linear(noise_dim, hidden_dim)
-        blocks = (_ResidualBlock(hidden_dim, embed_dim, 0.0) for _ in range(n_blocks))
-        self.blocks = nn.ModuleList(blocks)
-        self.out_norm = nn.LayerNorm(hidden_dim)
-        self.out_proj = nn.Linear(hidden_dim, m)
+        H, E = config.hidden_dim, config.embed_dim
+        self.noise_dim = config.noise_dim
+        self.label_embed = label_embedding(E)
+        self.input_proj = nn.Linear(config.noise_dim, H)
+        self.blocks = nn.ModuleList(_ResidualBlock(H, E, 0.0) for _ in range(config.n_blocks))
+        self.out_norm = nn.LayerNorm(H)
+        self.out_proj = nn.Linear(H, m)
 
     def forward(self, u: Tensor, y: Tensor) -> Tensor:
         e = F.silu(self.label_embed(y.to(u.dtype)[:, None]))  # (B, E)
@@ -79,37 +67,24 @@ class Discriminator(nn.Module):
 
     phi = LeakyReLU MLP of z; logit = psi(phi) + <e_y, phi> (projection discriminator, Miyato &
     Koyama 2018, eq. 3, with e_y = LayerNorm(MLP(y)) for a continuous label); y_hat = w^T phi + b
-    (AC-GAN auxiliary head, a regressor here). When ``use_sn``, the trunk, both heads and the
-    label embedding's output map are spectrally normalised.
+    (AC-GAN auxiliary head, a regressor here). With ``spectral_norm``, the trunk, both heads and the
+    label embedding's output map are spectrally normalised (``config.spectral_norm``).
     """
 
-    def __init__(
-        self,
-        m: int,
-        hidden_dim: int = 512,
-        n_layers: int = 2,
-        embed_dim: int = 128,
-        slope: float = 0.2,
-        use_sn: bool = True,
-    ) -> None:
+    def __init__(self, m: int, config: GANConfig) -> None:
         super().__init__()
+        H, E = config.d_hidden_dim, config.embed_dim
 
         def lin(i: int, o: int) -> nn.Module:
-            return spectral_norm(nn.Linear(i, o)) if use_sn else nn.Linear(i, o)
+            return spectral_norm(nn.Linear(i, o)) if config.spectral_norm else nn.Linear(i, o)
 
         layers: list[nn.Module] = []
-        for k in range(n_layers):
-            layers += [lin(m if k == 0 else hidden_dim, hidden_dim), nn.LeakyReLU(slope)]
+        for k in range(config.d_layers):
+            layers += [lin(m if k == 0 else H, H), nn.LeakyReLU(config.leaky_slope)]
         self.trunk = nn.Sequential(*layers)
-        self.label_embed = nn.Sequential(
-            nn.Linear(1, embed_dim),
-            nn.SiLU(),
-            nn.Linear(embed_dim, embed_dim),
-            nn.LayerNorm(embed_dim),
-            lin(embed_dim, hidden_dim),
-        )
-        self.adv = lin(hidden_dim, 1)
-        self.aux = lin(hidden_dim, 1)
+        self.label_embed = nn.Sequential(*label_embedding(E), lin(E, H))
+        self.adv = lin(H, 1)
+        self.aux = lin(H, 1)
 
     def forward(self, z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         phi = self.trunk(z)  # (B, H)
@@ -141,9 +116,7 @@ class FeatureGAN(FeatureGenerator):
 
     def _build(self, m: int) -> TrainingParts:
         cfg, dev = self.config, self.device
-        G = Generator(m, cfg.noise_dim, cfg.hidden_dim, cfg.n_blocks, cfg.embed_dim).to(dev)
-        D = Discriminator(m, cfg.d_hidden_dim, cfg.d_layers, cfg.embed_dim, cfg.leaky_slope,
-                          cfg.spectral_norm).to(dev)  # fmt: skip
+        G, D = Generator(m, cfg).to(dev), Discriminator(m, cfg).to(dev)
         fused, betas = dev.type in ("cpu", "cuda"), (cfg.beta1, cfg.beta2)
         opt_g = torch.optim.Adam(G.parameters(), cfg.lr_g, betas=betas, fused=fused)
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=betas, fused=fused)
@@ -167,21 +140,13 @@ class FeatureGAN(FeatureGenerator):
         logit_f, _ = D(z_fake, y)
         aux_d = F.mse_loss(y_hat_r, y)  # auxiliary label consistency on real pairs
         loss_d = F.softplus(-logit_r).mean() + F.softplus(logit_f).mean() + cfg.aux_weight * aux_d
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(D.parameters(), cfg.grad_clip)
-        opt_d.step()
+        optimiser_step(opt_d, loss_d, D, cfg.grad_clip)
         # G step, non-saturating: -log sigma(D(G(u, y), y)) + aux * (y_hat(G(u, y)) - y)^2
         D.requires_grad_(False)
         u = torch.randn((B, d), generator=gen).to(dev)  # (B, d)
         logit_f, y_hat_f = D(G(u, y), y)
         loss_g = F.softplus(-logit_f).mean() + cfg.aux_weight * F.mse_loss(y_hat_f, y)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
-        opt_g.step()
+        optimiser_step(opt_g, loss_g, G, cfg.grad_clip)
         if parts.ema is not None:
             parts.ema.step(G.parameters())
         return torch.stack([loss_d.detach(), loss_g.detach(), aux_d.detach()])

@@ -126,7 +126,10 @@ class Method(ABC):
 
 
 def _keywords(cls: type) -> list[str] | None:
-    """The keyword arguments ``cls(...)`` takes, None when it takes any (``**kwargs``)."""
+    """The keyword arguments ``cls(...)`` takes (its ``OPTIONS`` when it declares them), None
+    when it takes any (``**kwargs``)."""
+    if hasattr(cls, "OPTIONS"):
+        return list(cls.OPTIONS)
     params = list(inspect.signature(cls).parameters.values())
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None

@@ -30,6 +30,8 @@ mode). The full pass runs in eval mode (no dropout); the reference collects it i
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -190,28 +192,16 @@ class FDSHook(TrainHook):
     name = "fds"
     kind = "features"
 
-    def __init__(
-        self,
-        start_update: int = 0,
-        start_smooth: int = 1,
-        kernel: str = "gaussian",
-        ks: int = 5,
-        sigma: float = 2.0,
-        momentum: float = 0.9,
-        alias_last_epoch: bool = False,
-    ):
-        """The keyword arguments of :class:`FDS` but its sizes, which come from the network and
-        the data set's evaluation bins."""
-        self.kw = {
-            "start_update": start_update,
-            "start_smooth": start_smooth,
-            "kernel": kernel,
-            "ks": ks,
-            "sigma": sigma,
-            "momentum": momentum,
-            "alias_last_epoch": alias_last_epoch,
-        }
-        FDS(1, 2 * int(ks), **self.kw)  # check the options now
+    #: the keyword arguments of :class:`FDS` but its sizes, which come from the network and the
+    #: data set's evaluation bins
+    OPTIONS = tuple(inspect.signature(FDS).parameters)[2:]
+
+    def __init__(self, **options):
+        unknown = sorted(set(options) - set(self.OPTIONS))
+        if unknown:
+            raise ValueError(f"fds has no option {unknown[0]!r}; its options are {self.OPTIONS}")
+        self.kw = dict(options)
+        FDS(1, 2 * int(options.get("ks", 5)), **self.kw)  # check the values now
         self.fds: FDS | None = None
         self.bins: Bins | None = None
 

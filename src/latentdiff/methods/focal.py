@@ -49,70 +49,58 @@ def focal_factor(
     return f**gamma
 
 
-def _focal(
-    per_sample: Tensor,
-    abs_err: Tensor,
-    weights: Tensor | None,
-    beta: float,
-    gamma: float,
-    activation: FocalActivation,
-) -> Tensor:
-    loss = per_sample * focal_factor(abs_err, beta, gamma, activation)
-    if weights is not None:
-        w = torch.as_tensor(weights, device=loss.device).reshape(-1).to(loss.dtype)
-        if w.shape != loss.shape:
-            raise ValueError(f"weights {tuple(w.shape)} do not match the batch {tuple(loss.shape)}")
-        loss = loss * w
-    return loss.mean()  # plain mean over the batch, as the reference code reduces
-
-
-def focal_mse_loss(
+def focal_loss(
     pred: Tensor,
     target: Tensor,
     weights: Tensor | None = None,
     *,
+    kind: str = "mse",
     beta: float = 0.2,
     gamma: float = 1.0,
     activation: FocalActivation = "sigmoid",
 ) -> Tensor:
-    """Focal-R on the squared error: ``mean_i w_i e_i^2 f(|e_i|)`` with ``e = pred - target``.
+    """Focal-R: ``mean_i w_i l_i f(|e_i|)`` with ``e = pred - target`` and ``l`` the squared
+    (``kind="mse"``) or absolute (``"l1"``) error.
 
     Parameters
     ----------
     pred, target : Tensor of shape (B,)
     weights : Tensor of shape (B,), optional
         Per-sample weights (e.g. INV / SQINV / LDS); ones when omitted.
+    kind : {"mse", "l1"}
     beta, gamma : float
-        Focal scale and exponent (seed 004 uses beta = 20, gamma = 1 with MSE on STS-B).
+        Focal scale and exponent (seed 004: beta = 20, gamma = 1 with MSE on STS-B; beta = 0.2,
+        gamma = 1 with L1 on ages).
     activation : {"sigmoid", "tanh"}
 
     Returns
     -------
     Tensor
-        Scalar loss.
-    """
-    pred, target = check_batch(pred, target)
-    err = pred - target
-    return _focal(err**2, err.abs(), weights, beta, gamma, activation)
-
-
-def focal_l1_loss(
-    pred: Tensor,
-    target: Tensor,
-    weights: Tensor | None = None,
-    *,
-    beta: float = 0.2,
-    gamma: float = 1.0,
-    activation: FocalActivation = "sigmoid",
-) -> Tensor:
-    """Focal-R on the absolute error: ``mean_i w_i |e_i| f(|e_i|)``.
-
-    Same parameters as :func:`focal_mse_loss` (seed 004 uses beta = 0.2, gamma = 1 with L1 on
-    ages).
+        Scalar loss: a plain mean over the batch, as the reference code reduces.
     """
     pred, target = check_batch(pred, target)
     abs_err = (pred - target).abs()
-    return _focal(abs_err, abs_err, weights, beta, gamma, activation)
+    if kind not in ("mse", "l1"):
+        raise ValueError(f"focal-r kind must be 'mse' or 'l1', got {kind!r}")
+    loss = (abs_err**2 if kind == "mse" else abs_err) * focal_factor(
+        abs_err, beta, gamma, activation
+    )
+    if weights is not None:
+        w = torch.as_tensor(weights, device=loss.device).reshape(-1).to(loss.dtype)
+        if w.shape != loss.shape:
+            raise ValueError(f"weights {tuple(w.shape)} do not match the batch {tuple(loss.shape)}")
+        loss = loss * w
+    return loss.mean()
+
+
+def focal_mse_loss(pred: Tensor, target: Tensor, weights: Tensor | None = None, **kw) -> Tensor:
+    """:func:`focal_loss` on the squared error."""
+    return focal_loss(pred, target, weights, kind="mse", **kw)
+
+
+def focal_l1_loss(pred: Tensor, target: Tensor, weights: Tensor | None = None, **kw) -> Tensor:
+    """:func:`focal_loss` on the absolute error."""
+    return focal_loss(pred, target, weights, kind="l1", **kw)
 
 
 # --- the hook and the method ---------------------------------------------------------------------
@@ -140,9 +128,8 @@ class FocalHook(TrainHook):
 
     def loss(self, pred: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
         s = self.scale
-        fn = focal_mse_loss if self.base == "mse" else focal_l1_loss
-        out = fn(pred * s, target * s, weight, beta=self.beta, gamma=self.gamma,
-                 activation=self.activation)  # fmt: skip
+        out = focal_loss(pred * s, target * s, weight, kind=self.base, beta=self.beta,
+                         gamma=self.gamma, activation=self.activation)  # fmt: skip
         return out / (s**2 if self.base == "mse" else s)
 
 

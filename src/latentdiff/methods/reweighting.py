@@ -91,17 +91,12 @@ def effective_counts(
 
 
 def bin_weights(
-    y_train,
-    bins: Bins,
-    scheme: Literal["none", "inv", "sqinv"] = "sqinv",
-    lds: bool = False,
-    kernel: str = "gaussian",
-    ks: int = 5,
-    sigma: float = 2.0,
-    clip: tuple[float, float] | None = INV_CLIP,
+    y_train, bins: Bins, scheme: Literal["none", "inv", "sqinv"] = "sqinv", **smoothing
 ) -> np.ndarray:
     """The weight of a label in each bin, (K,), scaled so that the weights of the training
     labels ``y_train`` have mean one; also the weight of synthetic samples placed in a bin.
+    ``smoothing``: ``lds``, ``kernel``, ``ks``, ``sigma`` and ``clip`` of
+    :func:`effective_counts`.
 
     ``scheme="none"`` gives ones (and LDS then has nothing to smooth: as in the reference, LDS
     needs a reweighting scheme, so ``lds=True`` with ``"none"`` is an error). A bin whose
@@ -111,12 +106,11 @@ def bin_weights(
         raise ValueError(f"unknown weighting scheme {scheme!r}; choose one of {SCHEMES}")
     b = bins.assign(np.asarray(y_train, dtype=np.float64).reshape(-1))
     if scheme == "none":
-        if lds:
+        if smoothing.get("lds"):
             raise ValueError("LDS smooths a reweighting scheme: use scheme 'inv' or 'sqinv'")
         return np.ones(bins.n_bins)
-    n = effective_counts(
-        np.bincount(b, minlength=bins.n_bins), scheme, lds, kernel, ks, sigma, clip
-    )
+    n = effective_counts(np.bincount(b, minlength=bins.n_bins), scheme, **smoothing)
+    clip = smoothing.get("clip", INV_CLIP)
     n[n <= 0] = effective_counts([1.0], scheme, False, clip=clip)[0]
     table = 1.0 / n  # every training sample's own bin holds it, so its n > 0 already
     return table * (b.size / table[b].sum())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .published import paper_table, published
-from .runs import REGION_COLUMNS, Run, paired, summarise
+from .runs import REGION_COLUMNS, Run, heading, paired, summarise
 from .tables import metric_table
 
 #: the goal of issue 2: few-shot error at least this much below vanilla, all-shot no worse
@@ -51,18 +51,10 @@ def _goal_lines(run: Run, s: dict, err_metric: str) -> list[str]:
 
 
 def section(run: Run) -> str:
-    bench, summ = run.bench, run.config["dataset_summary"]
+    bench = run.bench
     s = summarise(run.records)
     sampler, head = bench.get("sampler") or {}, bench.get("head") or {}
-    lines = [
-        f"## {run.dataset}, encoder `{run.config['encoder_name']}` (`{run.path.name}`)",
-        "",
-        f"{summ['n_train']} train / {summ['n_val']} val / {summ['n_test']} test; shot regions: "
-        f"{summ['regions']}; test samples per region: "
-        + ", ".join(f"{k} {v}" for k, v in summ["test_region_counts"].items())
-        + f". Seeds {run.seeds}; mean ± std (sample std over seeds).",
-        "",
-    ]
+    lines = heading(run, "mean ± std (sample std over seeds).")
     if sampler:
         lines += [
             "LatentDiff settings: "

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..metrics import LOWER_IS_BETTER
 from .published import published
-from .runs import REGION_COLUMNS, Run, format_mean_std, paired, ranking, summarise
+from .runs import REGION_COLUMNS, Run, format_mean_std, heading, paired, ranking, summarise
 
 
 def _is_latentdiff(m: str) -> bool:
@@ -103,19 +103,14 @@ def _comparisons(run: Run, metrics) -> list[str]:
 
 
 def grid_section(run: Run) -> str:
-    summ, metrics = run.config["dataset_summary"], run.bench["table_metrics"]
+    metrics = run.bench["table_metrics"]
     s = summarise(run.records)
-    lines = [
-        f"## {run.dataset}, encoder `{run.config['encoder_name']}` (`{run.path.name}`)",
-        "",
-        f"{summ['n_train']} train / {summ['n_val']} val / {summ['n_test']} test; shot regions: "
-        f"{summ['regions']}; test samples per region: "
-        + ", ".join(f"{k} {v}" for k, v in summ["test_region_counts"].items())
-        + f". Seeds {run.seeds}, mean ± std over seeds (sample std). Seconds: wall seconds per "
-        "seed on this machine in this run; a network shared by several methods (``lds`` and "
-        "``latentdiff+lds``) is counted once, under the method that is that network.",
-        "",
-    ]
+    lines = heading(
+        run,
+        "mean ± std over seeds (sample std). Seconds: wall seconds per seed on this machine in "
+        "this run; a network shared by several methods (``lds`` and ``latentdiff+lds``) is "
+        "counted once, under the method that is that network.",
+    )
     lines += _main_table(run, s, metrics) + _winners(run, s, metrics) + _comparisons(run, metrics)
     failed = [r for r in run.runs if "error" in r]
     if failed:

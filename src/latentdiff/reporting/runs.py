@@ -65,6 +65,19 @@ def load_run(path: str | Path) -> Run:
     return Run(path, *parts)
 
 
+def heading(run: Run, what: str) -> list[str]:
+    """A section's title and its line on the data: sizes, shot regions, test counts, seeds."""
+    summ = run.config["dataset_summary"]
+    counts = ", ".join(f"{k} {v}" for k, v in summ["test_region_counts"].items())
+    return [
+        f"## {run.dataset}, encoder `{run.config['encoder_name']}` (`{run.path.name}`)",
+        "",
+        f"{summ['n_train']} train / {summ['n_val']} val / {summ['n_test']} test; shot regions: "
+        f"{summ['regions']}; test samples per region: {counts}. Seeds {run.seeds}; {what}",
+        "",
+    ]
+
+
 def summarise(records: list[dict]) -> dict:
     """{(method, metric, region): [values over seeds]} (None values dropped)."""
     out: dict = {}
