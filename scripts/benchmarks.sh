@@ -37,9 +37,9 @@ for r in 0.5 0.8; do
   latentdiff bench --dataset california-housing --data "$DATA/california-housing/california_housing.csv" \
     --methods vanilla,latentdiff --ratio $r --seeds "$SEEDS" --out "$OUT/california-housing-ratio$r" --no-progress
 done
-python -m latentdiff.report --grid "$OUT/table1-california-housing" --grid "$OUT/table1-stsb-dir-minilm" \
+latentdiff report --grid "$OUT/table1-california-housing" --grid "$OUT/table1-stsb-dir-minilm" \
   "$OUT/stsb-dir-bilstm" "$OUT/stsb-dir-bilstm-dropout0.2" \
   "$OUT/stsb-dir-minilm" "$OUT/california-housing" \
   "$OUT/california-housing-ratio0.5" "$OUT/california-housing-ratio0.8" \
-  --notes docs/benchmarks-reading.md > docs/benchmarks.md
+  --notes docs/benchmarks-reading.md --output docs/benchmarks.md
 echo "wrote docs/benchmarks.md"

@@ -242,6 +242,32 @@ def test_trained_model_samples_land_on_the_conditioned_cluster(clusters_model):
         assert np.mean(d.argmin(1) == k) > 0.95
 
 
+@pytest.mark.parametrize("prediction", ["v", "epsilon"])
+def test_sampling_through_the_diffusers_scheduler_equals_the_hand_written_step(prediction):
+    # sample() steps DDPMScheduler (v- or epsilon-prediction, clip_sample off); reverse_process
+    # is eq. 13 and eq. 22 written out. Same network, same noise draws: the same samples, bit
+    # for bit (CPU, float32), for every batch of a multi-batch call.
+    Z, c = _two_clusters(120)
+    cfg = DiffusionConfig(n_steps=20, prediction=prediction, **TINY)
+    model = FeatureDiffusion(cfg, random_state=0, progress=False).fit(Z, c)
+    conds = np.array([0.0, 1.0, 1.0, 0.0, 1.0] * 3)
+    got = model.sample(conds, batch_size=4, random_state=5)
+    gen = torch.Generator().manual_seed(5)
+    y = torch.as_tensor((conds - model.c_mean_) / model.c_std_, dtype=torch.float32)
+    parts = []
+    with torch.no_grad():
+        for start in range(0, len(conds), 4):
+            y_b = y[start : start + 4]
+            z_T = torch.randn((len(y_b), 2), generator=gen)
+
+            def predict(z_t, t_index, y_b=y_b):
+                return model.ema_denoiser_(z_t, y_b, torch.full((len(y_b),), t_index + 1))
+
+            parts.append(reverse_process(predict, z_T, model.alphas_cumprod_, prediction, gen))
+    expected = torch.cat(parts).numpy() * model.z_std_ + model.z_mean_
+    np.testing.assert_array_equal(got, expected.astype(np.float32))
+
+
 def test_fitted_state_and_ema_copy(clusters_model):
     fd = clusters_model
     assert fd.n_features_in_ == 2 and fd.z_mean_.shape == (2,) and fd.z_std_.shape == (2,)

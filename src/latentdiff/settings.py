@@ -315,7 +315,7 @@ class BenchConfig(Settings):
                 if value is None and part in uses:
                     sampler = sampler.replace(**{part: cls()})
                 elif value is not None and part not in uses:
-                    raise SettingError(_unused(f"sampler.{part}", part, uses, self.methods))
+                    raise SettingError(_unused(f"sampler.{part}", part, self.methods))
             set_(self, "sampler", sampler)
 
     def _method_uses(self) -> dict[str, list[str]]:
@@ -341,7 +341,7 @@ class BenchConfig(Settings):
         if value is None and part in uses:
             object.__setattr__(self, part, cls())
         elif value is not None and part not in uses:
-            raise SettingError(_unused(part, part, uses, self.methods))
+            raise SettingError(_unused(part, part, self.methods))
 
     def _check_encoder(self) -> None:
         """Resolve the data set's default encoder and check the encoder's options (a data set
@@ -378,7 +378,7 @@ _USERS = {
 }
 
 
-def _unused(name: str, part: str, uses: dict, methods) -> str:
+def _unused(name: str, part: str, methods) -> str:
     return (
         f"{name} is set but none of the methods {', '.join(methods)} uses it (it applies to "
         f"{_USERS[part]}); drop it or add such a method"

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -315,12 +316,19 @@ class SentenceEmbeddingEncoder(EncoderSpec):
         if self.embed_fn is not None:
             out = self.embed_fn(list(sentences))
         else:
+            terminal = sys.stderr.isatty()
+            if not terminal:  # their bars redraw with carriage returns: a line instead, in logs
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                print(f"embedding {len(sentences):,} sentences (cached afterwards)",
+                      file=sys.stderr, flush=True)  # fmt: skip
             if self.model is None:
                 self.model = _sentence_transformer_class()(self._model_id(), device="cpu")
             out = self.model.encode(  # type: ignore[attr-defined]
                 list(sentences),
                 batch_size=self.batch_size,
-                show_progress_bar=len(sentences) > 1000,  # a long step: about 2 s per 1,000
+                show_progress_bar=terminal and len(sentences) > 1000,  # about 2 s per 1,000
             )
         out = np.asarray(out, dtype=np.float32)  # (S, D)
         if out.ndim != 2 or out.shape[0] != len(sentences) or not np.isfinite(out).all():

@@ -158,7 +158,7 @@ def sinusoidal_embedding(t: Tensor, dim: int, max_period: float = 10_000.0) -> T
     return torch.cat([torch.sin(args), torch.cos(args)], dim=-1)  # (B, dim)
 
 
-class _ResidualBlock(nn.Module):
+class ResidualBlock(nn.Module):
     """Pre-LayerNorm residual MLP: h + W2 Dropout(SiLU(W1 (LayerNorm(h) + W_c e)))."""
 
     def __init__(self, hidden_dim: int, embed_dim: int, dropout: float) -> None:
@@ -193,7 +193,7 @@ class Denoiser(nn.Module):
         self.label_embed = label_embedding(E)  # e_y = LayerNorm(MLP(y))
         self.time_embed = nn.Linear(E, E)  # e_t = Linear(SinusoidalPE(t))
         self.input_proj = nn.Linear(m, H)
-        self.blocks = nn.ModuleList(_ResidualBlock(H, E, dropout) for _ in range(config.n_blocks))
+        self.blocks = nn.ModuleList(ResidualBlock(H, E, dropout) for _ in range(config.n_blocks))
         self.out_norm = nn.LayerNorm(H)
         self.out_proj = nn.Linear(H, m)
         nn.init.zeros_(self.out_proj.weight)

@@ -35,7 +35,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ..settings import GANConfig
 from .base import FeatureGenerator, TrainingParts, make_ema, optimiser_step
-from .diffusion import _ResidualBlock, label_embedding
+from .diffusion import ResidualBlock, label_embedding
 
 
 class Generator(nn.Module):
@@ -50,7 +50,7 @@ class Generator(nn.Module):
         self.noise_dim = config.noise_dim
         self.label_embed = label_embedding(E)
         self.input_proj = nn.Linear(config.noise_dim, H)
-        self.blocks = nn.ModuleList(_ResidualBlock(H, E, 0.0) for _ in range(config.n_blocks))
+        self.blocks = nn.ModuleList(ResidualBlock(H, E, 0.0) for _ in range(config.n_blocks))
         self.out_norm = nn.LayerNorm(H)
         self.out_proj = nn.Linear(H, m)
 
