@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-import latentdiff.diffusion as D
+import latentdiff.generators.base as G
+from latentdiff.generators import FeatureDiffusion
+from latentdiff.settings import DiffusionConfig
 
 
 def main() -> None:
@@ -27,19 +29,19 @@ def main() -> None:
     Z = rng.normal(size=(2000, a.m)).astype(np.float32)
     c = rng.integers(0, 5, 2000).astype(float)
     saves: list[float] = []
-    real = D.save_state
+    real = G.save_state
 
     def timed(*args, **kwargs):
         t = time.perf_counter()
         real(*args, **kwargs)
         saves.append(time.perf_counter() - t)
 
-    D.save_state = timed
+    G.save_state = timed
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "diffusion.safetensors"
-        cfg = D.DiffusionConfig(n_steps=a.steps)
+        cfg = DiffusionConfig(n_steps=a.steps)
         t0 = time.perf_counter()
-        D.FeatureDiffusion(cfg, progress=False, checkpoint=path, checkpoint_every=a.every).fit(Z, c)
+        FeatureDiffusion(cfg, progress=False, checkpoint=path, checkpoint_every=a.every).fit(Z, c)
         total = time.perf_counter() - t0
         size = path.stat().st_size
     step = (total - sum(saves)) / a.steps

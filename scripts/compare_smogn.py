@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp, wasserstein_distance
 
-from latentdiff.resampling import relevance, relevance_control_points, smogn
+from latentdiff.samplers import smogn
+from latentdiff.samplers.relevance import relevance, relevance_control_points
 
 DATA = "/work/shared/data/california-housing/california_housing.csv"
 TARGET = "MedHouseVal"
