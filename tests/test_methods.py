@@ -118,6 +118,16 @@ def test_network_methods_share_and_differ(tiny_dataset):
     assert not np.allclose(a, b)
 
 
+def test_an_option_with_a_list_value_names_its_own_network(tiny_dataset):
+    # options arrive from JSON (--method-option inv.clip=[5,1000]): lists must key a network
+    ctx = _ctx(tiny_dataset)
+    clipped = get_method("inv", {"inv": {"clip": [5, 1000]}})
+    out = clipped.run(ctx)
+    assert np.all(np.isfinite(out.predictions["test"]))
+    assert clipped.key() != get_method("inv", {"inv": {"clip": [2, 50]}}).key()
+    assert len(ctx._networks) == 1
+
+
 def test_fds_calibrates_only_in_training(tiny_dataset):
     ctx = _ctx(tiny_dataset)
     net = ctx.network(get_method("fds").key(), lambda: get_method("fds").make_hooks(ctx))

@@ -125,6 +125,15 @@ class Method(ABC):
     def run(self, ctx: RunContext) -> MethodOutput: ...
 
 
+def _hashable(value):
+    """An option's value as a hashable one (JSON lists become tuples)."""
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
+
+
 def _keywords(cls: type) -> list[str] | None:
     """The keyword arguments ``cls(...)`` takes (its ``OPTIONS`` when it declares them), None
     when it takes any (``**kwargs``)."""
@@ -170,7 +179,10 @@ class NetworkMethod(Method):
             raise ValueError(f"{self.name}: {e}") from None
 
     def key(self) -> tuple:
-        return ((self.name, tuple(sorted(self.options.items()))),) if self.name != "vanilla" else ()
+        """What identifies the network this method trains: its name and options (hashable)."""
+        if self.name == "vanilla":
+            return ()
+        return ((self.name, tuple(sorted((k, _hashable(v)) for k, v in self.options.items()))),)
 
     def run(self, ctx: RunContext) -> MethodOutput:
         return Combined([self]).run(ctx)
