@@ -87,11 +87,11 @@ class TrainingParts:
     optimizers: dict[str, torch.optim.Optimizer]
     ema: object | None
     history: Tensor
-    gen: torch.Generator | None = None
-    device: torch.device = torch.device("cpu")
-    path: Path | None = None
-    key_parts: tuple = ()
-    every: int = 250
+    gen: torch.Generator
+    device: torch.device
+    path: Path | None
+    key_parts: tuple
+    every: int
     #: steps already done when training began here (set by :meth:`resume`)
     start: int = field(default=0, init=False)
 
@@ -204,8 +204,9 @@ class FeatureGenerator(ABC):
         """Activations per batch row of one training step, for the memory check."""
 
     @abstractmethod
-    def _build(self, m: int) -> TrainingParts:
-        """Fresh networks, optimisers, EMA and an empty loss history (under the seeded RNG)."""
+    def _build(self, m: int) -> tuple[dict, dict, object | None, Tensor]:
+        """Fresh networks and optimisers (by name), the EMA (or None) and an empty loss history
+        of one row per step, made under the seeded RNG."""
 
     @abstractmethod
     def _train_step(self, parts: TrainingParts, z: Tensor, y: Tensor, step: int) -> Tensor:
@@ -271,14 +272,11 @@ class FeatureGenerator(ABC):
             k: v for k, v in self.config.to_dict().items() if k not in self.sampling_settings
         }
         with _seeded_global_rng(seed, self.device):
-            parts = self._build(z.shape[1])  # weight init draws from the seeded global RNG
-            parts.gen = torch.Generator().manual_seed(seed)  # batches, t, noise (on the CPU)
-            parts.device, parts.path, parts.every = (
-                self.device,
-                self.checkpoint,
-                self.checkpoint_every,
-            )
-            parts.key_parts = (self.name, z, y, train_settings, seed, self.device.type)
+            modules, optimizers, ema, history = self._build(z.shape[1])  # seeded weight init
+            gen = torch.Generator().manual_seed(seed)  # batches, t, noise (on the CPU)
+            key = (self.name, z, y, train_settings, seed, self.device.type)
+            parts = TrainingParts(modules, optimizers, ema, history, gen, self.device,
+                                  self.checkpoint, key, self.checkpoint_every)  # fmt: skip
             self.resumed_from_step_ = parts.resume()
             n = len(parts.history)
             bar = progress_bar(range(parts.start, n), f"{self.name} fit", self.progress,

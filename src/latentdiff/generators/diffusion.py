@@ -226,7 +226,7 @@ class FeatureDiffusion(FeatureGenerator):
         cfg = self.config
         return 6 * m + cfg.hidden_dim * (6 * cfg.n_blocks + 4) + 6 * cfg.embed_dim
 
-    def _build(self, m: int) -> TrainingParts:
+    def _build(self, m: int):
         cfg = self.config
         self.scheduler_ = make_scheduler(cfg, cfg.scheduler)
         self.alphas_cumprod_ = self.scheduler_.alphas_cumprod.to(self.device, torch.float32)
@@ -236,7 +236,7 @@ class FeatureDiffusion(FeatureGenerator):
             net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, fused=fused
         )
         ema = make_ema(net.parameters(), cfg.ema_decay) if cfg.use_ema else None
-        return TrainingParts({"net": net}, {"opt": opt}, ema, torch.empty(cfg.n_steps))
+        return {"net": net}, {"opt": opt}, ema, torch.empty(cfg.n_steps)
 
     def _train_step(self, parts: TrainingParts, z: Tensor, y: Tensor, step: int) -> Tensor:
         cfg, dev, gen = self.config, self.device, parts.gen

@@ -114,7 +114,7 @@ class FeatureGAN(FeatureGenerator):
             + 6 * cfg.embed_dim
         )
 
-    def _build(self, m: int) -> TrainingParts:
+    def _build(self, m: int):
         cfg, dev = self.config, self.device
         G, D = Generator(m, cfg).to(dev), Discriminator(m, cfg).to(dev)
         fused, betas = dev.type in ("cpu", "cuda"), (cfg.beta1, cfg.beta2)
@@ -122,7 +122,7 @@ class FeatureGAN(FeatureGenerator):
         opt_d = torch.optim.Adam(D.parameters(), cfg.lr_d, betas=betas, fused=fused)
         ema = make_ema(G.parameters(), cfg.ema_decay) if cfg.use_ema else None
         history = torch.empty((cfg.n_steps, 3))
-        return TrainingParts({"G": G, "D": D}, {"G": opt_g, "D": opt_d}, ema, history)
+        return {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, ema, history
 
     def _train_step(self, parts: TrainingParts, z: Tensor, y_all: Tensor, step: int) -> Tensor:
         cfg, dev, gen = self.config, self.device, parts.gen
