@@ -3,13 +3,9 @@
 # Housing and STS-B-DIR (MiniLM), then STS-B-DIR with both text encoders and California Housing,
 # vanilla vs LatentDiff (and the retrain-head control) in detail, 3 seeds each, on this machine.
 # The two grids run side by side, one CPU thread each.
-# Data from LATENTDIFF_SHARED_DATA (default ../shared/data); outputs under OUT (default bench-out).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-. .venv/bin/activate
-DATA=${LATENTDIFF_SHARED_DATA:-../shared/data}
-OUT=${OUT:-bench-out}
+# Data from LATENTDIFF_SHARED_DATA (default ../shared/data); outputs under OUT (default bench-out);
+# both set by scripts/bench-env.sh.
+. "$(dirname "$0")/bench-env.sh"
 SEEDS=${SEEDS:-0,1,2}
 METHODS=vanilla,retrain-head,latentdiff
 mkdir -p "$OUT"

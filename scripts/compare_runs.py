@@ -14,8 +14,8 @@ import argparse
 
 import numpy as np
 
-from latentdiff.metrics import LOWER_IS_BETTER
-from latentdiff.reporting.runs import REGION_COLUMNS, load_run
+from latentdiff.metrics import LOWER_IS_BETTER, REGION_COLUMNS
+from latentdiff.reporting.runs import load_run
 
 
 def _values(run, metric: str) -> dict:

@@ -2,12 +2,7 @@
 # The measurements behind docs/design.md's gradient-clipping table and docs/methods.md's INV clip
 # note (issue 9). Result files (without checkpoints) land in docs/results/issue-9/.
 # About 6 minutes on 2 CPU cores, plus the MiniLM embeddings the first time.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-. .venv/bin/activate
-DATA=${LATENTDIFF_SHARED_DATA:-../shared/data}
-OUT=${OUT:-bench-out}
+. "$(dirname "$0")/bench-env.sh"
 CAL="$DATA/california-housing/california_housing.csv"
 # stage-1 gradient clipping: norm 5 (our default for every method) against none
 for gc in 5 0; do

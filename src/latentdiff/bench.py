@@ -20,19 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .binning import REGIONS
 from .data.base import DIRDataset
 from .data.registry import load_dataset
 from .encoders import DEFAULT_ENCODER, make_encoder
 from .io import atomic_write_text, write_json
 from .methods import RunContext, get_method
-from .metrics import shot_metrics
+from .metrics import REGION_COLUMNS, shot_metrics
 from .progress import progress_bar
 from .reporting.tables import results_table
 from .rundir import open_run_dir, resumed_results, write_config
 from .settings import BenchConfig
-
-REGION_COLUMNS = ("all", *REGIONS)
 
 
 def _records(dataset: str, method: str, seed: int, metrics: dict) -> list[dict]:

@@ -11,6 +11,9 @@ import numpy as np
 from .binning import REGIONS
 from .validation import check_pair
 
+#: the columns of every table: all samples, then each shot region
+REGION_COLUMNS: tuple[str, ...] = ("all", *REGIONS)
+
 METRICS: tuple[str, ...] = ("mae", "mse", "gm", "pearson", "spearman", "r2")
 LOWER_IS_BETTER = {
     "mae": True,

@@ -306,17 +306,14 @@ class BenchConfig(Settings):
             set_(self, "table_metrics", preset.metrics)
         self._check_encoder()
         uses = self._method_uses()
-        self._resolve("sampler", SamplerConfig, uses)
-        self._resolve("head", HeadConfig, uses)
-        if self.sampler is not None:
-            sampler = self.sampler
-            for part, cls in (("diffusion", DiffusionConfig), ("gan", GANConfig)):
-                value = getattr(sampler, part)
-                if value is None and part in uses:
-                    sampler = sampler.replace(**{part: cls()})
-                elif value is not None and part not in uses:
-                    raise SettingError(_unused(f"sampler.{part}", part, self.methods))
-            set_(self, "sampler", sampler)
+        set_(self, "head", self._resolved(self.head, "head", HeadConfig, uses))
+        sampler = self._resolved(self.sampler, "sampler", SamplerConfig, uses)
+        if sampler is not None:
+            generators = (("diffusion", DiffusionConfig), ("gan", GANConfig))
+            parts = {p: self._resolved(getattr(sampler, p), f"sampler.{p}", cls, uses)
+                     for p, cls in generators}  # fmt: skip
+            sampler = sampler.replace(**parts)
+        set_(self, "sampler", sampler)
 
     def _method_uses(self) -> dict[str, list[str]]:
         """Which parts of the configuration each chosen method uses: {part: [methods]}."""
@@ -336,12 +333,15 @@ class BenchConfig(Settings):
                 uses.setdefault(part, []).append(name)
         return uses
 
-    def _resolve(self, part: str, cls: type, uses: dict) -> None:
-        value = getattr(self, part)
+    def _resolved(self, value, name: str, cls: type, uses: dict):
+        """A part of the configuration (``name``: its path) as the chosen methods need it: its
+        defaults when one uses it and it was left unset, refused when it is set and none does."""
+        part = name.rpartition(".")[2]
         if value is None and part in uses:
-            object.__setattr__(self, part, cls())
-        elif value is not None and part not in uses:
-            raise SettingError(_unused(part, part, self.methods))
+            return cls()
+        if value is not None and part not in uses:
+            raise SettingError(_unused(name, part, self.methods))
+        return value
 
     def _check_encoder(self) -> None:
         """Resolve the data set's default encoder and check the encoder's options (a data set

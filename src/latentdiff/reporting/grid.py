@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics import LOWER_IS_BETTER
+from ..metrics import LOWER_IS_BETTER, REGION_COLUMNS
 from .published import published
-from .runs import REGION_COLUMNS, Run, format_mean_std, heading, paired, ranking, summarise
+from .runs import Run, format_mean_std, heading, paired, ranking, summarise
 
 
 def _is_latentdiff(m: str) -> bool:

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..binning import REGIONS
 from ..metrics import LOWER_IS_BETTER
 
-REGION_COLUMNS = ("all", *REGIONS)
 CONFIG_FORMAT = 2  # latentdiff.settings.BenchConfig.FORMAT
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics import LOWER_IS_BETTER, region_counts
-from .runs import REGION_COLUMNS, format_mean_std, summarise
+from ..metrics import LOWER_IS_BETTER, REGION_COLUMNS, region_counts
+from .runs import format_mean_std, summarise
 
 
 def metric_table(s: dict, methods: list[str], metric: str, level: str = "##", suffix: str = ""):
