@@ -29,6 +29,7 @@ from ..hooks import TrainHook, check_hooks
 from ..io import fingerprint
 from ..pipeline import VanillaFit, fit_vanilla
 from ..settings import HeadConfig, SamplerConfig, TrainConfig
+from ..training import RegressionModel
 
 
 def network_slug(key: tuple) -> str:
@@ -106,11 +107,14 @@ class MethodOutput:
     """Predictions per split (label units) and diagnostics for the run record.
 
     ``network_seconds``: for a method that *is* a trained network, its training time (what the
-    benchmark reports for it even when another method trained the shared network first)."""
+    benchmark reports for it even when another method trained the shared network first).
+    ``model``: the trained predictor f then h that made the predictions (what a saved model
+    keeps to predict new rows); None where a method has no single network."""
 
     predictions: dict[str, np.ndarray]
     info: dict = field(default_factory=dict)
     network_seconds: float | None = None
+    model: RegressionModel | None = None
 
 
 class Method(ABC):
@@ -233,4 +237,4 @@ class Combined(Method):
             info["network_loaded_from_checkpoint"] = True
         for name, hook_info in net.hook_info.items():
             info.update({f"{name}_{k}": v for k, v in hook_info.items()})
-        return MethodOutput(preds, info, network_seconds=net.seconds)
+        return MethodOutput(preds, info, network_seconds=net.seconds, model=net.model)

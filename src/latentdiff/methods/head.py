@@ -53,7 +53,7 @@ class LatentDiff(HeadMethod):
             info["generator_resumed_from_step"] = s.generator_.resumed_from_step_
         if net.loaded_from is not None:
             info["network_loaded_from_checkpoint"] = True
-        return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info)
+        return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info, model=fit.model)
 
 
 class LatentGAN(LatentDiff):
@@ -68,7 +68,7 @@ def _head_only(ctx: RunContext, net: VanillaFit, hooks) -> MethodOutput:
         net, np.empty((0, m)), np.empty(0), ctx.head, ctx.seed, ctx.progress, hooks=hooks
     )
     preds = {sp: predict_from_features(model, net.features(sp)) for sp in ("val", "test")}
-    return MethodOutput(preds, {"head_best_epoch": result.best_epoch})
+    return MethodOutput(preds, {"head_best_epoch": result.best_epoch}, model=model)
 
 
 class RetrainHead(HeadMethod):
