@@ -6,6 +6,11 @@ Every method, the evaluation protocol and the generator use :class:`Bins` and
 * Equal-width bins over a label range, eq. 14 of seed 000:
   ``e_k = y_min + k (y_max - y_min) / K``, ``b(y) = floor((y - y_min) / (y_max - y_min) * K)``,
   centres ``c_k = (e_k + e_{k+1}) / 2``. ``y_max`` itself goes to the last bin.
+* Generation bins of LatentDiff (:class:`GenerationBins`) are eq. 14's bins with two rules for
+  labels as users have them (ratings, counts, grades): bins are never narrower than the labels'
+  resolution (:func:`label_resolution`), and discrete labels (at most
+  :data:`DISCRETE_MAX_VALUES` distinct values) condition on a label that occurs in the bin instead
+  of its centre. Continuous labels get eq. 14 unchanged.
 * Shot regions from the *training* count of each bin (seed 004, sec. 4): many if the count is
   above ``many``, few if below ``few``, medium otherwise. DIR uses 100 / 20; LatentDiff's appendix B
   states 70 / 30. Bins with no training sample are few (zero-shot is the extreme of few).
@@ -155,6 +160,124 @@ class Bins:
 
     def to_dict(self) -> dict:
         return {"low": self.low, "high": self.high, "n_bins": self.n_bins, "width": self.width}
+
+
+#: Labels with at most this many distinct values are *discrete* (ratings 1-5, quality scores
+#: 3-9, small counts): a generation bin conditions on a label that occurs in it, not its centre.
+#: Above it (ages 0-100 have about 100 distinct values, prices in dollars thousands) labels count
+#: as continuous and keep eq. 14's bin centres, as in seed 000.
+DISCRETE_MAX_VALUES = 50
+
+#: Labels spanning more lattice steps than this count as continuous for :func:`label_resolution`
+#: (so fine a lattice never binds: it would take more bins than this).
+LATTICE_MAX_STEPS = 100_000
+
+#: A gap between distinct labels is a whole number of lattice steps if within this many steps.
+LATTICE_TOLERANCE = 1e-3
+
+
+def label_resolution(y) -> float:
+    """The smallest label difference that means something, 0.0 for continuous labels.
+
+    * Labels with at most :data:`DISCRETE_MAX_VALUES` distinct values: the smallest positive gap
+      between sorted distinct values (ratings 1-5: 1; grades 0, 0.5, 2, 5: 0.5).
+    * Labels on a lattice (every gap between sorted distinct values is a whole number of steps of
+      the smallest gap, within :data:`LATTICE_TOLERANCE` of a step, and the range spans at most
+      :data:`LATTICE_MAX_STEPS` steps): the lattice step (integer ages, counts, whole dollars: 1).
+    * Otherwise 0.0: the labels are continuous.
+
+    Only the differences between labels enter, so negative labels and labels with a large
+    constant offset (10,000 + small spread) get the same resolution as the shifted labels up to
+    float64 rounding. A constant target has resolution 0.0.
+    """
+    u = np.unique(check_labels(y))
+    if u.size < 2:
+        return 0.0
+    gaps = np.diff(u)
+    smallest = float(gaps.min())
+    if u.size <= DISCRETE_MAX_VALUES:
+        return smallest
+    span = float(u[-1] - u[0])
+    steps = round(span / smallest)
+    if steps > LATTICE_MAX_STEPS:
+        return 0.0
+    step = span / steps  # the lattice step from the whole range: less rounding than one gap
+    q = gaps / step
+    return step if bool(np.all(np.abs(q - np.round(q)) <= LATTICE_TOLERANCE)) else 0.0
+
+
+def is_discrete(y) -> bool:
+    """Whether ``y`` has at most :data:`DISCRETE_MAX_VALUES` distinct values."""
+    return int(np.unique(check_labels(y)).size) <= DISCRETE_MAX_VALUES
+
+
+@dataclass(frozen=True)
+class GenerationBins:
+    """LatentDiff's generation bins and the label each bin conditions on.
+
+    Build with :meth:`fit`. The rule, for K requested bins over training labels with range
+    ``[y_min, y_max]`` and resolution ``r`` (:func:`label_resolution`):
+
+    * **Width.** Eq. 14's K equal-width bins over ``[y_min, y_max]``, unless they would be narrower
+      than ``r`` (``(y_max - y_min) / K < r``, e.g. ratings 1-5 with K = 20). Then there are
+      fewer bins, ``n = floor((y_max - y_min) / r) + 1``, of equal width
+      ``(y_max - y_min + r) / n >= r`` over ``[y_min - r / 2, y_max + r / 2]``: for labels on a
+      lattice that is one bin per lattice value, centred on it (ratings 1-5: 5 bins, centres
+      1, ..., 5). Bins are never narrower than the resolution, and a lattice value never lies on
+      an edge.
+    * **Condition.** Continuous labels condition on the bin centres (eq. 14, unchanged). Discrete
+      labels (at most :data:`DISCRETE_MAX_VALUES` distinct values, :func:`is_discrete`) condition
+      on the *lower median* of the bin's training labels, a value that occurs (the value itself
+      when a bin holds one value); an empty bin keeps its centre (it gets no synthetic sample:
+      priority 0). So a synthetic label is always a training label for discrete data.
+
+    Attributes
+    ----------
+    bins : Bins
+    labels : array of shape (K,)
+        The label each bin conditions on (and that its synthetic samples carry).
+    resolution : float
+        ``label_resolution`` of the training labels (0.0: continuous).
+    discrete : bool
+    """
+
+    bins: Bins
+    labels: np.ndarray
+    resolution: float
+    discrete: bool
+
+    @classmethod
+    def fit(cls, y, n_bins: int) -> GenerationBins:
+        if isinstance(n_bins, bool) or int(n_bins) != n_bins or n_bins < 1:
+            raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+        y = check_labels(y)
+        resolution = label_resolution(y)
+        low, high = float(y.min()), float(y.max())
+        if resolution > 0 and (high - low) / n_bins < resolution:
+            n = math.floor((high - low) / resolution + 1e-9) + 1
+            half = resolution / 2
+            bins = Bins.from_range(low - half, high + half, n_bins=n)
+        else:
+            bins = Bins.fit(y, n_bins=n_bins)  # eq. 14 as written
+        discrete = is_discrete(y)
+        labels = bins.centers
+        if discrete:
+            labels = labels.copy()
+            b = bins.assign(y)
+            order = np.lexsort((y, b))  # by bin, then by label
+            counts = np.bincount(b, minlength=bins.n_bins)
+            start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            full = counts > 0
+            labels[full] = y[order][start[full] + (counts[full] - 1) // 2]  # lower median
+        return cls(bins, labels, resolution, discrete)
+
+    def to_dict(self) -> dict:
+        return {
+            "bins": self.bins.to_dict(),
+            "labels": self.labels.tolist(),
+            "resolution": self.resolution,
+            "discrete": self.discrete,
+        }
 
 
 @dataclass(frozen=True)

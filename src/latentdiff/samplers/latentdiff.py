@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import memory
 from ..augment import QualityGate, allocate, bin_mean_abs_error, priority
-from ..binning import Bins
+from ..binning import GenerationBins
 from ..generators import GENERATORS
 from ..settings import DiffusionConfig, GANConfig, SamplerConfig
 from .base import BaseRegressionSampler
@@ -49,7 +49,10 @@ class LatentDiffSampler(BaseRegressionSampler):
     Parameters
     ----------
     n_bins : int, default 20
-        K, equal-width bins over the label range (eq. 14); conditions are bin centres.
+        K, equal-width bins over the label range (eq. 14); conditions are bin centres. Labels
+        with a resolution (ratings, counts) get fewer bins when K bins would be narrower than
+        it, and discrete labels condition on a label of the bin that occurs
+        (:class:`latentdiff.binning.GenerationBins`).
     ratio : float, default 0.2
         Synthetic samples to generate, as a fraction of the real count (before the gate).
     priority_weight : float, default 0.7
@@ -153,9 +156,11 @@ class LatentDiffSampler(BaseRegressionSampler):
     def _fit(self, Z, y, sample_errors=None) -> LatentDiffSampler:
         settings = self.settings()
         rs = check_random_state(self.random_state)
-        self.bins_ = Bins.fit(y, n_bins=settings.n_bins)
+        grid = GenerationBins.fit(y, settings.n_bins)  # eq. 14; the resolution and discrete rules
+        self.bins_, self.bin_labels_ = grid.bins, grid.labels
+        self.label_resolution_, self.discrete_labels_ = grid.resolution, grid.discrete
         b = self.bins_.assign(y)
-        c = self.bins_.centers[b]
+        c = self.bin_labels_[b]  # bin centres for continuous labels
         yf = np.asarray(y, dtype=np.float64)
         if sample_errors is None:
             pred = Ridge(alpha=1.0).fit(Z, yf).predict(Z)
@@ -194,19 +199,21 @@ class LatentDiffSampler(BaseRegressionSampler):
 
     # --- generate ---------------------------------------------------------------------------
     def sample(self, y, random_state=None) -> np.ndarray:
-        """Synthetic features for labels ``y``, conditioned on their bin centres (no gate)."""
+        """Synthetic features for labels ``y``, conditioned on their bins' labels (no gate):
+        the bin centres, or for discrete labels a label that occurs in the bin."""
         check_is_fitted(self, "generator_")
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(y)):
             raise ValueError("labels to sample at must be finite")
         if y.size == 0:
             return np.empty((0, self.n_features_in_), dtype=self._dtypes[0])
-        c = self.bins_.centers[self.bins_.assign(y)]
+        c = self.bin_labels_[self.bins_.assign(y)]
         seed = self._sample_seed if random_state is None else random_state
         return self.generator_.sample(c, random_state=seed).astype(self._dtypes[0], copy=False)
 
     def generate(self) -> tuple[np.ndarray, np.ndarray]:
-        """Allocate ``ratio * N`` samples by priority, generate them at bin centres and gate them.
+        """Allocate ``ratio * N`` samples by priority, generate them at the bins' labels (bin
+        centres; for discrete labels a label of the bin that occurs) and gate them.
 
         Returns the accepted synthetic ``(Z_syn, y_syn)``; ``report_`` holds the per-bin table.
         """
@@ -215,7 +222,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         _check_memory(n_total, self.n_features_in_, self.ratio)
         requested = allocate(self.priority_, n_total)
         bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
-        y_syn = self.bins_.centers[bin_idx]  # y_syn := c
+        y_syn = self.bin_labels_[bin_idx]  # y_syn := c
         Z_syn = self.sample(y_syn) if n_total else np.empty((0, self.n_features_in_))
         keep = (
             self.gate_.accept(Z_syn, bin_idx)
@@ -227,6 +234,7 @@ class LatentDiffSampler(BaseRegressionSampler):
             {
                 "bin": k,
                 "center": float(self.bins_.centers[k]),
+                "label": float(self.bin_labels_[k]),
                 "n_real": int(self.bin_counts_[k]),
                 "mean_abs_error": _none_if_nan(self.bin_errors_[k]),
                 "priority": float(self.priority_[k]),
