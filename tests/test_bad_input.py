@@ -119,12 +119,13 @@ def test_mixed_type_and_missing_feature_values_are_encoded_or_refused():
     ds = dataset_from_frame(df, "t", name="cat", eval_n_bins=5, cap=5)
     assert np.isfinite(ds.train.X).all()
     df2 = df.assign(a=[np.nan] + [1.0] * 119)
-    try:
-        ds2 = dataset_from_frame(df2, "t", name="nan", eval_n_bins=5, cap=5)
-    except ValueError as e:
-        assert "a" in str(e)
-    else:
-        assert np.isfinite(ds2.train.X).all()  # imputed, never NaN into the network
+    with pytest.raises(ValueError, match="feature column 'a' has 1 missing value.*refused"):
+        dataset_from_frame(df2, "t", name="nan", eval_n_bins=5, cap=5, missing="refuse")
+    ds2 = dataset_from_frame(df2, "t", name="nan", eval_n_bins=5, cap=5)  # imputed by default
+    assert np.isfinite(ds2.train.X).all()  # never NaN into the network
+    assert sum(ds2.info["imputed"]["a"].values()) == 1
+    with pytest.raises(ValueError, match="feature column 'a' has 1 infinite"):
+        dataset_from_frame(df2.assign(a=[np.inf] + [1.0] * 119), "t", eval_n_bins=5, cap=5)
 
 
 # --- files and the CLI ------------------------------------------------------------------------

@@ -36,8 +36,64 @@ def test_encoding_standardises_numbers_and_one_hots_text_with_train_statistics()
 def test_mixed_column_and_missing_values_are_named():
     with pytest.raises(ValueError, match="'m' mixes numbers and text"):
         TableEncoding.fit(pd.DataFrame({"m": ["1", "2", "abc"]}))
-    with pytest.raises(ValueError, match="'n' has 1 missing"):
-        TableEncoding.fit(pd.DataFrame({"n": [1.0, np.nan]}))
+    with pytest.raises(ValueError, match="'n' has 1 missing value.*refused"):
+        TableEncoding.fit(pd.DataFrame({"n": [1.0, np.nan]}), missing="refuse")
+    with pytest.raises(ValueError, match="'t' has 1 missing value.*refused"):
+        TableEncoding.fit(pd.DataFrame({"t": ["a", None]}), missing="refuse")
+    enc = TableEncoding.fit(pd.DataFrame({"n": [1.0, 2.0]}), missing="refuse")
+    with pytest.raises(ValueError, match="'n' has 1 missing value.*refused"):
+        enc.transform(pd.DataFrame({"n": [np.nan]}))  # the fitted rule holds for new rows too
+    with pytest.raises(ValueError, match="'n' has 1 infinite"):
+        TableEncoding.fit(pd.DataFrame({"n": [1.0, np.inf]}))  # imputed never, refused always
+    with pytest.raises(ValueError, match="'n' has no value in the training rows"):
+        TableEncoding.fit(pd.DataFrame({"n": [np.nan, np.nan]}))
+    with pytest.raises(ValueError, match="missing = 'drop'"):
+        TableEncoding.fit(pd.DataFrame({"n": [1.0]}), missing="drop")
+
+
+def test_missing_values_are_imputed_from_the_training_rows():
+    import json
+
+    train = pd.DataFrame({"a": [1.0, np.nan, 3.0, 10.0], "b": ["x", None, "y", "x"]})
+    enc = TableEncoding.fit(train)
+    assert enc.median == {"a": 3.0} and enc.mean == {"a": pytest.approx(14 / 3)}
+    assert enc.feature_names == ["a", "b=x", "b=y", "b=<missing>"]
+    new = pd.DataFrame({"a": [np.nan, "2"], "b": [np.nan, "y"]})
+    out = enc.transform(new)
+    np.testing.assert_allclose(out[:, 0], (np.array([3.0, 2.0]) - enc.mean["a"]) / enc.std["a"],
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_array_equal(out[:, 1:], [[0, 0, 1], [0, 1, 0]])
+    assert enc.missing_counts(new) == {"a": 1, "b": 1}
+    with pytest.raises(ValueError, match="'a' is numeric but has 1 value.* 'abc'"):
+        enc.transform(pd.DataFrame({"a": ["abc"], "b": ["x"]}))  # text is not a gap
+    assert enc.unseen_categories(pd.DataFrame({"a": [1.0], "b": ["z"]})) == {"b": ["z"]}
+    back = TableEncoding.from_dict(json.loads(json.dumps(enc.to_dict())))
+    assert back == enc
+    np.testing.assert_array_equal(back.transform(new), out)
+    # a text column without gaps in training has no <missing> level: a gap encodes as zeros
+    enc2 = TableEncoding.fit(pd.DataFrame({"b": ["x", "y"]}))
+    np.testing.assert_array_equal(enc2.transform(pd.DataFrame({"b": [None]})), [[0, 0]])
+
+
+def test_imputed_values_are_counted_per_column_and_split(tmp_path, tiny_frame):
+    df = tiny_frame.copy()
+    df.loc[::10, "x2"] = np.nan
+    df.loc[::25, "kind"] = None
+    ds = dataset_from_frame(df, "target", eval_n_bins=10, cap=10)
+    counts = ds.info["imputed"]
+    assert set(counts) == {"x2", "kind"} and set(counts["x2"]) == {"train", "val", "test"}
+    assert sum(counts["x2"].values()) == 60 and sum(counts["kind"].values()) == 24
+    assert np.isfinite(ds.train.X).all() and np.isfinite(ds.test.X).all()
+    assert "imputed" in ds.summary()
+    assert "imputed" not in dataset_from_frame(tiny_frame, "target", eval_n_bins=10).info
+    df.to_csv(tmp_path / "gaps.csv", index=False)
+    with pytest.raises(ValueError, match="'x2' has 60 missing value"):
+        load_dataset("csv", str(tmp_path / "gaps.csv"), target="target", missing="refuse")
+    ds2 = load_dataset("csv", str(tmp_path / "gaps.csv"), target="target", missing="impute")
+    assert ds2.info["imputed"]["x2"] == load_table(tmp_path / "gaps.csv", "target").info[
+        "imputed"]["x2"]  # fmt: skip
+    with pytest.raises(ValueError, match="--missing .* does not apply to stsb-dir"):
+        load_dataset("stsb-dir", "somewhere", missing="impute")
 
 
 def test_split_column_is_used(tiny_frame):

@@ -40,6 +40,7 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--regions", "data.regions", "data"),
     ("--max-train", "data.max_train", "data"),
     ("--eval-bins", "data.eval_bins", "data"),
+    ("--missing", "data.missing", "data"),
     ("--epochs", "train.epochs", "model"),
     ("--lr", "train.lr", "model"),
     ("--batch-size", "train.batch_size", "model"),
@@ -117,16 +118,22 @@ def _key_value(s: str) -> tuple[str, object]:
         return key.strip(), value
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def _add_common(p: argparse.ArgumentParser, data_flags: tuple[str, ...] | None = None) -> None:
+    """The setting options; ``data_flags``: only these data options, no --dataset or --encoder
+    (``fit``: a table and the tabular encoder)."""
     groups = {name: p.add_argument_group(name) for name in
               ("data", "model", "LatentDiff", "head retraining")}  # fmt: skip
-    groups["data"].add_argument(
-        "--dataset", help=f"named data set, one of {', '.join(DATASETS)} (default: csv when "
-        "--data is a file, else diamonds)",
-    )  # fmt: skip
-    groups["model"].add_argument("--encoder", help="encoder (default per modality)")
+    if data_flags is None:
+        groups["data"].add_argument(
+            "--dataset", help=f"named data set, one of {', '.join(DATASETS)} (default: csv when "
+            "--data is a file, else diamonds)",
+        )  # fmt: skip
+        groups["model"].add_argument("--encoder", help="encoder (default per modality)")
     for flag, path, group in OPTIONS:
-        groups[group].add_argument(flag, type=_arg_type(path), default=None, help=_help(path))
+        if data_flags is None or group != "data" or flag in data_flags:
+            required = data_flags is not None and flag in ("--data", "--target")
+            groups[group].add_argument(flag, type=_arg_type(path), default=None,
+                                       required=required, help=_help(path))  # fmt: skip
     groups["LatentDiff"].add_argument(
         "--no-gate", action="store_true", help="keep every synthetic feature (no eq. 11 gate)"
     )
@@ -298,6 +305,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         else:
             p.add_argument("--seed", type=int, default=0)
         _add_common(p)
+    _add_model_commands(sub, subs)
     p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
     p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
     p.add_argument("--grid", action="append", default=[], metavar="DIR",
@@ -307,6 +315,117 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     return parser, subs
 
 
+# --- a model for new rows: fit and predict -------------------------------------------------------
+#: the data options of ``fit`` (a table, its target; the other data options do not apply)
+_FIT_DATA = ("--data", "--target", "--eval-bins", "--missing")
+#: ``fit``'s method unless --methods says otherwise (LatentDiffRegressor's default; not imported
+#: from there, which would load scikit-learn before the options are read)
+FIT_METHOD = "latentdiff-tuned"
+
+
+def _add_model_commands(sub, subs: dict) -> None:
+    p = subs["fit"] = sub.add_parser("fit", help="train one method on a table, save the model")
+    p.add_argument("--out", required=True, metavar="MODEL", help="folder the model is saved in")
+    p.add_argument("--overwrite", action="store_true", help="replace a model saved in --out")
+    p.add_argument("--methods", metavar="NAME", default=FIT_METHOD,
+                   help=f"one method ('+' combines; default {FIT_METHOD})")  # fmt: skip
+    p.add_argument("--method-option", type=_key_value, action="append", default=[],
+                   metavar="METHOD.KEY=VALUE", help="a method's option, repeatable")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--id-column", metavar="COL", help="a column that is not a feature (row ids)")
+    _add_common(p, data_flags=_FIT_DATA)
+    # what _config reads that fit does not offer: a table (csv), its default encoder
+    p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None)
+    p = subs["predict"] = sub.add_parser("predict", help="predict new rows with a saved model")
+    p.add_argument("model", metavar="MODEL", help="a folder written by latentdiff fit")
+    p.add_argument("--data", required=True, help="CSV or parquet file of the rows to predict")
+    p.add_argument("--out", required=True, help="CSV file of the predictions (column prediction)")
+    p.add_argument("--id-column", metavar="COL", help="carry this column through, first")
+
+
+def _fit(a: argparse.Namespace) -> int:
+    """Train, save, print the validation table. Settings, --out and the table are checked
+    before training."""
+    import pandas as pd
+
+    from .data.tabular import read_table, target_values
+    from .estimator import MODEL_JSON, LatentDiffRegressor
+
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    if len(methods) != 1:
+        raise ValueError(f"--methods: fit trains one method, got {a.methods!r} "
+                         "(latentdiff-tuned chooses its settings on validation)")  # fmt: skip
+    cfg = _config(a, methods, (a.seed,))
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file; a model is saved into a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MODEL_JSON).is_file():
+            raise FileExistsError(f"--out {out} is a folder that holds other files than a model")
+        if not a.overwrite:
+            raise FileExistsError(f"--out {out} holds a saved model; --overwrite replaces it")
+    df = read_table(cfg.data.data)
+    y = target_values(df, cfg.data.target, source=cfg.data.data)
+    drop = [cfg.data.target]
+    if a.id_column:
+        if a.id_column not in df.columns:
+            raise KeyError(f"--id-column {a.id_column!r} is not a column of {cfg.data.data}")
+        drop.append(a.id_column)
+    est = LatentDiffRegressor(
+        method=methods[0],
+        method_options=cfg.method_options or None,
+        train=cfg.train,
+        sampler=cfg.sampler,
+        head=cfg.head,
+        encoder_options=cfg.encoder_options or None,
+        eval_bins=cfg.data.eval_bins,
+        missing=cfg.data.missing or "impute",
+        random_state=a.seed,
+        progress=cfg.progress,
+    )
+    try:
+        est.fit(df.drop(columns=drop), pd.Series(y, name=cfg.data.target))
+    except KeyboardInterrupt:
+        print("\nlatentdiff: interrupted; no model saved", file=sys.stderr)
+        return 130
+    est.save(out)
+    print(est.validation_report())
+    for c, n in est.imputed_.items():
+        print(f"imputed in {c!r}: {n['train']} training, {n['val']} validation value(s)")
+    print(f"model saved in {out.resolve()}")
+    return 0
+
+
+def _predict(a: argparse.Namespace) -> int:
+    """Predict every row of --data, in order; a column the model does not know, a missing one,
+    a wrong type or an unseen category is refused naming the column."""
+    import pandas as pd
+
+    from .data.tabular import read_table
+    from .estimator import LatentDiffRegressor
+    from .io import atomic_write_text
+
+    if Path(a.out).is_dir():
+        raise IsADirectoryError(f"--out {a.out} is a folder; give a CSV file name")
+    est = LatentDiffRegressor.load(a.model)
+    df = read_table(a.data)
+    if a.id_column and a.id_column not in df.columns:
+        raise KeyError(f"--id-column {a.id_column!r} is not a column of {a.data}")
+    features = [c["name"] for c in est.columns_]
+    ignored = {est.target_, a.id_column} - {None}
+    extra = [c for c in df.columns if c not in features and c not in ignored]
+    if extra:
+        raise ValueError(f"column {extra[0]!r} of {a.data} is not a feature of the model "
+                         "(drop it, or name it with --id-column)")  # fmt: skip
+    pred = est.predict(df[[c for c in df.columns if c in features]])
+    table = pd.DataFrame({"prediction": pred})
+    if a.id_column:
+        table.insert(0, a.id_column, df[a.id_column].to_numpy())
+    atomic_write_text(a.out, table.to_csv(index=False))
+    print(f"{len(table)} predictions written to {Path(a.out).resolve()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, subs = _parser()
     a = parser.parse_args(argv)
@@ -314,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.command == "report":
             return _report(a)
+        if a.command in ("fit", "predict"):
+            return _fit(a) if a.command == "fit" else _predict(a)
         if a.resume:
             return _execute(_resumed_config(subs[a.command], a), a.resume, resume=True)
         if a.command in ("demo", "run"):

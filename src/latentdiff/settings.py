@@ -229,6 +229,9 @@ class DataConfig(Settings):
     )
     max_train: int | None = setting(None, Optional(POSITIVE_INT), "training subsample")
     eval_bins: int | None = setting(None, Optional(POSITIVE_INT), "evaluation bins")
+    missing: str | None = setting(
+        None, Optional(Options("impute", "refuse")), "missing feature values (None: impute)"
+    )
 
     def _check_together(self) -> None:
         from .data.registry import check_loader_parameters

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .base import DIRDataset
 
-PARAMETERS = ("data", "target", "image_root", "regions", "max_train", "eval_bins")
+PARAMETERS = ("data", "target", "image_root", "regions", "max_train", "eval_bins", "missing")
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,16 @@ class Loader:
 
 LOADERS: dict[str, Loader] = {
     "diamonds": Loader(
-        "tabular", (), ("regions", "max_train", "eval_bins"),
+        "tabular", (), ("regions", "max_train", "eval_bins", "missing"),
         why_not="diamonds is embedded: ggplot2's table, target price",
     ),
     "california-housing": Loader(
-        "tabular", ("data",), ("data", "regions", "max_train", "eval_bins"),
+        "tabular", ("data",), ("data", "regions", "max_train", "eval_bins", "missing"),
         why_not="its target is MedHouseVal",
     ),
     "csv": Loader(
-        "tabular", ("data", "target"), ("data", "target", "regions", "max_train", "eval_bins")
+        "tabular", ("data", "target"),
+        ("data", "target", "regions", "max_train", "eval_bins", "missing"),
     ),
     "stsb-dir": Loader(
         "text", ("data",), ("data", "regions"), ("official", "dir", "latentdiff"), "official",
@@ -59,6 +60,7 @@ _FLAGS = {
     "regions": "--regions",
     "max_train": "--max-train",
     "eval_bins": "--eval-bins",
+    "missing": "--missing",
 }
 
 
@@ -94,6 +96,7 @@ def load_dataset(
     regions: str | None = None,
     max_train: int | None = None,
     eval_bins: int | None = None,
+    missing: str | None = None,
 ) -> DIRDataset:
     """Load a data set by name (:data:`LOADERS` lists what each needs and accepts).
 
@@ -106,6 +109,8 @@ def load_dataset(
 
     ``regions``: ``dir`` (many > 100, few < 20), ``latentdiff`` (70 / 30) or, for STS-B-DIR,
     ``official`` (the reference's lists, its default); None takes the data set's default.
+    ``missing`` (tables): ``impute`` missing feature values from the training rows (None: the
+    default) or ``refuse`` them (:class:`latentdiff.data.tabular.TableEncoding`).
     """
     given = {
         "data": data,
@@ -114,6 +119,7 @@ def load_dataset(
         "regions": regions,
         "max_train": max_train,
         "eval_bins": eval_bins,
+        "missing": missing,
     }
     given = {k: v for k, v in given.items() if v is not None}
     check_loader_parameters(name, given)
@@ -132,6 +138,8 @@ def load_dataset(
     kw = {"thresholds": THRESHOLDS[regions], "eval_n_bins": eval_bins}
     if max_train is not None:
         kw["max_train"] = max_train
+    if missing is not None:
+        kw["missing"] = missing
     if name == "diamonds":
         return tabular.load_diamonds(**kw)
     if name == "california-housing":

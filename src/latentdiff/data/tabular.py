@@ -3,7 +3,9 @@ default (ggplot2 ``diamonds``), and precomputed feature arrays (.npy).
 
 Columns are turned into a float32 design matrix with statistics from the training split only:
 numeric columns are standardised, text columns are one-hot encoded with the training categories
-(an unseen category encodes as all zeros).
+(an unseen category encodes as all zeros). Missing feature values are imputed from the training
+rows (numeric: the median; text: a ``<missing>`` level) and counted per column and split in the
+data set's ``info["imputed"]``, or refused with ``missing="refuse"`` (:class:`TableEncoding`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..binning import DIR_THRESHOLDS, ShotThresholds
+from ..validation import check_labels
 from .base import DIRDataset, Split, balanced_split, make_regions
 
 SPLIT_COLUMN = "split"
@@ -68,20 +71,54 @@ def target_values(df: pd.DataFrame, target: str, source: str = "table") -> np.nd
     return y
 
 
+MISSING_RULES = ("impute", "refuse")
+#: the one-hot level a missing categorical value gets (when the training rows have one)
+MISSING_LEVEL = "<missing>"
+
+
+def _check_missing_rule(missing: str) -> str:
+    if missing not in MISSING_RULES:
+        raise ValueError(f"missing = {missing!r} is not allowed; choose one of {MISSING_RULES}")
+    return missing
+
+
+def _as_text(col: pd.Series) -> np.ndarray:
+    """A categorical column's values as strings, missing ones as :data:`MISSING_LEVEL`."""
+    return np.where(col.isna().to_numpy(), MISSING_LEVEL, col.astype(str).to_numpy()).astype(object)
+
+
 @dataclass
 class TableEncoding:
-    """Column-wise encoding fitted on the training rows (standardise numbers, one-hot text)."""
+    """Column-wise encoding fitted on the training rows: numbers standardised with the training
+    mean and standard deviation, text one-hot encoded with the training categories.
+
+    Missing values (NaN, None, an empty CSV cell) with ``missing="impute"`` (the default): a
+    numeric one becomes the column's training median (then standardised like the rest); a
+    categorical one becomes its own level ``<missing>``, one more one-hot column, present when
+    the training rows have missing values in that column (otherwise a missing value encodes as
+    all zeros, like an unseen category). Mean, standard deviation and median are those of the
+    training values present. With ``missing="refuse"`` a missing value is a ValueError naming
+    the column, in fitting and in :meth:`transform`. Infinite values are always refused, and so
+    is text in a numeric column. :meth:`to_dict` / :meth:`from_dict` round-trip it through
+    JSON (a saved model keeps it).
+    """
 
     numeric: list[str] = field(default_factory=list)
     categorical: dict[str, list] = field(default_factory=dict)
     mean: dict[str, float] = field(default_factory=dict)
     std: dict[str, float] = field(default_factory=dict)
+    #: training median of each numeric column (what a missing value becomes)
+    median: dict[str, float] = field(default_factory=dict)
+    missing: str = "impute"
 
     @classmethod
-    def fit(cls, X: pd.DataFrame) -> TableEncoding:
-        enc = cls()
+    def fit(cls, X: pd.DataFrame, missing: str = "impute") -> TableEncoding:
+        enc = cls(missing=_check_missing_rule(missing))
         for c in X.columns:
             col = X[c]
+            n_missing = int(col.isna().sum())
+            if n_missing and missing == "refuse":
+                raise ValueError(_missing_message(c, n_missing))
             if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
                 as_num = pd.to_numeric(col, errors="coerce")
                 numeric_like = as_num.notna() & col.notna()
@@ -95,44 +132,117 @@ class TableEncoding:
                     enc.numeric.append(c)
                     vals = as_num
                 else:
-                    enc.categorical[c] = sorted(col.dropna().astype(str).unique().tolist())
+                    cats = sorted(col.dropna().astype(str).unique().tolist())
+                    if n_missing and MISSING_LEVEL not in cats:
+                        cats.append(MISSING_LEVEL)
+                    enc.categorical[c] = cats
                     continue
             else:
                 enc.numeric.append(c)
                 vals = col.astype(np.float64)
-            bad = ~np.isfinite(vals.to_numpy(dtype=np.float64))
-            if bad.any():
+            v = vals.to_numpy(dtype=np.float64)
+            if np.isinf(v).any():
                 raise ValueError(
-                    f"feature column {c!r} has {int(bad.sum())} missing or infinite value(s); "
-                    "impute or drop them first"
+                    f"feature column {c!r} has {int(np.isinf(v).sum())} infinite value(s); "
+                    "replace or drop them first"
                 )
-            enc.mean[c] = float(vals.mean())
-            s = float(vals.std(ddof=0))
+            present = v[~np.isnan(v)]
+            if present.size == 0:
+                raise ValueError(f"feature column {c!r} has no value in the training rows")
+            enc.mean[c] = float(present.mean())
+            s = float(present.std())
             enc.std[c] = s if s > 0 else 1.0
+            enc.median[c] = float(np.median(present))
         if not enc.numeric and not enc.categorical:
             raise ValueError("no feature columns left besides the target")
         return enc
 
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    def missing_counts(self, X: pd.DataFrame) -> dict[str, int]:
+        """Missing values per feature column of ``X`` (columns with none left out)."""
+        counts = {c: int(X[c].isna().sum()) for c in self.columns if c in X.columns}
+        return {c: n for c, n in counts.items() if n}
+
+    def unseen_categories(self, X: pd.DataFrame) -> dict[str, list[str]]:
+        """Values of each categorical column of ``X`` that the training rows did not have
+        (missing values excepted)."""
+        out = {}
+        for c, cats in self.categorical.items():
+            col = X[c]
+            seen = set(cats) | {MISSING_LEVEL}
+            new = sorted(set(col[col.notna()].astype(str)) - seen)
+            if new:
+                out[c] = new
+        return out
+
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        missing = [c for c in [*self.numeric, *self.categorical] if c not in X.columns]
-        if missing:
-            raise KeyError(f"feature column(s) {missing} missing")
+        """The float32 design matrix of ``X``'s rows (any other columns are ignored). An unseen
+        category encodes as all zeros."""
+        absent = [c for c in self.columns if c not in X.columns]
+        if absent:
+            raise KeyError(f"feature column(s) {absent} missing")
+        if self.missing == "refuse":
+            for c, n in self.missing_counts(X).items():
+                raise ValueError(_missing_message(c, n))
         parts = []
         for c in self.numeric:
-            v = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float64)
-            if not np.all(np.isfinite(v)):
+            col = X[c]
+            num = pd.to_numeric(col, errors="coerce")
+            text = num.isna() & col.notna()
+            if text.any():
                 raise ValueError(
-                    f"feature column {c!r} has missing, infinite or non-numeric values"
+                    f"feature column {c!r} is numeric but has {int(text.sum())} value(s) that "
+                    f"are not numbers, such as {col[text].iloc[0]!r}"
                 )
+            v = num.to_numpy(dtype=np.float64)
+            if np.isinf(v).any():
+                raise ValueError(
+                    f"feature column {c!r} has {int(np.isinf(v).sum())} infinite value(s)"
+                )
+            v = np.where(np.isnan(v), self.median.get(c, self.mean[c]), v)
             parts.append(((v - self.mean[c]) / self.std[c])[:, None])
         for c, cats in self.categorical.items():
-            v = X[c].astype(str).to_numpy()
+            v = _as_text(X[c])
             parts.append((v[:, None] == np.asarray(cats, dtype=object)[None, :]).astype(np.float64))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     @property
     def feature_names(self) -> list[str]:
         return [*self.numeric, *(f"{c}={v}" for c, cats in self.categorical.items() for v in cats)]
+
+    def to_dict(self) -> dict:
+        """JSON-able: every field (column names, categories, statistics, the missing rule)."""
+        return {
+            "numeric": list(self.numeric),
+            "categorical": {c: list(v) for c, v in self.categorical.items()},
+            "mean": dict(self.mean),
+            "std": dict(self.std),
+            "median": dict(self.median),
+            "missing": self.missing,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TableEncoding:
+        known = {"numeric", "categorical", "mean", "std", "median", "missing"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown table encoding field(s) {unknown}")
+        enc = cls(**{k: d[k] for k in known if k in d})
+        _check_missing_rule(enc.missing)
+        lost = [c for c in enc.numeric if c not in enc.mean or c not in enc.std]
+        if lost:
+            raise ValueError(f"table encoding has no statistics for column(s) {lost}")
+        return enc
+
+
+def _missing_message(column, n: int) -> str:
+    return (
+        f"feature column {column!r} has {n} missing value(s) (NaN or empty) and missing values "
+        "are refused (missing = 'refuse'); fill them, or let them be imputed (--missing impute)"
+    )
 
 
 def dataset_from_frame(
@@ -147,14 +257,18 @@ def dataset_from_frame(
     max_train: int | None = None,
     drop_columns: tuple[str, ...] = (),
     info: dict | None = None,
+    missing: str = "impute",
 ) -> DIRDataset:
     """A DIR data set from a table.
 
     If the table has a ``split`` column with values train / val / test, it is used; otherwise
     label-balanced val and test sets are drawn (``balanced_split``, up to
     ``min(n_bin // 3, cap)`` per evaluation bin each). ``max_train`` subsamples the training split
-    uniformly (the label skew is kept) for quick runs.
+    uniformly (the label skew is kept) for quick runs. ``missing``: impute missing feature
+    values from the training rows (counted in ``info["imputed"]``) or refuse them
+    (:class:`TableEncoding`).
     """
+    _check_missing_rule(missing)
     y = target_values(df, target, source=name)
     feat_cols = [c for c in df.columns if c not in (target, SPLIT_COLUMN, *drop_columns)]
     if not feat_cols:
@@ -177,8 +291,7 @@ def dataset_from_frame(
         if i.size == 0:
             raise ValueError(f"{name}: the {p} split is empty ({y.size} rows in all)")
     X = df[feat_cols]
-    enc = TableEncoding.fit(X.iloc[idx[0]])
-    parts = [Split(enc.transform(X.iloc[i]), y[i]) for i in idx]
+    enc, parts, imputed = _encode_splits(X, y, idx, missing)
     regions = make_regions(parts[0].y, eval_n_bins, eval_bin_width, thresholds)
     meta = {
         "target": target,
@@ -186,9 +299,69 @@ def dataset_from_frame(
         "split_seed": split_seed,
         "max_train": max_train,
         "feature_names": enc.feature_names,
+        **({"imputed": imputed} if imputed else {}),
         **(info or {}),
     }
     return DIRDataset(name, "tabular", *parts, regions=regions, info=meta)
+
+
+def _encode_splits(X: pd.DataFrame, y: np.ndarray, idx, missing: str):
+    """The encoding fitted on the training rows ``idx[0]``, the three splits, and the missing
+    values imputed per column and split (``{column: {split: count}}``, columns with none left
+    out)."""
+    if missing == "refuse":  # counted over every row, before any split is encoded
+        for c in X.columns:
+            if X[c].isna().any():
+                raise ValueError(_missing_message(c, int(X[c].isna().sum())))
+    enc = TableEncoding.fit(X.iloc[idx[0]], missing)
+    parts = [Split(enc.transform(X.iloc[i]), y[i]) for i in idx]
+    imputed: dict[str, dict[str, int]] = {}
+    for p, i in zip(SPLIT_NAMES, idx, strict=True):
+        for c, n in enc.missing_counts(X.iloc[i]).items():
+            imputed.setdefault(c, dict.fromkeys(SPLIT_NAMES, 0))[p] = n
+    return enc, parts, imputed
+
+
+def fit_dataset(
+    X: pd.DataFrame,
+    y,
+    name: str = "fit",
+    eval_n_bins: int | None = None,
+    thresholds: ShotThresholds = DIR_THRESHOLDS,
+    cap: int = 30,
+    split_seed: int = 0,
+    missing: str = "impute",
+) -> tuple[DIRDataset, TableEncoding]:
+    """A DIR data set to fit a model on all of ``(X, y)``, and its :class:`TableEncoding`.
+
+    A label-balanced validation split is carved from the rows (up to ``min(n_bin // 3, cap)``
+    per evaluation bin, drawn as :func:`balanced_split` draws it); every other row trains.
+    Fitting has no test split: :class:`DIRDataset` needs one, so its test split is the
+    validation rows again (``info["test_is_val"]``), which no method uses to decide anything.
+    """
+    _check_missing_rule(missing)
+    y = check_labels(y, "y")
+    if len(X) != y.size:
+        raise ValueError(f"X has {len(X)} rows but y has {y.size} labels")
+    regions0 = make_regions(y, eval_n_bins, None, thresholds)
+    tr, va, te = balanced_split(y, regions0.bins, cap=cap, random_state=split_seed)
+    if va.size == 0:
+        raise ValueError(
+            f"{y.size} rows are too few to carve a validation split: it takes at least 3 rows "
+            f"in one of the {regions0.bins.n_bins} label bins (use fewer evaluation bins)"
+        )
+    idx = [np.sort(np.concatenate([tr, te])), va, va]
+    enc, parts, imputed = _encode_splits(X, y, idx, missing)
+    imputed = {c: {p: n for p, n in d.items() if p != "test"} for c, d in imputed.items()}
+    regions = make_regions(parts[0].y, eval_n_bins, None, thresholds)
+    meta = {
+        "split_rule": f"label-balanced val, up to min(n_bin // 3, {cap}) per bin; the rest trains",
+        "split_seed": split_seed,
+        "test_is_val": True,
+        "feature_names": enc.feature_names,
+        **({"imputed": imputed} if imputed else {}),
+    }
+    return DIRDataset(name, "tabular", *parts, regions=regions, info=meta), enc
 
 
 def load_table(path, target: str, **kwargs) -> DIRDataset:
