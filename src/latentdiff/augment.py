@@ -94,6 +94,9 @@ class BinGate:
     tau: float
     n_real: int  # real samples the statistics come from
     bins_used: tuple[int, int]  # [lo, hi] bin range pooled
+    #: the held-out (or in-sample) real distances tau is the quantile of: another quantile's
+    #: threshold without refitting (:meth:`QualityGate.thresholds`)
+    calibration: np.ndarray | None = None
 
 
 class QualityGate:
@@ -186,10 +189,44 @@ class QualityGate:
                     continue
             Zk = Z[(bin_idx >= lo) & (bin_idx <= hi)]
             mean, prec = self._stats(Zk)
-            tau = float(np.quantile(self._calibration_distances(Zk, mean, prec), self.quantile))
-            self.gates_[int(k)] = BinGate(mean, prec, tau, int(Zk.shape[0]), (lo, hi))
+            calibration = self._calibration_distances(Zk, mean, prec)
+            tau = float(np.quantile(calibration, self.quantile))
+            self.gates_[int(k)] = BinGate(
+                mean, prec, tau, int(Zk.shape[0]), (lo, hi), calibration
+            )
         self.counts_ = counts
         return self
+
+    def distances(self, Z, bin_idx) -> np.ndarray:
+        """d_M of each row to its bin's statistics (eq. 11); NaN where the bin has no gate (too
+        few real samples for ``pool``, or none)."""
+        Z = np.asarray(Z, dtype=np.float64)
+        bin_idx = np.asarray(bin_idx)
+        d = np.full(bin_idx.size, np.nan)
+        for k in np.unique(bin_idx):
+            g = self.gates_.get(int(k))
+            if g is not None:
+                m = bin_idx == k
+                d[m] = self.distance(Z[m], g.mean, g.precision)
+        return d
+
+    def accept_at(self, distances, bin_idx, quantile: float) -> np.ndarray:
+        """The mask :meth:`accept` gives for distances from :meth:`distances`, with tau_y the
+        ``quantile`` of the bin's calibration distances instead of this gate's own q: how the
+        tuned method tries several q on one generated pool without refitting the gate."""
+        if not 0 < quantile <= 1:
+            raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
+        d, bin_idx = np.asarray(distances), np.asarray(bin_idx)
+        keep = np.zeros(bin_idx.size, dtype=bool)
+        for k in np.unique(bin_idx):
+            m = bin_idx == k
+            g = self.gates_.get(int(k))
+            if g is None:
+                small = self.counts_[k] < self.n_min if k < self.counts_.size else True
+                keep[m] = small and self.small_bin_rule == "accept"
+                continue
+            keep[m] = d[m] <= float(np.quantile(g.calibration, quantile))
+        return keep
 
     def accept(self, Z, bin_idx) -> np.ndarray:
         """Boolean mask of accepted synthetic features."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +23,8 @@ from .data.base import DIRDataset
 from .data.registry import load_dataset
 from .encoders import DEFAULT_ENCODER, make_encoder
 from .io import atomic_write_text, write_json
-from .methods import RunContext, get_method
-from .metrics import REGION_COLUMNS, shot_metrics
+from .methods import RunContext
+from .metrics import REGION_COLUMNS, per_bin_errors, shot_metrics
 from .progress import progress_bar
 from .reporting.tables import results_table
 from .rundir import open_run_dir, resumed_results, write_config
@@ -85,16 +84,30 @@ def run_bench(
                 _run_method(name, config, ctx, dataset, out, records, runs)
     table = results_table(records, runs, dataset, config.table_metrics)
     atomic_write_text(out / "results.md", table)
+    _write_figures(out, dataset)
     return records
+
+
+def _write_figures(out: Path, dataset) -> None:
+    """``plots/`` and ``index.html`` (:mod:`latentdiff.reporting.html`); a figure that cannot be
+    drawn is a warning on stderr, never a lost run."""
+    try:
+        from .reporting.html import write_report
+        from .reporting.plots import label_summary
+
+        write_json(out / "plots" / "labels.json", label_summary(dataset))
+        problems = write_report(out)
+    except Exception as e:  # the results are written; the figures are extra
+        problems = [f"plots and index.html not written: {type(e).__name__}: {e}"]
+    for p in problems:
+        print(f"latentdiff: warning: {out}: {p}", file=sys.stderr)
 
 
 def _run_method(name, config, ctx: RunContext, dataset, out: Path, records, runs) -> None:
     """One (method, seed): its records and run entry, or its error, written as soon as known."""
     seed = ctx.seed
-    ctx.fresh_seconds = 0.0
-    t0 = time.perf_counter()
     try:
-        output = get_method(name, config.options_for(name)).run(ctx)
+        output, seconds = ctx.run_method(name, config.options_for(name))
         for split, pred in output.predictions.items():
             if not np.all(np.isfinite(pred)):
                 raise ValueError(
@@ -105,18 +118,15 @@ def _run_method(name, config, ctx: RunContext, dataset, out: Path, records, runs
         runs.append({"method": name, "seed": seed, "error": str(e)})
         print(f"latentdiff: {name} (seed {seed}) failed: {e}", file=sys.stderr)
     else:
-        seconds = time.perf_counter() - t0
         # a shared network's training is counted once, under the method that is that network
         # (vanilla, lds, ...), whatever the order; head methods report their own time only
-        if output.network_seconds is not None:
-            seconds = output.network_seconds
-        else:
-            seconds -= ctx.fresh_seconds
         regions = dataset.regions
         test = shot_metrics(dataset.test.y, output.predictions["test"], regions.of(dataset.test.y))
         val = shot_metrics(dataset.val.y, output.predictions["val"], regions.of(dataset.val.y))
         records += _records(dataset.name, name, seed, test)
-        runs.append({"method": name, "seed": seed, "seconds": seconds, "val": val, **output.info})
+        per_bin = per_bin_errors(dataset.eval_bins, dataset.test.y, output.predictions["test"])
+        runs.append({"method": name, "seed": seed, "seconds": seconds, "val": val,
+                     "test_per_bin": per_bin, **output.info})  # fmt: skip
         write_json(out / "results.json", records)  # after every run: nothing is lost
     write_json(out / "runs.json", runs)  # last: a pair counts as done once it is here
     # the generator's training state is needed only until the method's outcome is recorded

@@ -75,3 +75,40 @@ def region_counts(regions) -> dict[str, int]:
     """Number of samples in all and in each region."""
     regions = np.asarray(regions, dtype=object).reshape(-1)
     return {"all": int(regions.size), **{r: int((regions == r).sum()) for r in REGIONS}}
+
+
+def per_bin_errors(bins, y_true, y_pred) -> dict[str, list]:
+    """Test error per evaluation bin (``bins``: a :class:`latentdiff.binning.Bins`): the bin
+    centres, MAE, MSE and sample count of each bin (``None`` errors for an empty bin), as
+    ``runs.json`` stores them for the per-bin plot."""
+    y_true, y_pred = check_pair(y_true, y_pred)
+    idx = bins.assign(y_true)
+    err = np.abs(y_pred - y_true)
+    n = np.bincount(idx, minlength=bins.n_bins)
+    abs_sum = np.bincount(idx, weights=err, minlength=bins.n_bins)
+    sq_sum = np.bincount(idx, weights=err**2, minlength=bins.n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mae, mse = abs_sum / n, sq_sum / n
+    return {
+        "bins": bins.centers.tolist(),
+        "mae": [float(v) if k else None for v, k in zip(mae, n, strict=True)],
+        "mse": [float(v) if k else None for v, k in zip(mse, n, strict=True)],
+        "n": n.tolist(),
+    }
+
+
+def bin_balanced_error(y_true, y_pred, bins, metric: str = "mse") -> float:
+    """The mean over label bins (``bins``: a :class:`latentdiff.binning.Bins`; the empty ones
+    skipped) of each bin's MSE or MAE: the criterion ``latentdiff-tuned`` and ``auto`` choose by
+    on validation, so that a rare bin counts as much as a common one."""
+    if metric not in ("mse", "mae"):
+        raise ValueError(f"metric must be 'mse' or 'mae', got {metric!r}")
+    y_true, y_pred = check_pair(y_true, y_pred)
+    if y_true.size == 0:
+        raise ValueError("no samples to score")
+    err = np.abs(y_pred - y_true)
+    err = err**2 if metric == "mse" else err
+    idx = bins.assign(y_true)
+    n = np.bincount(idx, minlength=bins.n_bins)
+    s = np.bincount(idx, weights=err, minlength=bins.n_bins)
+    return float(np.mean(s[n > 0] / n[n > 0]))

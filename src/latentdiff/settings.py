@@ -212,6 +212,106 @@ class SamplerConfig(Settings):
     checkpoint_every: int = setting(250, POSITIVE_INT, "generator steps between checkpoints")
     diffusion: DiffusionConfig | None = setting(None, Optional(Nested(DiffusionConfig)), "")
     gan: GANConfig | None = setting(None, Optional(Nested(GANConfig)), "")
+    generator_from: str | None = setting(
+        None, Optional(Text()), "pretrained generator: an exported file or a run directory"
+    )
+    fine_tune: str = setting("full", Options("full", "head"), "with generator_from: what trains")
+
+    def _check_together(self) -> None:
+        from pathlib import Path
+
+        if self.fine_tune != "full" and self.generator_from is None:
+            raise SettingError(
+                f"fine_tune = {self.fine_tune!r} is set but there is nothing to fine-tune: it "
+                f"applies with generator_from (--generator-from)"
+            )
+        if self.generator_from is not None and not Path(self.generator_from).exists():
+            raise SettingError(
+                f"generator_from = {self.generator_from!r} is not allowed: no such file or run "
+                f"directory"
+            )
+
+
+# --- choosing on validation (latentdiff-tuned, auto) ----------------------------------------------
+#: CoDSA's allocation vectors over the shot regions (seed 001, eq. 1 and 5), by name: the share of
+#: the synthetic samples that goes to (many, medium, few); "balanced" is eq. 5's choice, which
+#: tops every region up towards the same augmented count
+REGION_ALLOCATIONS: dict[str, tuple[float, float, float] | None] = {
+    "balanced": None,
+    "few": (0.0, 0.0, 1.0),
+    "medium+few": (0.0, 0.5, 0.5),
+    "uniform": (1 / 3, 1 / 3, 1 / 3),
+}
+
+
+@dataclass(frozen=True)
+class TuneConfig(Settings):
+    """The candidates ``latentdiff-tuned`` chooses among on the validation split (CoDSA, seed
+    001, sec. 2.2: the ratio m/n, the allocation vector w and the split ratio, tuned on held-out
+    data), searched one axis after another (:mod:`latentdiff.tuning`).
+
+    The allocation families are LatentDiff's priority (eq. 9) at each ``priority_weights``
+    lambda and CoDSA's region vectors ``region_allocations`` (:data:`REGION_ALLOCATIONS`).
+    ``splits`` are CoDSA's split ratios (the generator's share of the training rows; the head
+    is retrained on the rest plus synthetic features); "no split" is always a candidate.
+    ``metric`` None: the network's selection metric (MSE, or MAE where the data set's protocol
+    uses MAE), averaged over the validation split's label bins.
+    """
+
+    ratios: tuple[float, ...] = setting(
+        (0.1, 0.25, 0.5, 1.0),
+        Sequence(Interval(float, 0, 100, closed="right"), 1, True),
+        "synthetic / real counts m/n (0, no synthetic feature, is always a candidate)",
+    )
+    priority_weights: tuple[float, ...] = setting(
+        (0.3, 0.7, 1.0), Sequence(Interval(float, 0, 1), 0, True), "lambda (eq. 9) candidates"
+    )
+    region_allocations: tuple[str, ...] = setting(
+        ("balanced", "few", "medium+few"),
+        Sequence(Options(*REGION_ALLOCATIONS), 0, True),
+        "CoDSA allocation vectors over many / medium / few",
+    )
+    quantiles: tuple[float, ...] = setting(
+        (0.9, 0.95, 0.99),
+        Sequence(Interval(float, 0, 1, closed="right"), 0, True),
+        "gate percentile q candidates",
+    )
+    gate_off: bool = setting(True, Boolean(), "no gate is a candidate too")
+    synthetic_weights: tuple[float, ...] = setting(
+        (0.5, 1.0, 2.0), Sequence(POSITIVE, 1, True), "loss weight of synthetic samples"
+    )
+    splits: tuple[float, ...] = setting(
+        (0.7,),
+        Sequence(Interval(float, 0.1, 0.9), 0, True),
+        "CoDSA split ratios (generator's share); no split is always a candidate",
+    )
+    metric: str | None = setting(None, Optional(Options("mse", "mae")), "None: the network's")
+
+    def _check_together(self) -> None:
+        if not self.priority_weights and not self.region_allocations:
+            raise SettingError(
+                "priority_weights and region_allocations are both empty: no allocation to try"
+            )
+
+
+@dataclass(frozen=True)
+class AutoConfig(Settings):
+    """How ``auto`` chooses a method on validation, and its guard against the winner's curse
+    (:mod:`latentdiff.methods.auto`): a candidate replaces vanilla only if a stratified bootstrap
+    of the validation split finds it better on the bin-averaged criterion with probability at
+    least ``confidence`` and its all-sample validation error is, at the ``confidence`` bound, at
+    most ``all_margin`` worse than vanilla's."""
+
+    candidates: tuple[str, ...] = setting(
+        ("vanilla", "sqinv", "lds", "rrt", "latentdiff-tuned", "latentdiff-tuned+WEIGHTING"),
+        Sequence(Text(), 1, True),
+        "methods to choose among (+WEIGHTING: the best of sqinv and lds on validation)",
+    )
+    confidence: float = setting(0.9, Interval(float, 0.5, 1, closed="left"), "bootstrap level")
+    all_margin: float = setting(0.02, NON_NEGATIVE, "all-sample error allowed above vanilla's")
+    n_bootstrap: int = setting(1000, Interval(int, 100), "bootstrap resamples")
+    guard: bool = setting(True, Boolean(), "False: the lowest validation score wins")
+    metric: str | None = setting(None, Optional(Options("mse", "mae")), "None: the network's")
 
 
 # --- data -----------------------------------------------------------------------------------------

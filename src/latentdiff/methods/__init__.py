@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .auto import Auto
 from .balanced_mse import BMC, BNI, GAI
 from .base import (
     Combined,
@@ -18,6 +19,7 @@ from .head import RRT, LatentDiff, LatentGAN, RetrainHead
 from .input_resampling import SmognMethod, SmoterMethod
 from .ranksim import RankSim
 from .reweighting import LDS, Inv, Sqinv
+from .tuned import LatentDiffTuned
 from .vanilla import Vanilla
 
 METHODS: dict[str, type[Method]] = {
@@ -40,6 +42,8 @@ METHODS: dict[str, type[Method]] = {
         RetrainHead,
         LatentDiff,
         LatentGAN,
+        LatentDiffTuned,
+        Auto,
     )
 }
 
@@ -90,6 +94,8 @@ def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
             f"unknown method {unknown[0]!r} in {name!r}; known methods: {', '.join(METHODS)} "
             "(combine with '+', e.g. latentdiff+lds)"
         )
+    if "auto" in parts and len(parts) > 1:
+        raise ValueError(f"{name!r}: auto chooses a whole method and combines with none")
     bad = set(options) - set(parts)
     if bad:
         raise ValueError(f"options given for {sorted(bad)}, which {name!r} does not use")

@@ -57,6 +57,9 @@ class RunContext:
     #: folder of this seed's checkpoints (networks, generator training state); None: none kept
     checkpoints: Path | None = None
     _networks: dict[tuple, VanillaFit] = field(default_factory=dict, repr=False)
+    #: outputs of the methods run in this context, by (name, options): ``auto`` reuses what the
+    #: benchmark ran and the other way round; with the seconds each took when it ran
+    _outputs: dict[tuple, tuple] = field(default_factory=dict, repr=False)
     #: seconds spent training networks since the counter was last reset (bench bookkeeping)
     fresh_seconds: float = 0.0
 
@@ -92,6 +95,23 @@ class RunContext:
             if net.loaded_from is None:
                 self.fresh_seconds += time.perf_counter() - t0
         return self._networks[key]
+
+    def run_method(self, name: str, options: dict | None = None) -> tuple[MethodOutput, float]:
+        """The output of method ``name`` (``a+b`` allowed) with ``options`` in this context, run
+        on first use and memoised, and its own seconds: a network method's training time, a
+        head method's time without the training of the network it works on (each network is
+        counted once, under the method that is it, whichever method trained it first)."""
+        from . import get_method  # the registry imports this module
+
+        key = (name, _hashable(options or {}))
+        if key not in self._outputs:
+            t0, fresh0 = time.perf_counter(), self.fresh_seconds
+            output = get_method(name, options).run(self)
+            seconds = time.perf_counter() - t0 - (self.fresh_seconds - fresh0)
+            if output.network_seconds is not None:
+                seconds = output.network_seconds
+            self._outputs[key] = (output, seconds)
+        return self._outputs[key]
 
     def generator_dir(self) -> Path | None:
         """Where a head method keeps its generator's training checkpoints (one method at a time:

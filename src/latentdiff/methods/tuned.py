@@ -1,0 +1,60 @@
+"""``latentdiff-tuned``: LatentDiff with the ratio, the allocation (LatentDiff's priority lambda
+or CoDSA's region vector), the gate quantile, the synthetic sample weight and CoDSA's sample
+split chosen on the validation split (:mod:`latentdiff.tuning`; seed 001 on seed 000).
+
+Options (``--method-option latentdiff-tuned.KEY=VALUE``) are the fields of
+:class:`latentdiff.settings.TuneConfig`, checked when the method is made. Combined with network
+methods (``latentdiff-tuned+sqinv``) it tunes on the network trained with them.
+"""
+
+from __future__ import annotations
+
+from ..params import SettingError
+from ..pipeline import VanillaFit
+from ..settings import TuneConfig
+from ..training import predict_from_features
+from ..tuning import Tuner
+from .base import HeadMethod, MethodOutput, RunContext
+
+
+class LatentDiffTuned(HeadMethod):
+    name = "latentdiff-tuned"
+    generator = "diffusion"
+    uses = frozenset({"sampler", "diffusion", "head"})
+
+    def __init__(self, **options):
+        self.options = options
+        try:
+            self.tune = TuneConfig.from_dict(options, f"method_options.{self.name}.")
+        except SettingError as e:
+            raise ValueError(str(e)) from None
+
+    def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
+        tuner = Tuner(
+            net,
+            ctx.sampler,
+            ctx.head,
+            self.tune,
+            ctx.seed,
+            generator=self.generator,
+            progress=ctx.progress,
+            generator_dir=ctx.generator_dir(),
+        )
+        if ctx.checkpoints is not None:  # the scores outlive the method: a resumed run skips them
+            tuner.cache = ctx.checkpoints / "tuning" / f"{tuner.key[:16]}.json"
+            tuner.scores = tuner._load_scores()
+        result = tuner.run()
+        preds = {
+            sp: predict_from_features(result.model, net.features(sp)) for sp in ("val", "test")
+        }
+        info = {
+            "tuning": result.report,
+            "per_bin": result.per_bin,
+            "n_synthetic_accepted": int(result.y_syn.size),
+            "head_best_epoch": result.head_result.best_epoch,
+            "stage_seconds": result.seconds,
+            "network_train_seconds": net.seconds,
+        }
+        if net.loaded_from is not None:
+            info["network_loaded_from_checkpoint"] = True
+        return MethodOutput(preds, info, model=result.model)
