@@ -279,8 +279,9 @@ def test_smoter_relevance_falls_back_to_shot_regions_when_no_label_is_extreme(ti
     hook = ResampleHook("smoter", "auto", regions)
     _, y_new = hook.transform_train(X, y, 0)
     assert hook.info()["relevance"] == "shots"
-    with pytest.raises(ValueError, match="no rare"):
-        ResampleHook("smoter", "boxplot", regions).transform_train(X, y, 0)
+    with pytest.warns(UserWarning, match="no sample has relevance"):  # unchanged, not refused
+        _, y_box = ResampleHook("smoter", "boxplot", regions).transform_train(X, y, 0)
+    np.testing.assert_array_equal(y_box, y)
 
 
 def test_smoter_shots_relevance_can_be_asked_for_by_option(tiny_dataset):

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from latentdiff.samplers import SMOGN, SMOTER, smogn, smoter
-from latentdiff.samplers.relevance import box_plot_stats, relevance, relevance_control_points
+from latentdiff.samplers.relevance import (
+    RelevanceWarning,
+    box_plot_stats,
+    median_control_points,
+    relevance,
+    relevance_control_points,
+)
 
 # A small fixed label set with a low and a high tail (20 values, not sorted).
 Y20 = np.array(
@@ -270,7 +276,6 @@ def test_precomputed_relevance():
         (np.full((4, 2), np.nan), np.arange(4.0), {}, "X has 8 non-finite"),
         (np.ones((4, 2)), np.array([1.0, np.inf, 2.0, 3.0]), {}, "y has 1 non-finite"),
         (np.ones((4, 2)), np.ones(4), {}, "y is constant"),
-        (np.ones((50, 2)), np.linspace(0, 1, 50), {}, "no rare samples"),
         (np.ones((4, 2)), np.arange(4.0), {"rel_threshold": 0}, "rel_threshold"),
         (np.ones((4, 2)), np.arange(4.0), {"k": 0}, "k must be"),
         (np.ones((4, 2)), np.arange(4.0), {"over": 0.5}, "over"),
@@ -294,11 +299,84 @@ def test_error_single_sample_rare_bump():
         smogn(X, y, rel=rel, random_state=0)
 
 
-def test_error_all_rare_and_bad_pert():
+def test_bad_pert_and_extremes():
     X, y = _skewed()
-    with pytest.raises(ValueError, match="no frequent samples"):
-        smoter(X, y, rel=np.ones_like(y))
     with pytest.raises(ValueError, match="pert"):
         smogn(X, y, pert=0.0)
     with pytest.raises(ValueError, match="extremes"):
         relevance(y, extremes="middle")
+
+
+# --- degenerate relevance: the median rule and "nothing to balance" -----------------------------
+
+
+def _with_features(y, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.column_stack([y + 0.1 * rng.normal(size=y.size), rng.normal(size=y.size)]), y
+
+
+def test_box_plot_marking_every_sample_rare_falls_back_to_the_median_rule():
+    # two clusters at the whisker ends and outliers beyond both: the box plot calls all rare
+    y = np.r_[np.zeros(60), np.ones(60), [-3.0, -3.2, -2.9, 4.0, 4.1, 4.3]]
+    assert np.all(relevance(y) >= 0.5)  # what SMOTER / SMOGN refused before
+    X, y = _with_features(y)
+    s = SMOGN(random_state=0)
+    with pytest.warns(RelevanceWarning, match="every sample rare.*median rule"):
+        X_new, y_new = s.fit_resample(X, y)
+    assert s.relevance_rule_ == "median" and s.outcome_ == "resampled"
+    np.testing.assert_array_equal(s.relevance_, relevance(y, rule="median"))
+    assert s.n_rare_ == 6  # the outliers; both clusters are frequent
+    n_syn = len(y_new) - len(s.sample_indices_)
+    assert n_syn > 0 and np.all(np.isfinite(y_new))
+    syn = y_new[len(s.sample_indices_) :]
+    assert np.all((syn < -2) | (syn > 3))  # new labels in the rare tails only
+
+
+def test_labels_tied_at_the_median_fall_back_to_the_median_rule():
+    # 80 % zeros: median, quartiles and whisker coincide; the ones are the rare value
+    X, y = _with_features(np.r_[np.zeros(80), np.ones(20)])
+    with pytest.raises(ValueError, match="not strictly increasing"):
+        relevance(y)
+    s = SMOTER(random_state=0)
+    with pytest.warns(RelevanceWarning, match="undefined.*median rule"):
+        X_new, y_new = s.fit_resample(X, y)
+    assert s.relevance_rule_ == "median" and s.outcome_ == "resampled" and s.n_rare_ == 20
+    np.testing.assert_array_equal(s.relevance_, y)  # 1 for the ones, 0 for the zeros
+    assert len(y_new) == 100 and (y_new > 0.5).sum() == 50  # "balance": two bumps of 50
+
+
+def test_median_control_points():
+    knots, phi = median_control_points([0.0, 1, 2, 3, 10])
+    np.testing.assert_array_equal(knots, [0, 2, 10])
+    np.testing.assert_array_equal(phi, [1, 0, 1])
+    np.testing.assert_array_equal(
+        median_control_points([0.0, 1, 2, 3, 10], extremes="high")[1], [0, 0, 1]
+    )
+    knots, phi = median_control_points(np.r_[np.zeros(8), np.ones(2)])  # median = minimum
+    np.testing.assert_array_equal(knots, [0, 1])
+    np.testing.assert_array_equal(phi, [0, 1])
+
+
+def test_no_rare_sample_gives_the_set_back_unchanged_and_says_so():
+    X, y = _with_features(np.linspace(0, 1, 50))  # bounded: the box plot finds no extreme
+    s = SMOTER(random_state=0)
+    with pytest.warns(RelevanceWarning, match="no sample has relevance"):
+        X_new, y_new = s.fit_resample(X, y)
+    assert s.outcome_ == "no-rare" and s.relevance_rule_ == "boxplot" and s.n_rare_ == 0
+    np.testing.assert_array_equal(X_new, X)
+    np.testing.assert_array_equal(y_new, y)
+    np.testing.assert_array_equal(s.sample_indices_, np.arange(50))
+
+
+def test_every_sample_rare_by_the_callers_relevance_gives_the_set_back():
+    X, y = _skewed()
+    s = SMOGN(random_state=0, over=2.0)
+    with pytest.warns(RelevanceWarning, match="every sample has relevance"):
+        X_new, y_new = s.fit_resample(X, y, rel=np.ones_like(y))
+    assert s.outcome_ == "no-frequent" and s.relevance_rule_ == "given"  # never replaced
+    np.testing.assert_array_equal(y_new, y)
+    # two values half and half: the median rule would call both rare; the box plot none
+    X2, y2 = _with_features(np.r_[np.zeros(50), np.ones(50)])
+    with pytest.warns(RelevanceWarning, match="no sample"):
+        _, y_out = smogn(X2, y2, random_state=0)
+    np.testing.assert_array_equal(y_out, y2)

@@ -54,6 +54,8 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--checkpoint-every", "sampler.checkpoint_every", "LatentDiff"),
     ("--timesteps", "sampler.diffusion.timesteps", "LatentDiff"),
     ("--diffusion-steps", "sampler.diffusion.n_steps", "LatentDiff"),
+    ("--generator-from", "sampler.generator_from", "LatentDiff"),
+    ("--fine-tune", "sampler.fine_tune", "LatentDiff"),
     ("--mix-schedule", "head.mix_schedule", "head retraining"),
     ("--mix-ratio", "head.mix_ratio", "head retraining"),
     ("--synthetic-weight", "head.synthetic_weight", "head retraining"),
@@ -188,6 +190,9 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     for key in ("data", "image_root"):  # absolute, so that --resume works from anywhere
         if given["data"].get(key):
             given["data"][key] = str(Path(given["data"][key]).resolve())
+    sampler = given.get("sampler", {})
+    if sampler.get("generator_from"):
+        sampler["generator_from"] = str(Path(sampler["generator_from"]).resolve())
     if a.no_gate:
         _put(given, "sampler.gate", False)
         a.flags_given.append(("--no-gate", "sampler.gate"))

@@ -10,7 +10,9 @@ building its networks (:meth:`FeatureGenerator._build`), one training step
 Conditions ``c`` are label values (LatentDiff conditions on bin centres). Features and
 conditions are standardised with the statistics of the training data (per-dimension mean and
 std, the std floored at 1e-6), kept in ``z_mean_``, ``z_std_``, ``c_mean_``, ``c_std_``;
-samples come back in feature units.
+samples come back in feature units. A fit that starts from an exported generator
+(``init_from``, :mod:`latentdiff.generators.transfer`) standardises conditions with the
+source's statistics instead.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..io import fingerprint, load_state, save_state
 from ..progress import progress_bar
 from ..settings import GeneratorConfig
 from ..validation import check_labels
+from .transfer import Pretrained, check_conditions, load_pretrained, save_pretrained
 
 
 def make_ema(parameters: Iterable[nn.Parameter], decay: float):
@@ -160,6 +163,14 @@ class FeatureGenerator(ABC):
         uninterrupted fit on CPU; a checkpoint made from other inputs is refused (ValueError).
     checkpoint_every : int
         Optimiser steps between checkpoints.
+    init_from : path or Pretrained, optional
+        An exported generator (:meth:`export`) to start from instead of fresh weights: ``fit``
+        fine-tunes it for ``config.n_steps`` steps on its own data (CoDSA's transfer, seed 001,
+        app. A). Its kind, feature dimension and network settings must match; conditions are
+        standardised with its statistics (:mod:`latentdiff.generators.transfer`).
+    fine_tune : {"full", "head"}
+        With ``init_from``: train every parameter, or only those of ``head_parameters`` (the
+        rest stay as pretrained).
     """
 
     #: names the model in checkpoint keys and progress bars
@@ -169,6 +180,13 @@ class FeatureGenerator(ABC):
     loss_names: ClassVar[tuple[str, ...]] = ("loss",)
     #: settings that change only sampling, not training (left out of checkpoint keys)
     sampling_settings: ClassVar[tuple[str, ...]] = ()
+    #: settings that shape the networks or the process: a pretrained generator must share them
+    structural_settings: ClassVar[tuple[str, ...]] = ()
+    #: the network the EMA averages (and whose average samples)
+    ema_module: ClassVar[str]
+    #: ``fine_tune="head"``: per network, the prefixes of the parameters that are trained (the
+    #: others keep their pretrained values); a network not named here is trained whole
+    head_parameters: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(
         self,
@@ -178,6 +196,8 @@ class FeatureGenerator(ABC):
         progress: bool = True,
         checkpoint: str | Path | None = None,
         checkpoint_every: int = 250,
+        init_from: str | Path | Pretrained | None = None,
+        fine_tune: str = "full",
     ) -> None:
         if config is None:
             config = self.config_class()
@@ -197,6 +217,12 @@ class FeatureGenerator(ABC):
         self.progress = progress
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.checkpoint_every = checkpoint_every
+        if fine_tune not in ("full", "head"):
+            raise ValueError(f"fine_tune must be 'full' or 'head', got {fine_tune!r}")
+        if fine_tune != "full" and init_from is None:
+            raise ValueError(f"fine_tune={fine_tune!r} needs a pretrained generator (init_from)")
+        self.init_from = init_from
+        self.fine_tune = fine_tune
 
     # --- what a generator implements ------------------------------------------------------
     @abstractmethod
@@ -234,9 +260,10 @@ class FeatureGenerator(ABC):
         if not hasattr(self, "sampling_network_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(Z, c) first")
 
-    def _standardised(self, Z, c) -> tuple[Tensor, Tensor]:
+    def _standardised(self, Z, c, source: Pretrained | None = None) -> tuple[Tensor, Tensor]:
         """Check features Z (N, m) and conditions c (N,), keep their standardisation and return
-        both standardised as float32 tensors on the device."""
+        both standardised as float32 tensors on the device. With a pretrained ``source``, its
+        feature dimension must be Z's, and c is standardised with its statistics."""
         Z = np.asarray(Z, dtype=np.float64)
         if Z.ndim != 2 or Z.shape[1] < 1:
             raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
@@ -250,17 +277,63 @@ class FeatureGenerator(ABC):
         self.n_features_in_ = Z.shape[1]
         self.z_mean_ = Z.mean(axis=0)
         self.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
-        self.c_mean_ = float(c.mean())
-        c_std = float(c.std())
-        self.c_std_ = c_std if c_std > 1e-6 else 1.0  # one condition value: only centre it
+        self.c_range_ = (float(c.min()), float(c.max()))
+        if source is not None:
+            self._check_source(source, Z.shape[1], c)
+            self.c_mean_, self.c_std_ = float(source.meta["c_mean"]), float(source.meta["c_std"])
+        else:
+            self.c_mean_ = float(c.mean())
+            c_std = float(c.std())
+            self.c_std_ = c_std if c_std > 1e-6 else 1.0  # one condition value: only centre it
         dev = self.device
         z = torch.as_tensor((Z - self.z_mean_) / self.z_std_, dtype=torch.float32, device=dev)
         y = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
         return z, y
 
+    def _check_source(self, source: Pretrained, m: int, c: np.ndarray) -> None:
+        """Refuse a pretrained generator that cannot start this fit, naming what differs."""
+        where = f"generator from {source.path}"
+        if source.meta["generator"] != self.name:
+            raise ValueError(f"{where} is a {source.meta['generator']}, not a {self.name}")
+        if source.n_features != m:
+            raise ValueError(
+                f"{where} was trained on {source.n_features}-d features, this fit's features "
+                f"are {m}-d: a generator transfers only between features of one dimension"
+            )
+        theirs, ours = source.meta["config"], self.config.to_dict()
+        for name in self.structural_settings:
+            if theirs.get(name) != ours[name]:
+                raise ValueError(
+                    f"{where} has {name} = {theirs.get(name)!r}, this fit's setting is "
+                    f"{ours[name]!r}: a pretrained network is fine-tuned in its own shape "
+                    f"(set {name} = {theirs.get(name)!r})"
+                )
+        check_conditions(source, c)
+
+    def _start_from(self, source: Pretrained, modules: dict, ema):
+        """Load the pretrained weights, freeze what ``head`` fine-tuning keeps, and start the
+        EMA at the pretrained weights; returns the EMA."""
+        for name, module in modules.items():
+            module.load_state_dict(source.modules[name])
+        self.trained_parameters_ = {}
+        for name, module in modules.items():
+            prefixes = self.head_parameters.get(name) if self.fine_tune == "head" else None
+            for pname, p in module.named_parameters():
+                p.requires_grad_(prefixes is None or pname.startswith(prefixes))
+            self.trained_parameters_[name] = [
+                n for n, p in module.named_parameters() if p.requires_grad
+            ]
+        if ema is not None:  # the average starts at the pretrained weights, not the fresh ones
+            ema = make_ema(modules[self.ema_module].parameters(), self.config.ema_decay)
+        return ema
+
     def fit(self, Z, c):
-        """Train on features Z (N, m) conditioned on c (N,), in label units."""
-        z, y = self._standardised(Z, c)
+        """Train on features Z (N, m) conditioned on c (N,), in label units (with ``init_from``:
+        fine-tune the pretrained generator on them)."""
+        source = self.init_from
+        if source is not None and not isinstance(source, Pretrained):
+            source = load_pretrained(source)
+        z, y = self._standardised(Z, c, source)
         batch_size = self.config.batch_size
         memory.require(
             8.0 * batch_size * self._floats_per_row(z.shape[1]),  # float32, ~2x the activations
@@ -273,13 +346,18 @@ class FeatureGenerator(ABC):
         }
         with _seeded_global_rng(seed, self.device):
             modules, optimizers, ema, history = self._build(z.shape[1])  # seeded weight init
+            if source is not None:
+                ema = self._start_from(source, modules, ema)
             gen = torch.Generator().manual_seed(seed)  # batches, t, noise (on the CPU)
             key = (self.name, z, y, train_settings, seed, self.device.type)
+            if source is not None:  # a fine-tuning resumes only from the same source and mode
+                key += (("fine-tune", source.key, self.fine_tune),)
             parts = TrainingParts(modules, optimizers, ema, history, gen, self.device,
                                   self.checkpoint, key, self.checkpoint_every)  # fmt: skip
             self.resumed_from_step_ = parts.resume()
             n = len(parts.history)
-            bar = progress_bar(range(parts.start, n), f"{self.name} fit", self.progress,
+            what = "fit" if source is None else f"fine-tune ({self.fine_tune})"
+            bar = progress_bar(range(parts.start, n), f"{self.name} {what}", self.progress,
                                total=n, initial=parts.start)  # fmt: skip
             for module in parts.modules.values():
                 module.train()
@@ -297,7 +375,46 @@ class FeatureGenerator(ABC):
         for module in parts.modules.values():
             module.eval()
         self.sampling_network_ = self._finish(parts)
+        #: the trained networks as exported: the EMA copy in place of the network it averages
+        self.trained_modules_ = dict(parts.modules)
+        if parts.ema is not None:
+            self.trained_modules_[self.ema_module] = self.sampling_network_
+        rows = parts.history.reshape(len(parts.history), -1)
+        self.loss_summary_ = {  # mean of the first and of the last 50 steps, per loss
+            name: [float(rows[:50, i].mean()), float(rows[-50:, i].mean())]
+            for i, name in enumerate(self.loss_names)
+        }
+        self.transfer_ = None
+        if source is not None:
+            params = [p for m in parts.modules.values() for p in m.parameters()]
+            self.transfer_ = {
+                "from": str(source.path),
+                "fine_tune": self.fine_tune,
+                "source_conditions": list(source.c_range),
+                "conditions": list(self.c_range_),
+                "trained_parameters": sum(p.numel() for p in params if p.requires_grad),
+                "frozen_parameters": sum(p.numel() for p in params if not p.requires_grad),
+            }
         return self
+
+    def export(self, path, metadata: dict | None = None) -> Path:
+        """Write the trained generator for a later fit to start from (``init_from``): the
+        weights it samples with, its settings, feature dimension and standardisation, the
+        range of its conditions, and ``metadata`` (the sampler adds the label range and bins).
+        safetensors and JSON, atomically (:mod:`latentdiff.generators.transfer`)."""
+        self._check_fitted()
+        meta = {
+            "generator": self.name,
+            "config": self.config.to_dict(),
+            "n_features": int(self.n_features_in_),
+            "c_mean": self.c_mean_,
+            "c_std": self.c_std_,
+            "c_range": list(self.c_range_),
+            "n_steps": self.config.n_steps,
+            "fine_tuned_from": None if self.transfer_ is None else self.transfer_["from"],
+            **(metadata or {}),
+        }
+        return save_pretrained(path, self.trained_modules_, self.z_mean_, self.z_std_, meta)
 
     def sample(self, c, batch_size: int = 1024, random_state: int | None = None) -> np.ndarray:
         """Draw one feature vector per condition value in ``c`` (label units) -> (n, m) float32;

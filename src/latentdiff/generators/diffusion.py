@@ -221,6 +221,16 @@ class FeatureDiffusion(FeatureGenerator):
     name = "feature-diffusion"
     config_class = DiffusionConfig
     sampling_settings = ("scheduler",)
+    structural_settings = (
+        "timesteps", "schedule", "cosine_s", "prediction", "hidden_dim", "n_blocks", "embed_dim"
+    )  # fmt: skip
+    ema_module = "net"
+    #: ``fine_tune="head"`` trains the layers at the denoiser's ends, those that read the
+    #: feature vector (``input_proj``) and the label (``label_embed``) and those that write the
+    #: prediction (``out_norm``, ``out_proj``: CoDSA's "noise prediction head"); the residual
+    #: backbone (``blocks``, their condition projections included) and the time embedding stay
+    #: as pretrained: about 5 % of the parameters at the default sizes and m = 64
+    head_parameters = {"net": ("input_proj.", "label_embed.", "out_norm.", "out_proj.")}
 
     def _floats_per_row(self, m: int) -> int:
         cfg = self.config

@@ -104,6 +104,15 @@ class FeatureGAN(FeatureGenerator):
     name = "feature-gan"
     config_class = GANConfig
     loss_names = ("d", "g", "aux")
+    structural_settings = (
+        "noise_dim", "hidden_dim", "n_blocks", "embed_dim", "d_hidden_dim", "d_layers",
+        "spectral_norm",
+    )  # fmt: skip
+    ema_module = "G"
+    #: ``fine_tune="head"`` trains G's label embedding and output layers (its residual blocks
+    #: and noise projection stay as pretrained) and the whole discriminator, the critic of the
+    #: new features
+    head_parameters = {"G": ("label_embed.", "out_norm.", "out_proj.")}
 
     def _floats_per_row(self, m: int) -> int:
         cfg = self.config

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..generators.transfer import export_path, resolve_source
 from ..pipeline import VanillaFit, fit_latentdiff, refit_head
 from ..samplers import LatentDiffSampler
 from ..training import predict_from_features
-from .base import HeadMethod, MethodOutput, RunContext
+from .base import HeadMethod, MethodOutput, RunContext, network_slug
 from .reweighting import WeightingHook, default_inv_clip
 
 
@@ -31,8 +32,17 @@ class LatentDiff(HeadMethod):
     uses = frozenset({"sampler", "diffusion", "head"})
 
     def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
+        # the generator is exported as checkpoints/seed-S/generator-NAME.safetensors, NAME the
+        # method with its network's methods (latentdiff, latentdiff+lds); generator_from (a
+        # file, or a run directory: its same seed's export of NAME) starts from such a file
+        key = next((k for k, v in ctx._networks.items() if v is net), ())
+        name = self.name if not key else f"{self.name}+{network_slug(key)}"
+        config = ctx.sampler
+        if config.generator_from is not None:
+            source = resolve_source(config.generator_from, ctx.seed, name)
+            config = config.replace(generator_from=str(source))
         sampler = LatentDiffSampler.from_config(
-            ctx.sampler,
+            config,
             generator=self.generator,
             random_state=ctx.seed,
             progress=ctx.progress,
@@ -40,6 +50,8 @@ class LatentDiff(HeadMethod):
         )
         fit = fit_latentdiff(net, sampler, ctx.head, ctx.seed, ctx.progress)
         s = fit.sampler
+        if ctx.checkpoints is not None:
+            s.export_generator(export_path(ctx.checkpoints, name))
         info = {
             "n_synthetic_accepted": fit.n_synthetic,
             "n_synthetic_requested": int(sum(r["requested"] for r in s.report_)),
@@ -49,6 +61,9 @@ class LatentDiff(HeadMethod):
             "stage_seconds": fit.seconds,
             "network_train_seconds": net.seconds,
         }
+        info["generator_loss"] = s.generator_.loss_summary_  # first and last 50 steps
+        if s.generator_.transfer_ is not None:
+            info["transfer"] = s.generator_.transfer_
         if getattr(s.generator_, "resumed_from_step_", 0):
             info["generator_resumed_from_step"] = s.generator_.resumed_from_step_
         if net.loaded_from is not None:

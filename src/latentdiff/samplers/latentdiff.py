@@ -82,6 +82,13 @@ class LatentDiffSampler(BaseRegressionSampler):
         inputs is refused (see :class:`latentdiff.generators.diffusion.FeatureDiffusion`).
     checkpoint_every : int, default 250
         Generator optimiser steps between checkpoints.
+    generator_from : path, optional
+        An exported generator (:meth:`export_generator`) to fine-tune instead of training one
+        from scratch (CoDSA's transfer, seed 001, app. A;
+        :mod:`latentdiff.generators.transfer`).
+    fine_tune : {"full", "head"}, default "full"
+        With ``generator_from``: fine-tune every parameter, or only the generator's
+        ``head_parameters``.
     """
 
     def __init__(
@@ -101,6 +108,8 @@ class LatentDiffSampler(BaseRegressionSampler):
         gan: GANConfig | dict | None = None,
         checkpoint_dir=None,
         checkpoint_every: int = 250,
+        generator_from=None,
+        fine_tune: Literal["full", "head"] = "full",
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -117,6 +126,8 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.gan = gan
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.generator_from = generator_from
+        self.fine_tune = fine_tune
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
@@ -185,6 +196,8 @@ class LatentDiffSampler(BaseRegressionSampler):
             progress=self.progress,
             checkpoint=checkpoint,
             checkpoint_every=settings.checkpoint_every,
+            init_from=settings.generator_from,
+            fine_tune=settings.fine_tune,
         ).fit(np.asarray(Z, dtype=np.float32), c)
         self.gate_ = None
         if settings.gate:
@@ -193,9 +206,17 @@ class LatentDiffSampler(BaseRegressionSampler):
             )
             self.gate_ = gate.fit(Z, b, self.bins_.n_bins)
         self._sample_seed = int(rs.randint(2**31 - 1))
+        self.label_range_ = (float(np.min(y)), float(np.max(y)))
         self._n_real = y.size
         self._dtypes = (Z.dtype, y.dtype)
         return self
+
+    def export_generator(self, path) -> Path:
+        """Write the fitted generator for another fit to start from (``generator_from``), with
+        this sampler's label range and bins (:meth:`FeatureGenerator.export`)."""
+        check_is_fitted(self, "generator_")
+        meta = {"label_range": list(self.label_range_), "bin_edges": self.bins_.edges.tolist()}
+        return self.generator_.export(path, meta)
 
     # --- generate ---------------------------------------------------------------------------
     def sample(self, y, random_state=None) -> np.ndarray:

@@ -6,6 +6,12 @@ midpoint interpolation, as in the ``smogn`` package (0.1.2, ``box_plot_stats``);
 are all zero as there, so each piece is a smoothstep and the curve is flat beyond the end knots.
 SMOTER and SMOGN (:mod:`latentdiff.samplers.smoter`) call a sample rare when its relevance is at
 least a threshold.
+
+When the box plot degenerates, SMOTER and SMOGN fall back to the *median rule*
+(:func:`median_control_points`, ``rule="median"``): relevance 0 at the median and 1 at the
+data's extreme values. It is Ribeiro's (2011) automatic relevance with the whisker ends, which
+have collapsed onto the bulk of the data, replaced by the observed extremes; see
+:class:`latentdiff.samplers.smoter.SMOTER` for when it is used.
 """
 
 from __future__ import annotations
@@ -18,6 +24,16 @@ from scipy.interpolate import CubicHermiteSpline
 from ..validation import check_labels
 
 Extremes = Literal["both", "high", "low"]
+Rule = Literal["boxplot", "median"]
+
+
+class RelevanceWarning(UserWarning):
+    """SMOTER / SMOGN could not use the box-plot relevance as it is, or found nothing to
+    resample; the sampler's ``relevance_rule_`` and ``outcome_`` say what was done."""
+
+
+class TiedControlPointsError(ValueError):
+    """The box-plot control points coincide (many labels tie at the median or a whisker end)."""
 
 
 def box_plot_stats(y, coef: float = 1.5) -> np.ndarray:
@@ -90,15 +106,49 @@ def relevance_control_points(
         phi.append(0.0)
     knots = np.asarray(knots)
     if np.any(np.diff(knots) <= 0):
-        raise ValueError(
+        raise TiedControlPointsError(
             f"relevance control points {knots.tolist()} are not strictly increasing: too many "
             "labels tie at the median or a whisker end; pass a relevance array instead"
         )
     return knots, np.asarray(phi)
 
 
-def relevance(y, *, coef: float = 1.5, extremes: Extremes = "both", reference=None) -> np.ndarray:
-    """Relevance ``phi(y)`` in [0, 1] from box-plot extremes.
+def median_control_points(y, *, extremes: Extremes = "both") -> tuple[np.ndarray, np.ndarray]:
+    """Control points of the median rule, the fallback when the box plot degenerates.
+
+    The median (midpoint quartile, as :func:`box_plot_stats`) gets relevance 0; the data's
+    minimum and maximum get relevance 1 on the sides asked for by ``extremes`` and 0 on the
+    others; an extreme equal to the median is left out. It is the automatic relevance of
+    Ribeiro (2011) with the whisker ends replaced by the observed extremes: the median stays the
+    least relevant label and relevance rises monotonically towards both ends. With a two-valued
+    target whose median is its smaller value (80 % zeros, 20 % ones) the larger value is rare.
+
+    Returns ``(knots, phi)`` as :func:`relevance_control_points`.
+    """
+    if extremes not in ("both", "high", "low"):
+        raise ValueError(f"extremes must be 'both', 'high' or 'low', got {extremes!r}")
+    y = check_labels(y)
+    if np.ptp(y) == 0:
+        raise ValueError("y is constant: relevance (and rare vs frequent) is undefined")
+    med = float(np.quantile(y, 0.5, method="midpoint"))
+    ymin, ymax = float(y.min()), float(y.max())
+    knots, phi = [], []
+    if ymin < med:
+        knots.append(ymin)
+        phi.append(1.0 if extremes in ("both", "low") else 0.0)
+    knots.append(med)
+    phi.append(0.0)
+    if ymax > med:
+        knots.append(ymax)
+        phi.append(1.0 if extremes in ("both", "high") else 0.0)
+    return np.asarray(knots), np.asarray(phi)
+
+
+def relevance(
+    y, *, coef: float = 1.5, extremes: Extremes = "both", reference=None, rule: Rule = "boxplot"
+) -> np.ndarray:
+    """Relevance ``phi(y)`` in [0, 1] from box-plot extremes (or, with ``rule="median"``, from
+    the median rule of :func:`median_control_points`; ``coef`` is then unused).
 
     The control points (:func:`relevance_control_points`) come from ``reference`` (default:
     ``y`` itself) and are joined by a cubic Hermite spline with zero slope at every knot
@@ -119,14 +169,20 @@ def relevance(y, *, coef: float = 1.5, extremes: Extremes = "both", reference=No
         Which tails may be relevant.
     reference : array_like, optional
         Labels that define the control points (e.g. the training labels when scoring test labels).
+    rule : {"boxplot", "median"}
+        The control points: box-plot extremes (default), or the median rule.
 
     Returns
     -------
     numpy.ndarray, shape (n,)
     """
     y = check_labels(y)
-    knots, phi = relevance_control_points(
-        y if reference is None else reference, coef=coef, extremes=extremes
-    )
+    ref = y if reference is None else reference
+    if rule == "boxplot":
+        knots, phi = relevance_control_points(ref, coef=coef, extremes=extremes)
+    elif rule == "median":
+        knots, phi = median_control_points(ref, extremes=extremes)
+    else:
+        raise ValueError(f"rule must be 'boxplot' or 'median', got {rule!r}")
     spline = CubicHermiteSpline(knots, phi, np.zeros_like(phi))
     return np.clip(spline(np.clip(y, knots[0], knots[-1])), 0.0, 1.0)

@@ -2,6 +2,9 @@
 "synthetic samples" baselines of seed 004, sec. 4 and appendix B).
 
 * Relevance ``phi(y)`` in [0, 1] from the box-plot extremes (:mod:`latentdiff.samplers.relevance`).
+  When the box plot degenerates (every sample rare, or control points that tie) the median rule
+  replaces it; when nothing is rare, or everything still is, the set comes back unchanged
+  (:class:`SMOTER`, "Degenerate relevance").
 * Rare vs frequent (Torgo et al. 2013, sec. 3; Branco et al. 2017, Alg. 1): a sample is rare when
   ``phi(y) >= rel_threshold`` (0.5). Sorted by label, maximal runs of rare or of frequent samples
   are the "bumps"; each bump is resampled on its own.
@@ -20,13 +23,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from .base import BaseRegressionSampler
-from .relevance import relevance
+from .relevance import RelevanceWarning, TiedControlPointsError, relevance
 
 Sampling = Literal["balance", "extreme"]
 
@@ -55,6 +59,32 @@ def _targets(sizes: np.ndarray, rare: np.ndarray, sampling: Sampling, over, unde
     # floor as smogn does (int(perc * n) kept; int(n * (perc - 1)) new); the epsilon only stops
     # a product such as 4 * (7 / 4) = 6.999... from losing a sample
     return np.floor(sizes * ratio + 1e-9).astype(np.int64)
+
+
+# --- relevance with its fallback ----------------------------------------------------------------
+
+
+def _box_plot_relevance(y, coef, extremes, rel_threshold) -> tuple[np.ndarray, str]:
+    """The box-plot relevance, or the median rule where the box plot degenerates: its control
+    points tie, or it marks every sample rare. Returns the relevance and the rule used."""
+    try:
+        rel = relevance(y, coef=coef, extremes=extremes)
+    except TiedControlPointsError as e:
+        why = f"the box-plot relevance is undefined ({e})"
+    else:
+        if not np.all(rel >= rel_threshold):
+            return rel, "boxplot"
+        why = (
+            f"the box-plot relevance marks every sample rare (relevance >= rel_threshold="
+            f"{rel_threshold}): its whisker ends lie on the bulk of the labels"
+        )
+    warnings.warn(
+        f"{why}; using the median rule instead (relevance 0 at the median, 1 at the extreme "
+        "labels; relevance_rule_ = 'median')",
+        RelevanceWarning,
+        stacklevel=5,
+    )
+    return relevance(y, extremes=extremes, rule="median"), "median"
 
 
 # --- the resamplers -----------------------------------------------------------------------------
@@ -208,10 +238,23 @@ class SMOTER(BaseRegressionSampler):
     ``fit`` checks the input and scores each label's relevance (``relevance_``);
     ``fit_resample(X, y, rel=None)`` returns the kept originals first, then the synthetic rows
     (:class:`~latentdiff.samplers.base.BaseRegressionSampler`); ``rel`` replaces the box-plot
-    relevance with one of the caller's (e.g. from a domain-specific curve). A training set with
-    no rare or no frequent sample cannot be resampled and is refused with a ValueError by
-    ``fit_resample`` rather than returned unchanged (the caller asked for a resampled set);
-    ``fit`` accepts it, as it only checks the input and scores relevance.
+    relevance with one of the caller's (e.g. from a domain-specific curve).
+
+    **Degenerate relevance.** Two rules, each announced by a
+    :class:`~latentdiff.samplers.relevance.RelevanceWarning` and recorded:
+
+    * *Median rule.* When the box-plot relevance marks every sample rare (two large clusters at
+      the whisker ends, outliers beyond both) or cannot be built (many labels tie at the median
+      or a whisker end: 80 % zeros), the control points become the median (relevance 0) and the
+      extreme labels (relevance 1; :func:`~latentdiff.samplers.relevance.median_control_points`),
+      Ribeiro's (2011) automatic relevance with the collapsed whisker ends replaced by the
+      observed extremes. ``relevance_rule_`` is ``"median"`` (else ``"boxplot"``, or
+      ``"given"`` for a caller's ``rel``, which is never replaced).
+    * *Nothing to balance.* When no sample is rare, or every sample still is, there is one bump:
+      Branco et al.'s amounts give it its own size (the ``smogn`` package returns such a set
+      unchanged), so ``fit_resample`` returns the input unchanged with no synthetic rows and
+      ``outcome_`` says ``"no-rare"`` or ``"no-frequent"`` (else ``"resampled"``). This holds with
+      explicit ``over`` / ``under`` too.
     """
 
     def __init__(self, *, rel_threshold=0.5, k=5, sampling="balance", over=None, under=None,
@@ -229,13 +272,33 @@ class SMOTER(BaseRegressionSampler):
             raise ValueError(f"small_bumps must be 'raise' or 'keep', got {self.small_bumps!r}")
 
     def _fit(self, X, y, rel=None) -> SMOTER:
-        self.relevance_ = (
-            relevance(y, coef=self.coef, extremes=self.extremes) if rel is None else rel
-        )
+        if rel is None:
+            self.relevance_, self.relevance_rule_ = _box_plot_relevance(
+                y, self.coef, self.extremes, self.rel_threshold
+            )
+            return self
+        rel = np.asarray(rel, dtype=np.float64).ravel()
+        if rel.shape != y.shape or not np.all(np.isfinite(rel)):
+            raise ValueError(f"rel must hold one finite relevance per label; got {rel.shape}")
+        self.relevance_, self.relevance_rule_ = rel, "given"
         return self
 
     def _fit_resample(self, X, y, rel=None):
         self._fit(X, y, rel)
+        is_rare = self.relevance_ >= self.rel_threshold
+        self.n_rare_ = int(is_rare.sum())
+        if is_rare.all() or not is_rare.any():
+            self.outcome_ = "no-frequent" if is_rare.all() else "no-rare"
+            what = "every" if is_rare.all() else "no"
+            warnings.warn(
+                f"{what} sample has relevance >= rel_threshold={self.rel_threshold} (relevance "
+                f"rule: {self.relevance_rule_}): one bump, nothing to balance; the set is returned "
+                f"unchanged without synthetic samples (outcome_ = {self.outcome_!r})",
+                RelevanceWarning,
+                stacklevel=3,
+            )
+            return X, y, np.arange(y.size)
+        self.outcome_ = "resampled"
         return _resample(
             X, y, self.relevance_, self.rel_threshold, self.k, self.sampling, self.over,
             self.under, self._noise(), self.random_state, self.small_bumps,
