@@ -222,6 +222,13 @@ def test_cli_fit_and_predict_end_to_end(tmp_path, capsys):
 
 
 def test_cli_fit_refuses_bad_options_before_reading_data(tmp_path, capsys):
+    from latentdiff import LatentDiffRegressor as Exported
+    from latentdiff.cli import FIT_METHOD
+
+    assert FIT_METHOD == DEFAULT_METHOD and Exported is LatentDiffRegressor
+    rc, _, err = _cli(["bench", "--dataset", "stsb-dir", "--data", tmp_path, "--missing",
+                       "refuse", "--out", tmp_path / "r"], capsys)  # fmt: skip
+    assert rc == 2 and "--missing (missing = 'refuse') does not apply to stsb-dir" in err
     base = ["fit", "--data", tmp_path / "absent.csv", "--target", "y", "--out", tmp_path / "m"]
     for extra, msg in [
         (["--methods", "vanilla,lds"], "fit trains one method"),

@@ -3,7 +3,7 @@
 The public names, imported on first use (``import latentdiff`` stays light)::
 
     from latentdiff import LatentDiffSampler, SMOTER, SMOGN, LatentDiffPipeline
-    from latentdiff import load_dataset, make_encoder, METHODS
+    from latentdiff import LatentDiffRegressor, load_dataset, make_encoder, METHODS
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ _HOMES = {
     "SMOTER": "latentdiff.samplers",
     "SMOGN": "latentdiff.samplers",
     "LatentDiffPipeline": "latentdiff.pipeline",
+    "LatentDiffRegressor": "latentdiff.estimator",
     "load_dataset": "latentdiff.data.registry",
     "make_encoder": "latentdiff.encoders",
     "METHODS": "latentdiff.methods",

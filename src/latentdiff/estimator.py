@@ -113,6 +113,12 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         self.progress = progress
         self.work_dir = work_dir
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "impute"
+        tags.input_tags.string = tags.input_tags.categorical = True
+        return tags
+
     # --- parameters ---------------------------------------------------------------------------
     def _config(self):
         """The parameters checked together, as a :class:`~latentdiff.settings.BenchConfig`
@@ -493,7 +499,8 @@ def _candidate_tables(info, prefix: str = "", depth: int = 0) -> list[tuple[str,
         name = f"{prefix}{k}"
         if (isinstance(v, list) and v and all(isinstance(r, dict) for r in v)
                 and all(any("score" in str(c) for c in r) for r in v)):  # fmt: skip
-            out.append((f"candidates ({name})", v))
+            chosen = f"; chosen: {_fmt(info['chosen'])}" if "chosen" in info else ""
+            out.append((f"candidates ({name}){chosen}", v))
         elif isinstance(v, dict):
             out += _candidate_tables(v, f"{name}.", depth + 1)
     return out
