@@ -117,6 +117,18 @@ def test_arrays_and_the_refuse_setting(data):
         LatentDiffRegressor(**{**FAST, "missing": "refuse"}).fit(X, y)
 
 
+def test_work_dir_keeps_the_networks_of_each_data_and_settings(tmp_path, data):
+    X, y = data
+    first = LatentDiffRegressor(**FAST, work_dir=tmp_path).fit(X, y)
+    again = LatentDiffRegressor(**FAST, work_dir=str(tmp_path)).fit(X, y)
+    assert again.info_.get("network_loaded_from_checkpoint") and not first.info_.get(
+        "network_loaded_from_checkpoint"
+    )
+    np.testing.assert_array_equal(again.predict(X), first.predict(X))
+    LatentDiffRegressor(**FAST, work_dir=tmp_path, random_state=1).fit(X, y)  # no collision
+    assert len(list(tmp_path.iterdir())) == 2
+
+
 def test_cross_val_score_and_grid_search(data):
     X, y = data
     scores = cross_val_score(LatentDiffRegressor(**FAST), X, y, cv=2)

@@ -388,11 +388,7 @@ def _fit(a: argparse.Namespace) -> int:
         random_state=a.seed,
         progress=cfg.progress,
     )
-    try:
-        est.fit(df.drop(columns=drop), pd.Series(y, name=cfg.data.target))
-    except KeyboardInterrupt:
-        print("\nlatentdiff: interrupted; no model saved", file=sys.stderr)
-        return 130
+    est.fit(df.drop(columns=drop), pd.Series(y, name=cfg.data.target))
     est.save(out)
     print(est.validation_report())
     for c, n in est.imputed_.items():
@@ -466,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"latentdiff: error: {_message(e, a.flags_given)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if a.command in ("fit", "predict"):
+            print(f"\nlatentdiff: interrupted; {a.out} was not written", file=sys.stderr)
+            return 130
         out = a.resume or a.out
         print(f"\nlatentdiff: interrupted; what was finished is kept in {out}: continue with "
               f"latentdiff {a.command} --resume {out}", file=sys.stderr)  # fmt: skip
