@@ -111,7 +111,7 @@ def test_arrays_and_the_refuse_setting(data):
     A = X[["x1"]].assign(x3=X["x1"] * 2).to_numpy()
     est = LatentDiffRegressor(**FAST).fit(A, y.to_numpy())
     assert est.predict(A).shape == (len(A),) and not hasattr(est, "feature_names_in_")
-    with pytest.raises(ValueError, match="X has 3 columns but the model was fitted on 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but .* expecting 2"):
         est.predict(np.c_[A, A[:, 0]])
     with pytest.raises(ValueError, match="feature column 'x2' has 24 missing value"):
         LatentDiffRegressor(**{**FAST, "missing": "refuse"}).fit(X, y)
@@ -250,3 +250,21 @@ def test_cli_fit_refuses_bad_options_before_reading_data(tmp_path, capsys):
     ]:
         rc, _, err = _cli([*base, *extra], capsys)
         assert rc == 2 and msg in err, (extra, err)
+
+
+def test_scikit_learn_estimator_checks():
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(
+            LatentDiffRegressor(**{**FAST, "eval_bins": 2}),
+            on_fail=None,
+            # a 3-epoch network of 16 units is kept small for speed, not to fit sklearn's toy
+            # data to R^2 > 0.5
+            expected_failed_checks={"check_regressors_train": "tiny training for speed"},
+        )
+    failed = [(r["check_name"], r["exception"]) for r in results if r["status"] == "failed"]
+    assert failed == []

@@ -174,7 +174,14 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         cfg = self._config()  # every parameter checked before any work
         method = get_method(cfg.methods[0], cfg.options_for(cfg.methods[0]))
         frame, self._input_kind = _frame(X)
-        self.target_ = str(y.name) if isinstance(y, pd.Series) and y.name is not None else None
+        if frame.shape[1] == 0:
+            raise ValueError(f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is "
+                             "required.")  # fmt: skip
+        if frame.shape[0] < 3:
+            raise ValueError(f"n_samples = {frame.shape[0]}: too few rows to train and validate")
+        self.target_ = None
+        if isinstance(y, pd.Series) and y.name is not None:
+            self.target_ = str(y.name)
         y = _labels(y, len(frame))
         dataset, encoding = fit_dataset(
             frame,
@@ -234,7 +241,8 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         if kind == "array" or self._input_kind == "array":
             if frame.shape[1] != len(names):
                 raise ValueError(
-                    f"X has {frame.shape[1]} columns but the model was fitted on {len(names)}"
+                    f"X has {frame.shape[1]} features, but LatentDiffRegressor is expecting "
+                    f"{len(names)} features as input"
                 )
             frame.columns = names
         absent = [c for c in names if c not in frame.columns]
@@ -431,7 +439,10 @@ def _frame(X) -> tuple[pd.DataFrame, str]:
         raise TypeError("sparse input is not supported; pass a dense array or a DataFrame")
     a = np.asarray(X)
     if a.ndim != 2:
-        raise ValueError(f"Expected 2D array, got an array of shape {a.shape}: X must be 2-D")
+        raise ValueError(
+            f"Expected 2D array, got an array of shape {a.shape}: X must be 2-D (Reshape your "
+            "data: one row per sample, one column per feature)"
+        )
     if np.iscomplexobj(a):
         raise ValueError("Complex data not supported: X must hold real numbers or text")
     return pd.DataFrame(a, columns=[f"x{i}" for i in range(a.shape[1])]), "array"
@@ -440,6 +451,16 @@ def _frame(X) -> tuple[pd.DataFrame, str]:
 def _labels(y, n: int) -> np.ndarray:
     from .validation import check_labels
 
+    if y is None:
+        raise ValueError("LatentDiffRegressor requires y to be passed, but the target y is None")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        import warnings
+
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected; it is read "
+                      "as one label per row", DataConversionWarning, stacklevel=3)  # fmt: skip
     y = check_labels(y, "y")
     if y.size != n:
         raise ValueError(f"X has {n} rows but y has {y.size} labels")
