@@ -236,6 +236,8 @@ def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool =
     run_bench(cfg, out, resume=resume, overwrite=overwrite)
     print((Path(out) / "results.md").read_text())
     print(f"run directory: {Path(out).resolve()}")
+    if (Path(out) / "index.html").is_file():
+        print(f"report with figures: {(Path(out) / 'index.html').resolve()}")
     runs = json.loads((Path(out) / "runs.json").read_text())
     failed = sorted({r["method"] for r in runs if "error" in r})
     if failed:
@@ -270,6 +272,17 @@ def _report(a: argparse.Namespace) -> int:
 
     if not a.grid and not a.runs:
         raise ValueError("give at least one run directory (DIR or --grid DIR)")
+    if a.html:  # each run directory's plots/ and index.html, (re)drawn from its files
+        from .reporting.html import write_report
+
+        for d in [*a.grid, *a.runs]:
+            if not (Path(d) / "config.json").is_file():
+                raise FileNotFoundError(f"{d} is not a run directory (it has no config.json)")
+            for problem in write_report(d):
+                print(f"latentdiff: warning: {d}: {problem}", file=sys.stderr)
+            print(Path(d) / "index.html")
+        if not a.output:
+            return 0
     text = benchmarks_document(a.grid, a.runs, a.notes)
     if a.output:
         atomic_write_text(a.output, text)
@@ -317,6 +330,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                    help="a --grid table1 run, reported Table-1-shaped (repeatable)")  # fmt: skip
     p.add_argument("--notes", help="a markdown file appended to the document")
     p.add_argument("--output", help="write the document here instead of to the terminal")
+    p.add_argument("--html", action="store_true", help="(re)write each run directory's plots/ "
+                   "and index.html instead of the document (and the document too with --output)")
     return parser, subs
 
 

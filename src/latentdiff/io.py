@@ -65,6 +65,10 @@ def atomic_write_text(path, text: str) -> Path:
     return _atomic_write(path, lambda f: f.write(text), binary=False)
 
 
+def atomic_write_bytes(path, data: bytes) -> Path:
+    return _atomic_write(path, lambda f: f.write(data), binary=True)
+
+
 def atomic_save_npy(path, array: np.ndarray) -> Path:
     """``np.save`` without pickle, atomically."""
     return _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False), binary=True)

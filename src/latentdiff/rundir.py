@@ -5,7 +5,9 @@ run is taken up again.
   "data_fingerprint"}``; ``bench`` is the whole :class:`latentdiff.settings.BenchConfig`;
 * ``results.json``: records ``{dataset, method, seed, region, metric, value}`` (test split);
 * ``runs.json``: per (method, seed) runtimes and diagnostics, or the error that stopped it;
-* ``results.md``: the tables; ``checkpoints/``: the networks and a generator in training.
+* ``results.md``: the tables; ``checkpoints/``: the networks and a generator in training;
+* ``plots/`` (``labels.json`` and the figures) and ``index.html``: the figures and the page of
+  :mod:`latentdiff.reporting.plots` and :mod:`latentdiff.reporting.html`.
 
 A directory that holds a run is never overwritten unless asked (``overwrite``), and a run is
 resumed only with the configuration and the data it was started with.
@@ -20,7 +22,7 @@ from pathlib import Path
 from .io import write_json
 from .settings import BenchConfig
 
-FILES = ("config.json", "results.json", "runs.json", "results.md")
+FILES = ("config.json", "results.json", "runs.json", "results.md", "index.html")
 
 
 def _read_json(path: Path, default):
@@ -70,6 +72,7 @@ def open_run_dir(out: str | Path, resume: bool, overwrite: bool) -> dict | None:
         for name in FILES:
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        shutil.rmtree(out / "plots", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     return saved
 
