@@ -14,7 +14,7 @@ import numpy as np
 from ..io import atomic_write_text
 from ..metrics import LOWER_IS_BETTER, REGION_COLUMNS
 from .plots import PLOTS, read_json, write_plots
-from .runs import format_mean_std, summarise
+from .runs import format_mean_std, number, summarise
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em;
@@ -88,6 +88,14 @@ def _runtime_table(runs: list[dict], methods: list[str]) -> str:
     return _table(["method", "seconds per seed", "synthetic accepted / requested"], rows)
 
 
+def _bins_text(bins) -> str:
+    try:
+        return (f"{bins['n_bins']} bins of width {number(bins['width'])} over "
+                f"[{number(bins['low'])}, {number(bins['high'])}]")  # fmt: skip
+    except (TypeError, KeyError, ValueError):
+        return str(bins)
+
+
 def _config_list(config: dict) -> str:
     bench = config.get("bench") or {}
     summ = config.get("dataset_summary") or {}
@@ -98,7 +106,7 @@ def _config_list(config: dict) -> str:
             ("samples", f"{summ.get('n_train')} train / {summ.get('n_val')} val / "
                         f"{summ.get('n_test')} test"),  # fmt: skip
             ("shot regions", str(summ.get("regions"))),
-            ("evaluation bins", str(summ.get("eval_bins"))),
+            ("evaluation bins", _bins_text(summ.get("eval_bins"))),
             ("test samples per region", ", ".join(
                 f"{k} {v}" for k, v in (summ.get("test_region_counts") or {}).items())),
         ]  # fmt: skip
