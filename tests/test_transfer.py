@@ -152,6 +152,8 @@ def test_a_file_that_is_not_an_export_is_refused(tmp_path, exported):
     junk.write_bytes(b"not safetensors")
     with pytest.raises(ValueError, match="not a readable safetensors"):
         FeatureDiffusion(CFG, progress=False, init_from=junk).fit(Z, c)
+    with pytest.raises(ValueError, match="is a folder: give an exported generator file"):
+        FeatureDiffusion(CFG, progress=False, init_from=tmp_path).fit(Z, c)
     with pytest.raises(ValueError, match="needs a pretrained generator"):
         FeatureDiffusion(CFG, fine_tune="head")
 

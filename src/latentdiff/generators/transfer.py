@@ -114,6 +114,11 @@ def load_pretrained(path) -> Pretrained:
     """An exported generator; a file that is not one (a training checkpoint, a network, a
     foreign or corrupted file) is refused with a ValueError naming it."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"{path} is a folder: give an exported generator file (a run directory is resolved "
+            f"per seed and method by the latentdiff and latentgan methods, resolve_source)"
+        )
     state, meta = load_state(path, None)
     if meta.get("format") != FORMAT:
         raise ValueError(
