@@ -221,7 +221,9 @@ def test_diverged_training_is_recorded_as_a_failure_not_as_numbers(tmp_path, tin
             return MethodOutput({"val": np.zeros(len(ctx.dataset.val)), "test": nan})
 
     cfg = B.BenchConfig(methods=("vanilla",), seeds=(0,), progress=False)
-    monkeypatch.setattr(B, "get_method", lambda name, options: Diverged())
+    import latentdiff.methods as M
+
+    monkeypatch.setattr(M, "get_method", lambda name, options: Diverged())
     assert B.run_bench(cfg, tmp_path, dataset=tiny_dataset) == []  # no numbers recorded
     (run,) = json.loads((tmp_path / "runs.json").read_text())
     assert "NaN or inf" in run["error"] and "diverged" in run["error"]
