@@ -54,35 +54,44 @@ def _values(run: Path) -> dict:
     return {k: statistics.fmean(v) for k, v in out.items()}
 
 
+def _ratio(values: dict, method: str, region: str) -> float | None:
+    """Test MAE of ``method`` over vanilla's in ``region`` (means over seeds)."""
+    a, b = values.get((method, region, "mae")), values.get(("vanilla", region, "mae"))
+    return None if a is None or not b else a / b
+
+
+COLUMNS = [("auto", "few"), ("auto", "all"), ("unguarded", "few"), ("unguarded", "all"),
+           ("latentdiff-tuned", "few"), ("latentdiff-tuned", "all")]  # fmt: skip
+
+
 def summarise(runs: list[str]) -> None:
-    rows, few_auto, few_tuned = [], [], []
-    print("| data set | auto chose (seeds) | unguarded choice | auto / vanilla few MAE | "
-          "auto / vanilla all MAE | tuned / vanilla few MAE | tuned / vanilla all MAE |")
-    print("|---|---|---|---|---|---|---|")
+    """A markdown table: per data set what auto chose, and test MAE ratios to vanilla of auto,
+    of the unguarded choice (the lowest validation score, where that method is a row of the
+    run) and of latentdiff-tuned; then the medians over data sets."""
+    cols: dict = {c: [] for c in COLUMNS}
+    print("| data set | auto chose | unguarded choice | "
+          + " | ".join(f"{m} / vanilla {r} MAE" for m, r in COLUMNS) + " |")  # fmt: skip
+    print("|---|---|---|" + "---|" * len(COLUMNS))
     for run in map(Path, runs):
-        v = _values(run)
-        entries = json.loads((run / "runs.json").read_text())
-        chosen = [e["auto"]["chosen"] for e in entries if e.get("method") == "auto" and "auto" in e]
-        naive = [e["auto"]["unguarded_choice"] for e in entries
+        values = _values(run)
+        autos = [e["auto"] for e in json.loads((run / "runs.json").read_text())
                  if e.get("method") == "auto" and "auto" in e]  # fmt: skip
-
-        def ratio(method, region):
-            a, b = v.get((method, region, "mae")), v.get(("vanilla", region, "mae"))
-            return None if a is None or not b else a / b
-
-        cells = [ratio("auto", "few"), ratio("auto", "all"),
-                 ratio("latentdiff-tuned", "few"), ratio("latentdiff-tuned", "all")]  # fmt: skip
-        if cells[0] is not None:
-            few_auto.append(cells[0])
-        if cells[2] is not None:
-            few_tuned.append(cells[2])
-        show = ["-" if c is None else f"{c:.3f}" for c in cells]
-        rows.append(run.name)
-        print(f"| {run.name} | {', '.join(chosen)} | {', '.join(naive)} | " + " | ".join(show) + " |")
-    if few_auto:
-        print(f"\nmedian few-shot MAE ratio to vanilla: auto {statistics.median(few_auto):.3f}"
-              + (f", latentdiff-tuned {statistics.median(few_tuned):.3f}" if few_tuned else "")
-              + f" ({len(rows)} data sets)")  # fmt: skip
+        cells = []
+        for method, region in COLUMNS:
+            names = [a["unguarded_choice"] for a in autos] if method == "unguarded" else [method]
+            rs = [_ratio(values, n, region) for n in names]
+            r = statistics.fmean(rs) if rs and None not in rs else None
+            if r is not None:
+                cols[(method, region)].append(r)
+            cells.append("-" if r is None else f"{r:.3f}")
+        chosen = ", ".join(a["chosen"] for a in autos)
+        naive = ", ".join(a["unguarded_choice"] for a in autos)
+        print(f"| {run.name} | {chosen} | {naive} | " + " | ".join(cells) + " |")
+    print(
+        "| **median** | | | "
+        + " | ".join(f"{statistics.median(v):.3f} ({len(v)})" if v else "-" for v in cols.values())
+        + " |"
+    )
 
 
 if __name__ == "__main__":
