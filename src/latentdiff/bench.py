@@ -78,6 +78,7 @@ def run_bench(
             head=config.head,
             progress=config.progress,
             checkpoints=out / "checkpoints" / f"seed-{int(seed)}",
+            criterion=config.criterion,
         )
         for name in config.methods:
             if (name, int(seed)) not in done:

@@ -213,6 +213,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
                 head=cfg.head,
                 progress=cfg.progress,
                 checkpoints=root / f"fit-{key[:16]}",
+                criterion=cfg.criterion,
             )
             output = method.run(ctx)
         if output.model is None:

@@ -462,6 +462,14 @@ class BenchConfig(Settings):
 
         make_encoder(self.encoder, **self.encoder_options)  # refuses an unknown name or option
 
+    @property
+    def criterion(self) -> str | None:
+        """The error the validation choices (``latentdiff-tuned``, ``auto``) average over bins:
+        the table's headline metric (MAE on CSV tables, diamonds and ages, MSE on California
+        Housing and STS-B-DIR) when it is MSE or MAE; None: the network's selection metric."""
+        first = self.table_metrics[0]
+        return first if first in ("mse", "mae") else None
+
     def options_for(self, method: str) -> dict:
         """The ``method_options`` entries of the components of ``method`` (``a+b``)."""
         parts = {p.strip().lower() for p in method.split("+")}

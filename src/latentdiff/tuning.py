@@ -177,16 +177,17 @@ class Tuner:
         progress: bool = False,
         cache: Path | None = None,
         generator_dir: Path | None = None,
+        criterion: str | None = None,
     ):
         self.net, self.sampler_config, self.head, self.tune = net, sampler, head, tune
         self.seed, self.generator, self.progress = int(seed), generator, progress
         self.cache, self.generator_dir = cache, generator_dir
-        self.metric = tune.metric or net.train.select_metric
+        self.metric = tune.metric or criterion or net.train.select_metric
         ds = net.dataset
         self.key = fingerprint(
             "tuning", ds.fingerprint(), net.encoder.config(), net.train.to_dict(),
             [type(h).__name__ for h in net.hooks], sampler.to_dict(), head.to_dict(),
-            tune.to_dict(), generator, self.seed,
+            tune.to_dict(), generator, self.seed, self.metric,
         )  # fmt: skip
         self.scores: dict[str, float] = self._load_scores()
         self.log: list[dict] = []

@@ -58,7 +58,7 @@ class Auto(Method):
 
     def run(self, ctx: RunContext) -> MethodOutput:
         ds = ctx.dataset
-        metric = self.config.metric or ctx.train.select_metric
+        metric = self.config.metric or ctx.criterion or ctx.train.select_metric
         outputs: dict[str, MethodOutput] = {}
         seconds: dict[str, float] = {}
         failed: dict[str, str] = {}

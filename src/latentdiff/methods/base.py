@@ -56,6 +56,10 @@ class RunContext:
     progress: bool = True
     #: folder of this seed's checkpoints (networks, generator training state); None: none kept
     checkpoints: Path | None = None
+    #: "mse" or "mae": the error the methods that choose on validation (``latentdiff-tuned``,
+    #: ``auto``) average over bins, the data set's headline metric; None: the network's
+    #: selection metric
+    criterion: str | None = None
     _networks: dict[tuple, VanillaFit] = field(default_factory=dict, repr=False)
     #: outputs of the methods run in this context, by (name, options): ``auto`` reuses what the
     #: benchmark ran and the other way round; with the seconds each took when it ran

@@ -39,6 +39,7 @@ class LatentDiffTuned(HeadMethod):
             generator=self.generator,
             progress=ctx.progress,
             generator_dir=ctx.generator_dir(),
+            criterion=ctx.criterion,
         )
         if ctx.checkpoints is not None:  # the scores outlive the method: a resumed run skips them
             tuner.cache = ctx.checkpoints / "tuning" / f"{tuner.key[:16]}.json"
