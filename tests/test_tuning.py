@@ -165,3 +165,11 @@ def test_auto_chooses_and_reports(ctx):
     chosen = ctx.run_method(report["chosen"])[0]
     np.testing.assert_array_equal(out.predictions["test"], chosen.predictions["test"])
     assert out.model is chosen.model
+
+
+def test_the_criterion_is_the_tables_headline_error():
+    from latentdiff.settings import BenchConfig
+
+    assert BenchConfig(methods=("vanilla",), progress=False).criterion == "mae"  # CSV tables
+    assert BenchConfig(methods=("vanilla",), table_metrics=("mse", "r2")).criterion == "mse"
+    assert BenchConfig(methods=("vanilla",), table_metrics=("r2", "mae")).criterion is None
