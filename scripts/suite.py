@@ -60,6 +60,15 @@ def _ratio(values: dict, method: str, region: str) -> float | None:
     return None if a is None or not b else a / b
 
 
+def _candidate_ratio(auto: dict, method: str, region: str) -> float | None:
+    """Test error of one of auto's candidates over vanilla's, from auto's record."""
+    test = {c["method"]: c.get("test") for c in auto["candidates"]}
+    if not test.get(method) or not test.get("vanilla"):
+        return None
+    a, b = test[method].get(region), test["vanilla"].get(region)
+    return None if a is None or not b else a / b
+
+
 COLUMNS = [("auto", "few"), ("auto", "all"), ("unguarded", "few"), ("unguarded", "all"),
            ("latentdiff-tuned", "few"), ("latentdiff-tuned", "all")]  # fmt: skip
 
@@ -78,8 +87,10 @@ def summarise(runs: list[str]) -> None:
                  if e.get("method") == "auto" and "auto" in e]  # fmt: skip
         cells = []
         for method, region in COLUMNS:
-            names = [a["unguarded_choice"] for a in autos] if method == "unguarded" else [method]
-            rs = [_ratio(values, n, region) for n in names]
+            if method == "unguarded":  # auto records every candidate's test error
+                rs = [_candidate_ratio(a, a["unguarded_choice"], region) for a in autos]
+            else:
+                rs = [_ratio(values, method, region)]
             r = statistics.fmean(rs) if rs and None not in rs else None
             if r is not None:
                 cols[(method, region)].append(r)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics import bin_balanced_error
+from ..metrics import bin_balanced_error, shot_metrics
 from ..params import SettingError
 from ..settings import AutoConfig
 from .base import Method, MethodOutput, RunContext
@@ -88,6 +88,12 @@ class Auto(Method):
         if not names:
             raise ValueError(f"no auto candidate could run: {failed}")
         report = self._choose(ds, names, outputs, metric, ctx.seed)
+        # every candidate's test error, recorded to measure the guard (what the unguarded choice
+        # would have scored); the choice above saw validation predictions only
+        regions = ds.regions.of(ds.test.y)
+        for entry in report["candidates"]:
+            test = shot_metrics(ds.test.y, outputs[entry["method"]].predictions["test"], regions)
+            entry["test"] = {r: test[r][metric] for r in test}
         report["seconds"] = seconds
         report["seconds_total"] = float(sum(seconds.values()))
         if failed:
