@@ -184,10 +184,12 @@ class Tuner:
         self.cache, self.generator_dir = cache, generator_dir
         self.metric = tune.metric or criterion or net.train.select_metric
         ds = net.dataset
+        # the trained network itself (its weights), not its recipe: a network trained with other
+        # hook options is another network
+        weights = [net.model.state_dict()[k] for k in sorted(net.model.state_dict())]
         self.key = fingerprint(
-            "tuning", ds.fingerprint(), net.encoder.config(), net.train.to_dict(),
-            [type(h).__name__ for h in net.hooks], sampler.to_dict(), head.to_dict(),
-            tune.to_dict(), generator, self.seed, self.metric,
+            "tuning", ds.fingerprint(), weights, [type(h).__name__ for h in net.hooks],
+            sampler.to_dict(), head.to_dict(), tune.to_dict(), generator, self.seed, self.metric,
         )  # fmt: skip
         self.scores: dict[str, float] = self._load_scores()
         self.log: list[dict] = []
