@@ -188,7 +188,7 @@ class Tuner:
         # hook options is another network
         weights = [net.model.state_dict()[k] for k in sorted(net.model.state_dict())]
         self.key = fingerprint(
-            "tuning", ds.fingerprint(), weights, [type(h).__name__ for h in net.hooks],
+            "tuning", ds.fingerprint(), *weights, [type(h).__name__ for h in net.hooks],
             sampler.to_dict(), head.to_dict(), tune.to_dict(), generator, self.seed, self.metric,
         )  # fmt: skip
         self.scores: dict[str, float] = self._load_scores()
