@@ -296,7 +296,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     sub = parser.add_subparsers(dest="command", required=True)
     subs = {}
     for name, text, default_out in (
-        ("demo", "vanilla vs LatentDiff on the embedded diamonds data", "runs/demo"),
+        ("demo", "vanilla vs LatentDiff and the tuned LatentDiff on the embedded diamonds data",
+         "runs/demo"),
         ("run", "one seed of vanilla vs LatentDiff on a data set", None),
         ("bench", "methods x seeds, results.json / results.md", None),
     ):
@@ -456,7 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         if a.command in ("demo", "run"):
             if a.command == "demo" and a.dataset is None and a.data is None:
                 a.dataset = "diamonds"
-            cfg = _config(a, ("vanilla", "latentdiff"), (a.seed,))
+            methods = ("vanilla", "latentdiff", "latentdiff-tuned") if a.command == "demo" else (
+                "vanilla", "latentdiff")
+            cfg = _config(a, methods, (a.seed,))
             # the demo replaces its own previous run; run refuses to, unless told
             return _execute(cfg, a.out, overwrite=a.command == "demo" or a.overwrite)
         if a.grid and a.methods:
