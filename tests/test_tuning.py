@@ -173,3 +173,13 @@ def test_the_criterion_is_the_tables_headline_error():
     assert BenchConfig(methods=("vanilla",), progress=False).criterion == "mae"  # CSV tables
     assert BenchConfig(methods=("vanilla",), table_metrics=("mse", "r2")).criterion == "mse"
     assert BenchConfig(methods=("vanilla",), table_metrics=("r2", "mae")).criterion is None
+
+
+def test_auto_leaves_out_a_candidate_that_fails_and_says_why(ctx):
+    from dataclasses import replace
+
+    ctx.sampler = ctx.sampler.replace(n_bins=5000)  # more bins than samples: latentdiff refuses
+    method = get_method("auto", {"auto": {"candidates": ["vanilla", "latentdiff"]}})
+    report = method.run(replace(ctx)).info["auto"]
+    assert report["chosen"] == "vanilla"
+    assert "n_bins" in report["failed"]["latentdiff"]
