@@ -66,9 +66,14 @@ class Auto(Method):
         def run(name: str) -> MethodOutput | None:
             if name not in outputs and name not in failed:
                 try:
-                    outputs[name], seconds[name] = ctx.run_method(name)
+                    output, secs = ctx.run_method(name)
                 except ValueError as e:  # a candidate that cannot run here is left out
                     failed[name] = str(e)
+                    return None
+                if not all(np.all(np.isfinite(p)) for p in output.predictions.values()):
+                    failed[name] = "NaN or inf predictions: training diverged"
+                    return None
+                outputs[name], seconds[name] = output, secs
             return outputs.get(name)
 
         def score(name: str) -> float:
@@ -87,6 +92,8 @@ class Auto(Method):
                 names.append(c)
         if not names:
             raise ValueError(f"no auto candidate could run: {failed}")
+        if self.config.guard and "vanilla" not in names:
+            raise ValueError(f"auto's guard needs vanilla, which could not run: {failed}")
         report = self._choose(ds, names, outputs, metric, ctx.seed)
         # every candidate's test error, recorded to measure the guard (what the unguarded choice
         # would have scored); the choice above saw validation predictions only
