@@ -39,3 +39,4 @@ latentdiff report --grid "$OUT/table1-california-housing" --grid "$OUT/table1-st
   "$OUT/california-housing-ratio0.5" "$OUT/california-housing-ratio0.8" \
   --notes docs/benchmarks-reading.md --output docs/benchmarks.md
 echo "wrote docs/benchmarks.md"
+python scripts/issue10_section.py  # issue 10's section (its own runs: scripts/issue10-benchmarks.sh)

@@ -53,3 +53,4 @@ done
 python scripts/issue10_summary.py docs/results/issue-10/{california-housing,stsb-dir-minilm,diamonds,stsb-dir-bilstm} \
   > docs/results/issue-10/summary.md
 python scripts/suite.py summarise docs/results/issue-10/suite/* > docs/results/issue-10/suite.md
+python scripts/issue10_section.py
