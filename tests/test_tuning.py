@@ -100,7 +100,7 @@ SMALL_TUNE = TuneConfig(
 
 def test_tuner_scores_every_candidate_and_chooses_the_lowest(ctx, tmp_path):
     net = ctx.vanilla()
-    tuner = Tuner(net, ctx.sampler, ctx.head, SMALL_TUNE, 0, cache=tmp_path / "scores.json")
+    tuner = Tuner(net, ctx.sampler, ctx.head, SMALL_TUNE, 0, cache_dir=tmp_path)
     result = tuner.run()
     cands = result.report["candidates"]
     stages = {c["stage"] for c in cands}
@@ -108,7 +108,7 @@ def test_tuner_scores_every_candidate_and_chooses_the_lowest(ctx, tmp_path):
     assert result.report["chosen_score"] == pytest.approx(min(c["val_score"] for c in cands))
     assert result.report["chosen_score"] <= result.report["baseline_score"]
     # resumed: every score is read back, only the chosen head is fitted again, same choice
-    again = Tuner(net, ctx.sampler, ctx.head, SMALL_TUNE, 0, cache=tmp_path / "scores.json")
+    again = Tuner(net, ctx.sampler, ctx.head, SMALL_TUNE, 0, cache_dir=tmp_path)
     res2 = again.run()
     assert again.n_heads == 1
     assert res2.chosen == result.chosen

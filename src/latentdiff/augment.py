@@ -191,9 +191,7 @@ class QualityGate:
             mean, prec = self._stats(Zk)
             calibration = self._calibration_distances(Zk, mean, prec)
             tau = float(np.quantile(calibration, self.quantile))
-            self.gates_[int(k)] = BinGate(
-                mean, prec, tau, int(Zk.shape[0]), (lo, hi), calibration
-            )
+            self.gates_[int(k)] = BinGate(mean, prec, tau, int(Zk.shape[0]), (lo, hi), calibration)
         self.counts_ = counts
         return self
 
@@ -216,6 +214,11 @@ class QualityGate:
         tuned method tries several q on one generated pool without refitting the gate."""
         if not 0 < quantile <= 1:
             raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
+        return self._keep(distances, bin_idx, lambda g: float(np.quantile(g.calibration, quantile)))
+
+    def _keep(self, distances, bin_idx, tau) -> np.ndarray:
+        """d_M <= tau(gate) per bin; a bin without a gate is kept only when it is small and the
+        rule is ``accept`` (the one rule of :meth:`accept` and :meth:`accept_at`)."""
         d, bin_idx = np.asarray(distances), np.asarray(bin_idx)
         keep = np.zeros(bin_idx.size, dtype=bool)
         for k in np.unique(bin_idx):
@@ -225,7 +228,7 @@ class QualityGate:
                 small = self.counts_[k] < self.n_min if k < self.counts_.size else True
                 keep[m] = small and self.small_bin_rule == "accept"
                 continue
-            keep[m] = d[m] <= float(np.quantile(g.calibration, quantile))
+            keep[m] = d[m] <= tau(g)
         return keep
 
     def accept(self, Z, bin_idx) -> np.ndarray:
@@ -242,13 +245,4 @@ class QualityGate:
             raise ValueError(
                 f"need one bin index per feature row ({Z.shape[0]}), got {bin_idx.shape}"
             )
-        keep = np.zeros(bin_idx.size, dtype=bool)
-        for k in np.unique(bin_idx):
-            m = bin_idx == k
-            g = self.gates_.get(int(k))
-            if g is None:
-                small = self.counts_[k] < self.n_min if k < self.counts_.size else True
-                keep[m] = small and self.small_bin_rule == "accept"
-                continue
-            keep[m] = self.distance(Z[m], g.mean, g.precision) <= g.tau
-        return keep
+        return self._keep(self.distances(Z, bin_idx), bin_idx, lambda g: g.tau)

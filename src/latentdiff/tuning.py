@@ -163,8 +163,9 @@ class TuningResult:
 class Tuner:
     """The search of :mod:`latentdiff.tuning` on one trained network (a ``VanillaFit``).
 
-    ``cache``: a JSON file for the scores (resume); ``generator_dir``: where the generators keep
-    their training checkpoints and the pools are cached (None: nothing kept)."""
+    ``cache_dir``: a folder for the scores (``KEY.json``, read back on resume);
+    ``generator_dir``: where the generators keep their training checkpoints and the pools are
+    cached (None: nothing kept)."""
 
     def __init__(
         self,
@@ -175,13 +176,13 @@ class Tuner:
         seed: int,
         generator: str = "diffusion",
         progress: bool = False,
-        cache: Path | None = None,
+        cache_dir: Path | None = None,
         generator_dir: Path | None = None,
         criterion: str | None = None,
     ):
         self.net, self.sampler_config, self.head, self.tune = net, sampler, head, tune
         self.seed, self.generator, self.progress = int(seed), generator, progress
-        self.cache, self.generator_dir = cache, generator_dir
+        self.generator_dir = generator_dir
         self.metric = tune.metric or criterion or net.train.select_metric
         ds = net.dataset
         # the trained network itself (its weights), not its recipe: a network trained with other
@@ -191,6 +192,7 @@ class Tuner:
             "tuning", ds.fingerprint(), *weights, [type(h).__name__ for h in net.hooks],
             sampler.to_dict(), head.to_dict(), tune.to_dict(), generator, self.seed, self.metric,
         )  # fmt: skip
+        self.cache = None if cache_dir is None else Path(cache_dir) / f"{self.key[:16]}.json"
         self.scores: dict[str, float] = self._load_scores()
         self.log: list[dict] = []
         self.head_seconds = 0.0

@@ -40,10 +40,9 @@ class LatentDiffTuned(HeadMethod):
             progress=ctx.progress,
             generator_dir=ctx.generator_dir(),
             criterion=ctx.criterion,
+            # the scores outlive the method (not in the generator folder): a resumed run skips them
+            cache_dir=None if ctx.checkpoints is None else ctx.checkpoints / "tuning",
         )
-        if ctx.checkpoints is not None:  # the scores outlive the method: a resumed run skips them
-            tuner.cache = ctx.checkpoints / "tuning" / f"{tuner.key[:16]}.json"
-            tuner.scores = tuner._load_scores()
         result = tuner.run()
         preds = {
             sp: predict_from_features(result.model, net.features(sp)) for sp in ("val", "test")

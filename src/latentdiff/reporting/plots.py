@@ -240,9 +240,14 @@ def _chosen_candidate(tuning: dict) -> dict | None:
     return match
 
 
+def _with_candidates(entries: list[dict], key: str) -> list[dict]:
+    """The entries whose ``key`` record (``tuning``, ``auto``) lists candidates, one panel each."""
+    return [r for r in entries if isinstance(r.get(key), dict)
+            and isinstance(r[key].get("candidates"), list)][:MAX_PANELS]  # fmt: skip
+
+
 def tuning_png(entries: list[dict]) -> bytes | None:
-    tuned = [r for r in entries if isinstance(r.get("tuning"), dict)
-             and isinstance(r["tuning"].get("candidates"), list)][:MAX_PANELS]  # fmt: skip
+    tuned = _with_candidates(entries, "tuning")
     if not tuned:
         return None
     fig, axes = _figure(len(tuned), min(len(tuned), 2))
@@ -284,8 +289,7 @@ def tuning_png(entries: list[dict]) -> bytes | None:
 
 
 def auto_png(entries: list[dict]) -> bytes | None:
-    autos = [r for r in entries if isinstance(r.get("auto"), dict)
-             and isinstance(r["auto"].get("candidates"), list)][:MAX_PANELS]  # fmt: skip
+    autos = _with_candidates(entries, "auto")
     if not autos:
         return None
     fig, axes = _figure(len(autos), min(len(autos), 2))
