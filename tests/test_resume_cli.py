@@ -55,7 +55,7 @@ def test_interrupted_in_diffusion_training_then_resumed_gives_the_same_metrics(
     csv, ref = reference
     run = tmp_path / "killed"
     proc = _cli("run", "--data", csv, "--out", run, *ARGS)
-    ckpt = run / "checkpoints" / "seed-0" / "generator" / "diffusion.safetensors"
+    ckpt = run / "checkpoints" / "seed-0" / "generator" / "latentdiff" / "diffusion.safetensors"
     deadline = time.monotonic() + 240
     while not ckpt.exists():  # the first diffusion checkpoint: training is under way
         assert proc.poll() is None, proc.communicate()[1].decode()[-3000:]

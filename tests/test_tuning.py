@@ -183,3 +183,14 @@ def test_auto_leaves_out_a_candidate_that_fails_and_says_why(ctx):
     report = method.run(replace(ctx)).info["auto"]
     assert report["chosen"] == "vanilla"
     assert "n_bins" in report["failed"]["latentdiff"]
+
+
+def test_auto_runs_two_head_methods_with_checkpoints_in_one_method(ctx, tmp_path):
+    """auto runs latentdiff-tuned and latentdiff-tuned+sqinv inside one benchmark method: each
+    keeps its generator checkpoints in its own folder, so neither refuses the other's."""
+    ctx.checkpoints = tmp_path / "seed-0"
+    options = {"auto": {"candidates": ["vanilla", "latentdiff-tuned", "latentdiff-tuned+sqinv"]}}
+    report = get_method("auto", options).run(ctx).info["auto"]
+    assert "failed" not in report
+    assert {c["method"] for c in report["candidates"]} == {
+        "vanilla", "latentdiff-tuned", "latentdiff-tuned+sqinv"}  # fmt: skip

@@ -117,10 +117,22 @@ class RunContext:
             self._outputs[key] = (output, seconds)
         return self._outputs[key]
 
-    def generator_dir(self) -> Path | None:
-        """Where a head method keeps its generator's training checkpoints (one method at a time:
-        the benchmark empties it once the method's results are recorded)."""
-        return None if self.checkpoints is None else self.checkpoints / "generator"
+    def generator_dir(self, name: str | None = None) -> Path | None:
+        """Where the head method ``name`` (:meth:`head_name`) keeps its generator's training
+        checkpoints: a folder of its own, since one benchmark method can run several head
+        methods (``auto`` runs latentdiff-tuned and latentdiff-tuned+sqinv). Without a name:
+        the folder of them all, which the benchmark empties once a method's results are
+        recorded."""
+        if self.checkpoints is None:
+            return None
+        root = self.checkpoints / "generator"
+        return root if name is None else root / name
+
+    def head_name(self, method: str, net: VanillaFit) -> str:
+        """A head method's name with the network it works on (``latentdiff``,
+        ``latentdiff+lds``): what its files in this seed's folder are named by."""
+        key = next((k for k, v in self._networks.items() if v is net), ())
+        return method if not key else f"{method}+{network_slug(key)}"
 
     def vanilla(self) -> VanillaFit:
         return self.network(())

@@ -22,7 +22,7 @@ from ..generators.transfer import export_path, resolve_source
 from ..pipeline import VanillaFit, fit_latentdiff, refit_head
 from ..samplers import LatentDiffSampler
 from ..training import predict_from_features
-from .base import HeadMethod, MethodOutput, RunContext, network_slug
+from .base import HeadMethod, MethodOutput, RunContext
 from .reweighting import WeightingHook, default_inv_clip
 
 
@@ -35,8 +35,7 @@ class LatentDiff(HeadMethod):
         # the generator is exported as checkpoints/seed-S/generator-NAME.safetensors, NAME the
         # method with its network's methods (latentdiff, latentdiff+lds); generator_from (a
         # file, or a run directory: its same seed's export of NAME) starts from such a file
-        key = next((k for k, v in ctx._networks.items() if v is net), ())
-        name = self.name if not key else f"{self.name}+{network_slug(key)}"
+        name = ctx.head_name(self.name, net)
         config = ctx.sampler
         if config.generator_from is not None:
             source = resolve_source(config.generator_from, ctx.seed, name)
@@ -46,7 +45,7 @@ class LatentDiff(HeadMethod):
             generator=self.generator,
             random_state=ctx.seed,
             progress=ctx.progress,
-            checkpoint_dir=ctx.generator_dir(),
+            checkpoint_dir=ctx.generator_dir(name),
         )
         fit = fit_latentdiff(net, sampler, ctx.head, ctx.seed, ctx.progress)
         s = fit.sampler

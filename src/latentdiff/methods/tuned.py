@@ -38,7 +38,7 @@ class LatentDiffTuned(HeadMethod):
             ctx.seed,
             generator=self.generator,
             progress=ctx.progress,
-            generator_dir=ctx.generator_dir(),
+            generator_dir=ctx.generator_dir(ctx.head_name(self.name, net)),
             criterion=ctx.criterion,
             # the scores outlive the method (not in the generator folder): a resumed run skips them
             cache_dir=None if ctx.checkpoints is None else ctx.checkpoints / "tuning",
