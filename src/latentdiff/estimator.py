@@ -290,7 +290,10 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
             cells = [_fmt(m.get(k)) for k in ("mae", "mse", "r2")]
             lines.append(f"| {region} | {self.validation_counts_[region]} | {' | '.join(cells)} |")
         for title, rows in _candidate_tables(self.info_):
-            cols = list(dict.fromkeys(k for r in rows for k in r))
+            # scalar columns only: auto's per-candidate "test" errors are, in a fit, the
+            # validation rows again (a fit has no test split), and a dict is no table cell
+            cols = [k for k in dict.fromkeys(k for r in rows for k in r)
+                    if not any(isinstance(r.get(k), dict) for r in rows)]  # fmt: skip
             lines += ["", f"{title}:", "", "| " + " | ".join(cols) + " |",
                       "|" + "---|" * len(cols)]  # fmt: skip
             lines += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
