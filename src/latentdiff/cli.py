@@ -1,4 +1,4 @@
-"""Command line: ``latentdiff demo | run | bench | report``. Argument parsing only: every option
+"""Command line: ``latentdiff demo | run | bench | report | fit | predict | speed``. Argument parsing only: every option
 that sets a setting is one row of :data:`OPTIONS`, the settings check their own values
 (:mod:`latentdiff.settings`) before any data is read, and the work is in
 :func:`latentdiff.bench.run_bench` and :mod:`latentdiff.reporting`."""
@@ -56,6 +56,8 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--diffusion-steps", "sampler.diffusion.n_steps", "LatentDiff"),
     ("--generator-from", "sampler.generator_from", "LatentDiff"),
     ("--fine-tune", "sampler.fine_tune", "LatentDiff"),
+    ("--stream-dir", "sampler.stream_dir", "LatentDiff"),
+    ("--stream-chunk", "sampler.stream_chunk", "LatentDiff"),
     ("--mix-schedule", "head.mix_schedule", "head retraining"),
     ("--mix-ratio", "head.mix_ratio", "head retraining"),
     ("--synthetic-weight", "head.synthetic_weight", "head retraining"),
@@ -325,6 +327,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
             p.add_argument("--seed", type=int, default=0)
         _add_common(p)
     _add_model_commands(sub, subs)
+    _add_speed_command(sub, subs)
     p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
     p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
     p.add_argument("--grid", action="append", default=[], metavar="DIR",
@@ -443,6 +446,59 @@ def _predict(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_speed_command(sub, subs: dict) -> None:
+    p = subs["speed"] = sub.add_parser(
+        "speed", help="this machine's matmul rate, diffusion throughput against it, "
+        "SMOTER/SMOGN times, streaming generation (latentdiff.speed)")  # fmt: skip
+    p.add_argument("--quick", action="store_true", help="tiny sizes: seconds, for a test")
+    p.add_argument("--out", metavar="FILE", help="write FILE.json and FILE.md")
+    p.add_argument("--parts", default="machine,diffusion,samplers,stream",
+                   help="what to measure (comma-separated; default all)")  # fmt: skip
+    p.add_argument("--batches", type=_int_list, help="batch sizes (default 64,256,1024,4096)")
+    p.add_argument("--table", metavar="CSV", help="table for the SMOTER/SMOGN timing "
+                   "(default: a synthetic one)")  # fmt: skip
+    p.add_argument("--target", help="its label column")
+    p.add_argument("--smogn-rows", type=int, help="rows the smogn package gets (default 3000)")
+    p.add_argument("--smogn-python", metavar="PYTHON",
+                   help="python of an environment with the smogn package ($SMOGN_REF_PYTHON)")
+    p.add_argument("--stream-rows", type=int, help="synthetic features streamed to disk "
+                   "(default 1,000,000 at 2048-d)")  # fmt: skip
+    p.add_argument("--stream-dir", help="folder of the temporary feature file (default: TMPDIR)")
+
+
+def _speed(a: argparse.Namespace) -> int:
+    """Run the speed report; print the markdown, write FILE.json / FILE.md with --out."""
+    import shlex
+
+    from .speed import PARTS, SpeedPlan, run_speed, write_report
+
+    parts = tuple(x.strip() for x in a.parts.split(",") if x.strip())
+    unknown = [x for x in parts if x not in PARTS]
+    if unknown:
+        raise ValueError(f"--parts: unknown part {unknown[0]!r}; known: {', '.join(PARTS)}")
+    if a.table and not a.target:
+        raise ValueError("--table needs --target (its label column)")
+    kw: dict = {"parts": parts, "table": a.table, "target": a.target,
+                "smogn_python": a.smogn_python, "stream_dir": a.stream_dir}  # fmt: skip
+    if a.batches:
+        kw["batches"] = a.batches
+    if a.smogn_rows:
+        kw["smogn_rows"] = a.smogn_rows
+    if a.stream_rows:
+        kw["stream"] = {"rows": a.stream_rows}
+    plan = SpeedPlan.make(a.quick, **kw)
+    report = run_speed(plan, log=lambda s: print(f"latentdiff speed: {s}", file=sys.stderr))
+    command = "latentdiff " + " ".join(shlex.quote(x) for x in a.argv)
+    if a.out:
+        js, md = write_report(report, a.out, command)
+        print(f"written: {js}, {md}")
+    else:
+        from .speed.report import markdown
+
+        print(markdown({"command": command, **report}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, subs = _parser()
     a = parser.parse_args(argv)
@@ -452,6 +508,9 @@ def main(argv: list[str] | None = None) -> int:
             return _report(a)
         if a.command in ("fit", "predict"):
             return _fit(a) if a.command == "fit" else _predict(a)
+        if a.command == "speed":
+            a.argv = list(sys.argv[1:] if argv is None else argv)
+            return _speed(a)
         if a.resume:
             return _execute(_resumed_config(subs[a.command], a), a.resume, resume=True)
         if a.command in ("demo", "run"):

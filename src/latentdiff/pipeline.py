@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from .data.base import DIRDataset
 from .encoders.base import EncoderSpec
+from .featurefile import FeatureFile
 from .io import fingerprint, load_state, save_state
 from .metrics import shot_metrics
 from .samplers import LatentDiffSampler
@@ -182,7 +183,8 @@ class LatentDiffFit:
     model: RegressionModel
     sampler: LatentDiffSampler
     head_result: TrainResult
-    Z_syn: np.ndarray  # accepted synthetic features (n_syn, m)
+    #: accepted synthetic features (n_syn, m); a FeatureFile on disk with ``stream_dir``
+    Z_syn: np.ndarray | FeatureFile
     y_syn: np.ndarray  # their labels, the bin centres
     seconds: dict
 
@@ -232,7 +234,11 @@ def fit_latentdiff(
     progress: bool = True,
 ) -> LatentDiffFit:
     """Stages 3-7: generate synthetic features where labels are rare or errors high, gate them,
-    and retrain the head on real + accepted synthetic features."""
+    and retrain the head on real + accepted synthetic features.
+
+    With the sampler's ``stream_dir`` the accepted features go to a ``.npy`` file there and the
+    head reads them per batch (:meth:`LatentDiffSampler.generate_to`); ``Z_syn`` of the result
+    is that file (a :class:`~latentdiff.featurefile.FeatureFile`, removed by the caller)."""
     sampler = copy.deepcopy(sampler) if sampler is not None else LatentDiffSampler()
     if sampler.random_state is None:
         sampler.set_params(random_state=random_state)

@@ -216,6 +216,10 @@ class SamplerConfig(Settings):
         None, Optional(Text()), "pretrained generator: an exported file or a run directory"
     )
     fine_tune: str = setting("full", Options("full", "head"), "with generator_from: what trains")
+    stream_dir: str | None = setting(
+        None, Optional(Text()), "write accepted synthetic features to a .npy file in this folder"
+    )
+    stream_chunk: int = setting(4096, POSITIVE_INT, "with stream_dir: rows generated per chunk")
 
     def _check_together(self) -> None:
         from pathlib import Path

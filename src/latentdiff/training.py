@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from .binning import Bins
+from .featurefile import FeatureFile
 from .hooks import Step, TrainHook, check_hooks
 from .io import load_state, save_state
 from .progress import progress_bar
@@ -102,7 +103,13 @@ def encode(model: RegressionModel, inputs: Dataset, batch_size: int = 1024) -> n
 
 
 def predict_from_features(model: RegressionModel, Z) -> np.ndarray:
-    """h_phi(z) in label units (stage 8 uses f_psi then h_phi; this is the h_phi half)."""
+    """h_phi(z) in label units (stage 8 uses f_psi then h_phi; this is the h_phi half).
+    Features on disk (a FeatureFile) are read 65,536 rows at a time."""
+    if isinstance(Z, FeatureFile):
+        n, step = len(Z), 65_536
+        rows = (Z.rows(np.arange(s, min(s + step, n))) for s in range(0, n, step))
+        parts = [predict_from_features(model, r) for r in rows]
+        return np.concatenate([np.empty(0), *parts])
     with torch.no_grad():
         out = model.head(torch.as_tensor(np.asarray(Z), dtype=torch.float32)).squeeze(-1)
         return model.to_labels(out).double().numpy()
@@ -383,20 +390,37 @@ class _HeadStage:
         else:
             self.k = int(round(r / (1 - r) * n_real)) if r > 0 else 0
             syn_idx = rng.choice(n_syn, size=self.k, replace=self.k > n_syn)
-        Z = torch.cat([self.Zr, self.Zs[syn_idx]])
         y = torch.cat([self.yr, self.ys[syn_idx]])
         w = torch.cat([self.w_real, self.w_syn[syn_idx]])
-        perm = torch.as_tensor(rng.permutation(Z.shape[0]))
+        perm = torch.as_tensor(rng.permutation(y.shape[0]))
         self.model.head.train()
         for s in range(0, perm.numel(), self.batch_size):
             b = perm[s : s + self.batch_size]
-            pred, wb = self.model.head(Z[b]).squeeze(-1), w[b]
+            pred, wb = self.model.head(self._rows(b, syn_idx)).squeeze(-1), w[b]
             loss = None
             for h in self.hooks:
                 loss = h.loss(pred, y[b], wb / wb.mean().clamp_min(1e-12)) if loss is None else loss
             if loss is None:
                 loss = batch_normalised_loss(self.loss, pred, y[b], wb)
             yield loss, b.numel()
+
+    def _rows(self, b: Tensor, syn_idx: np.ndarray) -> Tensor:
+        """Rows ``b`` of [Z_real; Z_syn[syn_idx]], gathered for this batch only: synthetic
+        features on disk (a FeatureFile) are read per batch, never as a whole."""
+        n_real = self.Zr.shape[0]
+        real = b < n_real
+        if not isinstance(self.Zs, FeatureFile):
+            if bool(real.all()):
+                return self.Zr[b]
+            Z = torch.empty((b.numel(), self.Zr.shape[1]))
+            Z[real] = self.Zr[b[real]]
+            Z[~real] = self.Zs[torch.as_tensor(syn_idx)[b[~real] - n_real]]
+            return Z
+        Z = torch.empty((b.numel(), self.Zr.shape[1]))
+        Z[real] = self.Zr[b[real]]
+        if not bool(real.all()):
+            Z[~real] = torch.from_numpy(self.Zs.rows(syn_idx[(b[~real] - n_real).numpy()]))
+        return Z
 
     def end_epoch(self, epoch: int) -> None:
         pass
@@ -438,7 +462,12 @@ def fit_head(
             torch.manual_seed(int(random_state))
             model.head.reset_parameters()
     Zr = torch.as_tensor(np.asarray(Z_real), dtype=torch.float32)
-    Zs = torch.as_tensor(np.asarray(Z_syn, dtype=np.float32).reshape(-1, Zr.shape[1]))
+    if isinstance(Z_syn, FeatureFile):  # on disk: read per batch (stage 7 streams them)
+        if Z_syn.shape[1] != Zr.shape[1]:
+            raise ValueError(f"{Z_syn} has {Z_syn.shape[1]} features, the real ones {Zr.shape[1]}")
+        Zs = Z_syn
+    else:
+        Zs = torch.as_tensor(np.asarray(Z_syn, dtype=np.float32).reshape(-1, Zr.shape[1]))
     yr = model.to_standard(torch.as_tensor(np.asarray(y_real), dtype=torch.float32))
     ys = model.to_standard(torch.as_tensor(np.asarray(y_syn), dtype=torch.float32).reshape(-1))
     Zv = torch.as_tensor(np.asarray(Z_val), dtype=torch.float32)

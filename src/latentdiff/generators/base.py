@@ -419,17 +419,26 @@ class FeatureGenerator(ABC):
     def sample(self, c, batch_size: int = 1024, random_state: int | None = None) -> np.ndarray:
         """Draw one feature vector per condition value in ``c`` (label units) -> (n, m) float32;
         deterministic given ``random_state`` (and ``batch_size``)."""
+        batches = self.iter_sample(c, batch_size, random_state)  # checks the arguments
+        return np.concatenate([np.empty((0, self.n_features_in_), np.float32), *batches])
+
+    def iter_sample(self, c, batch_size: int = 1024, random_state: int | None = None):
+        """:meth:`sample` one batch at a time: yields (b, m) float32 arrays, the rows of
+        ``sample(c, batch_size, random_state)`` in order (the same numbers: one RNG runs through
+        the batches). For generation larger than memory (:meth:`LatentDiffSampler.generate_to`).
+        """
         self._check_fitted()
         c = check_labels(c, "c", allow_empty=True)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return self._batches(c, batch_size, random_state)
+
+    def _batches(self, c: np.ndarray, batch_size: int, random_state: int | None):
         self.sampling_network_.eval()
-        m, dev = self.n_features_in_, self.device
+        dev = self.device
         gen = torch.Generator().manual_seed(_seed(random_state))
         y = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
-        out = [np.empty((0, m), dtype=np.float32)]
-        with torch.no_grad():
-            for start in range(0, len(c), batch_size):
-                out.append(self._sample_batch(y[start : start + batch_size], gen).cpu().numpy())
-        Z = np.concatenate(out) * self.z_std_ + self.z_mean_  # un-standardise, (n, m)
-        return Z.astype(np.float32)
+        for start in range(0, len(c), batch_size):
+            with torch.no_grad():
+                z = self._sample_batch(y[start : start + batch_size], gen).cpu().numpy()
+            yield (z * self.z_std_ + self.z_mean_).astype(np.float32)  # un-standardise, (b, m)

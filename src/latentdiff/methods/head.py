@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..featurefile import FeatureFile
 from ..generators.transfer import export_path, resolve_source
 from ..pipeline import VanillaFit, fit_latentdiff, refit_head
 from ..samplers import LatentDiffSampler
@@ -67,6 +68,8 @@ class LatentDiff(HeadMethod):
             info["generator_resumed_from_step"] = s.generator_.resumed_from_step_
         if net.loaded_from is not None:
             info["network_loaded_from_checkpoint"] = True
+        if isinstance(fit.Z_syn, FeatureFile):  # streamed to disk (stream_dir): used up
+            fit.Z_syn.remove()
         return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info, model=fit.model)
 
 

@@ -9,6 +9,9 @@ before any work) plus the generator's name, the seed and where to keep checkpoin
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Literal
@@ -21,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import memory
 from ..augment import QualityGate, allocate, bin_mean_abs_error, priority
 from ..binning import GenerationBins
+from ..featurefile import FeatureFile, FeatureWriter
 from ..generators import GENERATORS
 from ..settings import DiffusionConfig, GANConfig, SamplerConfig
 from .base import BaseRegressionSampler
@@ -37,6 +41,20 @@ def _check_memory(n_total: int, m: int, ratio: float) -> None:
         f"generating {n_total:,} synthetic features of dimension {m}",
         f"lower ratio (now {ratio})",
     )
+
+
+def _check_disk(folder, n_total: int, m: int) -> None:
+    """Refuse a stream folder without room for every synthetic feature (float32)."""
+    where = Path(folder)
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if n_total * m * 4 > free:
+        raise ValueError(
+            f"streaming {n_total:,} synthetic features of dimension {m} needs "
+            f"{n_total * m * 4 / 2**30:.1f} GiB in stream_dir = {str(folder)!r}, which has "
+            f"{free / 2**30:.1f} GiB free; lower ratio or choose another stream_dir"
+        )
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -89,6 +107,14 @@ class LatentDiffSampler(BaseRegressionSampler):
     fine_tune : {"full", "head"}, default "full"
         With ``generator_from``: fine-tune every parameter, or only the generator's
         ``head_parameters``.
+    stream_dir : path, optional
+        Where :meth:`generate` writes the accepted synthetic features, a new ``.npy`` file per
+        call (:meth:`generate_to`), instead of holding them in memory: it returns them as a
+        :class:`latentdiff.featurefile.FeatureFile` that stage 7 reads per batch. The same rows
+        as in memory; the caller removes the file (``FeatureFile.remove``).
+    stream_chunk : int, default 4096
+        With ``stream_dir``: rows generated and gated at a time (peak memory about
+        ``stream_chunk * m * 24`` bytes beyond the generator's).
     """
 
     def __init__(
@@ -110,6 +136,8 @@ class LatentDiffSampler(BaseRegressionSampler):
         checkpoint_every: int = 250,
         generator_from=None,
         fine_tune: Literal["full", "head"] = "full",
+        stream_dir=None,
+        stream_chunk: int = 4096,
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -128,6 +156,8 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.checkpoint_every = checkpoint_every
         self.generator_from = generator_from
         self.fine_tune = fine_tune
+        self.stream_dir = stream_dir
+        self.stream_chunk = stream_chunk
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
@@ -153,7 +183,12 @@ class LatentDiffSampler(BaseRegressionSampler):
                 f"bins leaves most bins empty and the gate without data; use n_bins <= {y.size}"
             )
         # before an hour of training, not after it
-        _check_memory(int(round(settings.ratio * y.size)), Z.shape[1], settings.ratio)
+        n_total = int(round(settings.ratio * y.size))
+        if settings.stream_dir is None:
+            _check_memory(n_total, Z.shape[1], settings.ratio)
+        else:
+            _check_disk(settings.stream_dir, n_total, Z.shape[1])
+            _check_memory(min(n_total, settings.stream_chunk), Z.shape[1], settings.ratio)
 
     def fit(self, Z, y, sample_errors=None) -> LatentDiffSampler:
         """Fit the generator, the priorities and the gate on features ``Z`` and labels ``y``.
@@ -237,19 +272,68 @@ class LatentDiffSampler(BaseRegressionSampler):
         centres; for discrete labels a label of the bin that occurs) and gate them.
 
         Returns the accepted synthetic ``(Z_syn, y_syn)``; ``report_`` holds the per-bin table.
+        With ``stream_dir``, ``Z_syn`` is a :class:`~latentdiff.featurefile.FeatureFile` in a
+        new file there (:meth:`generate_to`).
         """
         check_is_fitted(self, "generator_")
+        if self.stream_dir is not None:
+            Path(self.stream_dir).mkdir(parents=True, exist_ok=True)
+            fd, path = tempfile.mkstemp(".npy", "synthetic-", self.stream_dir)
+            os.close(fd)
+            return self.generate_to(path, self.stream_chunk)
+        bin_idx, y_syn = self._plan()
+        _check_memory(bin_idx.size, self.n_features_in_, self.ratio)
+        Z_syn = self.sample(y_syn) if bin_idx.size else np.empty((0, self.n_features_in_))
+        keep = self._gate(Z_syn, bin_idx)
+        self._report(bin_idx, keep)
+        return Z_syn[keep].astype(self._dtypes[0], copy=False), y_syn[keep]
+
+    def generate_to(self, path, chunk_size: int = 8192) -> tuple[FeatureFile, np.ndarray]:
+        """:meth:`generate`, ``chunk_size`` rows at a time, the accepted rows appended to the
+        ``.npy`` file ``path`` (float32): memory stays at one chunk whatever the count.
+
+        Returns ``(FeatureFile(path), y_syn)``: the same rows, in the same order, and the same
+        ``report_`` as :meth:`generate` (one RNG runs through the generator's batches in both;
+        the gate decides row by row)."""
+        check_is_fitted(self, "generator_")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+        bin_idx, y_syn = self._plan()
+        m = self.n_features_in_
+        _check_disk(Path(path).parent, bin_idx.size, m)
+        keep = np.zeros(bin_idx.size, dtype=bool)
+        seed = self._sample_seed
+        c = self.bin_labels_[self.bins_.assign(y_syn)] if y_syn.size else y_syn
+        batches = self.generator_.iter_sample(c, random_state=seed)
+        with FeatureWriter(path, m) as out:
+            start, pending = 0, []
+            for batch in batches:
+                pending.append(batch)
+                n = sum(len(b) for b in pending)
+                if n >= chunk_size or start + n == bin_idx.size:
+                    Z = np.concatenate(pending)
+                    k = self._gate(Z, bin_idx[start : start + n])
+                    out.append(Z[k])
+                    keep[start : start + n] = k
+                    start, pending = start + n, []
+        self._report(bin_idx, keep)
+        return FeatureFile(path), y_syn[keep]
+
+    def _plan(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bin of each synthetic sample to generate (``ratio * N`` allocated by priority)
+        and its label, the bin's label."""
         n_total = int(round(self.ratio * self._n_real))  # ratio m/n of seed 000, Table 6
-        _check_memory(n_total, self.n_features_in_, self.ratio)
         requested = allocate(self.priority_, n_total)
         bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
-        y_syn = self.bin_labels_[bin_idx]  # y_syn := c
-        Z_syn = self.sample(y_syn) if n_total else np.empty((0, self.n_features_in_))
-        keep = (
-            self.gate_.accept(Z_syn, bin_idx)
-            if self.gate_ is not None
-            else np.ones(bin_idx.size, bool)
-        )
+        return bin_idx, self.bin_labels_[bin_idx]  # y_syn := c
+
+    def _gate(self, Z_syn: np.ndarray, bin_idx: np.ndarray) -> np.ndarray:
+        if self.gate_ is None:
+            return np.ones(bin_idx.size, bool)
+        return self.gate_.accept(Z_syn, bin_idx)
+
+    def _report(self, bin_idx: np.ndarray, keep: np.ndarray) -> None:
+        requested = np.bincount(bin_idx, minlength=self.bins_.n_bins)
         accepted = np.bincount(bin_idx[keep], minlength=self.bins_.n_bins)
         self.report_ = [
             {
@@ -265,7 +349,6 @@ class LatentDiffSampler(BaseRegressionSampler):
             for k in range(self.bins_.n_bins)
         ]
         self.acceptance_rate_ = float(keep.mean()) if keep.size else None
-        return Z_syn[keep].astype(self._dtypes[0], copy=False), y_syn[keep]
 
     def fit_resample(self, Z, y, sample_errors=None) -> tuple[np.ndarray, np.ndarray]:
         """Originals first (unchanged), then the accepted synthetic samples. As in
