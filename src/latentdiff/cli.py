@@ -1,4 +1,4 @@
-"""Command line: ``latentdiff demo | run | bench | report | fit | predict | speed``. Argument parsing only: every option
+"""Command line: ``latentdiff demo | run | bench | report``. Argument parsing only: every option
 that sets a setting is one row of :data:`OPTIONS`, the settings check their own values
 (:mod:`latentdiff.settings`) before any data is read, and the work is in
 :func:`latentdiff.bench.run_bench` and :mod:`latentdiff.reporting`."""
@@ -459,8 +459,8 @@ def _add_speed_command(sub, subs: dict) -> None:
                    "(default: a synthetic one)")  # fmt: skip
     p.add_argument("--target", help="its label column")
     p.add_argument("--smogn-rows", type=int, help="rows the smogn package gets (default 3000)")
-    p.add_argument("--smogn-python", metavar="PYTHON",
-                   help="python of an environment with the smogn package ($SMOGN_REF_PYTHON)")
+    p.add_argument("--smogn-python", metavar="PYTHON", help="python of an environment with the "
+                   "smogn package ($SMOGN_REF_PYTHON)")  # fmt: skip
     p.add_argument("--stream-rows", type=int, help="synthetic features streamed to disk "
                    "(default 1,000,000 at 2048-d)")  # fmt: skip
     p.add_argument("--stream-dir", help="folder of the temporary feature file (default: TMPDIR)")

@@ -78,8 +78,11 @@ def _shape(path: Path) -> tuple[int, int, int]:
     """(rows, width, offset of the data) of a float32 ``.npy`` file."""
     with open(path, "rb") as f:
         version = np.lib.format.read_magic(f)
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else (
-            np.lib.format.read_array_header_2_0)
+        read = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else (np.lib.format.read_array_header_2_0)
+        )
         shape, fortran, dtype = read(f)
         offset = f.tell()
     if dtype != np.dtype("<f4") or fortran or len(shape) != 2:
@@ -135,4 +138,3 @@ class FeatureFile:
             self._map.close()
             self._map = None
         self.path.unlink(missing_ok=True)
-

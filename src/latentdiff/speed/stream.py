@@ -28,6 +28,22 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
+class _Phase:
+    """Wall and CPU seconds (user + system, all threads) of a phase: on a shared machine the
+    wall time grows with the other processes, the CPU time much less."""
+
+    def __init__(self, out: dict, name: str) -> None:
+        self.out, self.name = out, name
+
+    def __enter__(self):
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc) -> None:
+        self.out["seconds"][self.name] = time.perf_counter() - self.t0
+        self.out["cpu_seconds"][self.name] = time.process_time() - self.c0
+        self.out["peak_rss_mb_after"][self.name] = _peak_mb()
+
+
 def _measure(a: argparse.Namespace) -> dict:
     import torch
 
@@ -40,32 +56,27 @@ def _measure(a: argparse.Namespace) -> dict:
     y = rng.gamma(2.0, 1.0, a.n_real)
     direction = rng.normal(size=a.m) / np.sqrt(a.m)
     Z = (rng.normal(size=(a.n_real, a.m)) + y[:, None] * direction * 4).astype(np.float32)
-    out = {"peak_rss_mb_after": {"data": _peak_mb()}}
+    out = {"peak_rss_mb_after": {"data": _peak_mb()}, "seconds": {}, "cpu_seconds": {}}
     diffusion = dict(hidden_dim=a.hidden_dim, n_blocks=a.n_blocks, embed_dim=a.embed_dim,
                      timesteps=a.timesteps, n_steps=a.diffusion_steps, batch_size=256)  # fmt: skip
     sampler = LatentDiffSampler(
         n_bins=a.n_bins, ratio=a.rows / a.n_real, diffusion=diffusion, random_state=0,
         stream_dir=a.dir, stream_chunk=a.chunk,
     )  # fmt: skip
-    t0 = time.perf_counter()
-    sampler.fit(Z, y)
-    out["seconds"] = {"sampler_fit": time.perf_counter() - t0}
-    out["peak_rss_mb_after"]["sampler_fit"] = _peak_mb()
-    t0 = time.perf_counter()
-    Zs, ys = sampler.generate()
-    out["seconds"]["generate_gate_write"] = time.perf_counter() - t0
-    out["peak_rss_mb_after"]["generate_gate_write"] = _peak_mb()
+    with _Phase(out, "sampler_fit"):
+        sampler.fit(Z, y)
+    with _Phase(out, "generate_gate_write"):
+        Zs, ys = sampler.generate()
     out["generated"] = int(sum(r["requested"] for r in sampler.report_))
     out["accepted"] = len(Zs)
     out["file_bytes"] = os.path.getsize(Zs.path)
     try:
         model = RegressionModel(torch.nn.Identity(), a.m, float(y.mean()), float(y.std()))
         head = HeadConfig(epochs=a.head_epochs, patience=None)
-        t0 = time.perf_counter()
-        fit_head(model, Z, y, Zs, ys, Z[:1000], y[:1000], head, random_state=0, progress=False)
-        out["seconds"]["head_from_file"] = time.perf_counter() - t0
+        with _Phase(out, "head_from_file"):
+            fit_head(model, Z, y, Zs, ys, Z[:1000], y[:1000], head, random_state=0,
+                     progress=False)  # fmt: skip
         out["head_rows_read"] = int(a.head_epochs * (len(Zs) + a.n_real))
-        out["peak_rss_mb_after"]["head_from_file"] = _peak_mb()
     finally:
         Zs.remove()
     out["peak_rss_mb"] = _peak_mb()
