@@ -9,7 +9,8 @@ the diffusers DDPM scheduler's ``step``, noise from a CPU generator), ``sample+i
 ``inference_mode``), ``network, 2 threads`` (the same on two threads, against the 2-thread
 matmul rate).
 
-    python scripts/generation_variants.py --batch 256 --out docs/results/issue-11/speed/variants.json
+    python scripts/generation_variants.py --batch 256 \
+        --out docs/results/issue-11/speed/variants.json
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def main() -> None:
             frac = flops / dt / (rate * 1e9)
             if name not in best or frac > best[name]["fraction_of_roofline"]:
                 best[name] = {"threads": threads, "seconds": dt, "matmul_gflops": rate,
-                              "samples_per_s": a.batch / dt, "fraction_of_roofline": frac}  # fmt: skip
+                              "samples_per_s": a.batch / dt,
+                              "fraction_of_roofline": frac}  # fmt: skip
             torch.set_num_threads(threads0)
     out = {"denoiser": {"hidden_dim": size.hidden_dim, "n_blocks": size.n_blocks,
                         "embed_dim": size.embed_dim, "parameters": size.parameters()},

@@ -58,19 +58,24 @@ class SpeedPlan:
 
 
 def cases(plan: SpeedPlan) -> list:
-    """The denoisers measured: the project's default one at m = 64 and 256, and at m = 2048 the
-    width and depth whose parameter count is nearest seed 000's 12.9 M."""
+    """The denoisers measured: the project's default one at m = 64 and 256 (sized from m), and
+    at m = 2048 the width and depth whose parameter count is nearest seed 000's 12.9 M."""
+    from ..generators.diffusion import denoiser_size
     from ..settings import DiffusionConfig
     from .measure import Case
 
     if plan.quick:
         return [Case("m=16 (tiny)", DenoiserSize(16, 32, 1, 8), "a tiny denoiser for tests")]
     d = DiffusionConfig()
-    default = "DiffusionConfig defaults (hidden_dim, n_blocks, embed_dim)"
+    default = "the default denoiser for m (DiffusionConfig defaults, denoiser_size)"
     big = size_for_parameters(2048, paper.PARAMETERS)
+
+    def auto(m: int) -> DenoiserSize:
+        return DenoiserSize(m, *denoiser_size(m, d), d.embed_dim)
+
     return [
-        Case("m=64", DenoiserSize(64, d.hidden_dim, d.n_blocks, d.embed_dim), default),
-        Case("m=256", DenoiserSize(256, d.hidden_dim, d.n_blocks, d.embed_dim), default),
+        Case("m=64", auto(64), default),
+        Case("m=256", auto(256), default),
         Case(
             "m=2048 (seed 000)",
             big,
