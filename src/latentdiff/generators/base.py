@@ -512,6 +512,6 @@ class FeatureGenerator(ABC):
         gen = torch.Generator().manual_seed(_seed(random_state))
         y = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
         for start in range(0, len(c), batch_size):
-            with torch.no_grad():
+            with torch.inference_mode():  # no autograd bookkeeping at all (no_grad keeps some)
                 z = self._sample_batch(y[start : start + batch_size], gen).cpu().numpy()
             yield (z * self.z_std_ + self.z_mean_).astype(np.float32)  # un-standardise, (b, m)
