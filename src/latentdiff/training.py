@@ -409,17 +409,15 @@ class _HeadStage:
         features on disk (a FeatureFile) are read per batch, never as a whole."""
         n_real = self.Zr.shape[0]
         real = b < n_real
-        if not isinstance(self.Zs, FeatureFile):
-            if bool(real.all()):
-                return self.Zr[b]
-            Z = torch.empty((b.numel(), self.Zr.shape[1]))
-            Z[real] = self.Zr[b[real]]
-            Z[~real] = self.Zs[torch.as_tensor(syn_idx)[b[~real] - n_real]]
-            return Z
+        if bool(real.all()):
+            return self.Zr[b]
         Z = torch.empty((b.numel(), self.Zr.shape[1]))
         Z[real] = self.Zr[b[real]]
-        if not bool(real.all()):
-            Z[~real] = torch.from_numpy(self.Zs.rows(syn_idx[(b[~real] - n_real).numpy()]))
+        rows = syn_idx[(b[~real] - n_real).numpy()]
+        if isinstance(self.Zs, FeatureFile):
+            Z[~real] = torch.from_numpy(self.Zs.rows(rows))
+        else:
+            Z[~real] = self.Zs[torch.as_tensor(rows)]
         return Z
 
     def end_epoch(self, epoch: int) -> None:
