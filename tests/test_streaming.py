@@ -1,6 +1,8 @@
 """Streaming generation (LatentDiffSampler.generate_to / stream_dir) and stage 7 reading the
 synthetic features from disk per batch: the same rows and the same head as in memory."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -23,6 +25,13 @@ def _data(n=400, m=6, seed=0):
 
 def _sampler(**kw):
     return LatentDiffSampler(n_bins=6, ratio=3.0, diffusion=FAST_DIFFUSION, random_state=0, **kw)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A sampler fitted once for the tests that only generate (a deep copy each)."""
+    Z, y = _data()
+    return Z, y, _sampler().fit(Z, y)
 
 
 def test_feature_file_is_a_npy_file_of_the_appended_rows(tmp_path):
@@ -49,9 +58,8 @@ def test_a_failed_write_leaves_no_file(tmp_path):
 
 
 @pytest.mark.parametrize("chunk", [1, 5000])
-def test_generate_to_equals_generate(tmp_path, chunk):
-    Z, y = _data()
-    s = _sampler().fit(Z, y)
+def test_generate_to_equals_generate(tmp_path, chunk, fitted):
+    s = copy.deepcopy(fitted[2])
     Za, ya = s.generate()
     report = s.report_
     f, yb = s.generate_to(tmp_path / "syn.npy", chunk_size=chunk)
@@ -63,10 +71,10 @@ def test_generate_to_equals_generate(tmp_path, chunk):
         s.generate_to(tmp_path / "x.npy", chunk_size=0)
 
 
-def test_stream_dir_makes_generate_write_a_file(tmp_path):
-    Z, y = _data()
-    Za, ya = _sampler().fit(Z, y).generate()
-    Zs, ys = _sampler(stream_dir=str(tmp_path / "s"), stream_chunk=64).fit(Z, y).generate()
+def test_stream_dir_makes_generate_write_a_file(tmp_path, fitted):
+    s = copy.deepcopy(fitted[2])
+    Za, ya = s.generate()
+    Zs, ys = s.set_params(stream_dir=str(tmp_path / "s"), stream_chunk=64).generate()
     assert isinstance(Zs, FeatureFile) and Zs.path.parent == tmp_path / "s"
     np.testing.assert_array_equal(np.asarray(Zs), Za)
     np.testing.assert_array_equal(ys, ya)
@@ -93,11 +101,11 @@ def _head(Zs, ys, Z, y):
     return model, result
 
 
-def test_head_from_a_file_equals_head_from_arrays(tmp_path):
+def test_head_from_a_file_equals_head_from_arrays(tmp_path, fitted):
     """Bit-identical: the batches hold the same rows in the same order either way (only
     where they are gathered from differs)."""
-    Z, y = _data()
-    s = _sampler().fit(Z, y)
+    Z, y, s = fitted
+    s = copy.deepcopy(s)
     f, ys = s.generate_to(tmp_path / "syn.npy", chunk_size=128)
     a, ra = _head(np.asarray(f).copy(), ys, Z, y)
     b, rb = _head(f, ys, Z, y)

@@ -455,6 +455,7 @@ def _add_speed_command(sub, subs: dict) -> None:
     p.add_argument("--parts", default="machine,diffusion,samplers,stream",
                    help="what to measure (comma-separated; default all)")  # fmt: skip
     p.add_argument("--batches", type=_int_list, help="batch sizes (default 64,256,1024,4096)")
+    p.add_argument("--dims", type=_int_list, help="feature dimensions (default 64,256,2048)")
     p.add_argument("--table", metavar="CSV", help="table for the SMOTER/SMOGN timing "
                    "(default: a synthetic one)")  # fmt: skip
     p.add_argument("--target", help="its label column")
@@ -482,6 +483,8 @@ def _speed(a: argparse.Namespace) -> int:
                 "smogn_python": a.smogn_python, "stream_dir": a.stream_dir}  # fmt: skip
     if a.batches:
         kw["batches"] = a.batches
+    if a.dims:
+        kw["dims"] = a.dims
     if a.smogn_rows:
         kw["smogn_rows"] = a.smogn_rows
     if a.stream_rows:

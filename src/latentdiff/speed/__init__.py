@@ -37,6 +37,8 @@ class SpeedPlan:
     target: str | None = None
     smogn_rows: int = 3000
     smogn_python: str | None = None
+    #: feature dimensions of the diffusion cases (None: all)
+    dims: tuple[int, ...] | None = None
     stream: dict = field(default_factory=dict)
     stream_dir: str | None = None
 
@@ -123,6 +125,8 @@ def run_speed(plan: SpeedPlan, log=print) -> dict:
         seconds = 0.05 if plan.quick else 1.5
         report["diffusion"] = []
         for case in cases(plan):
+            if plan.dims is not None and case.size.m not in plan.dims:
+                continue
             s = case.size
             entry = {"case": case.name, "source": case.source, **asdict(s),
                      "parameters": s.parameters(), "forward_flops_per_row": s.forward_flops(),
