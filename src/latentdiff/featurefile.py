@@ -3,7 +3,7 @@ batches (:meth:`LatentDiffSampler.generate_to`, stage 7's ``fit_head``).
 
 Why ``.npy`` (and not parquet): the rows are fixed-width float32 vectors read back in random
 order, one training batch at a time. A ``.npy`` file is the array's bytes after a short header,
-so row i is at a known offset and any batch of rows is a gather from a memory map, with no
+so row i is at a known offset and any batch of rows is a gather of reads at known offsets, with no
 dependency and no decoding; numpy opens it (``np.load(path, mmap_mode="r")``). Parquet stores
 columns in compressed row groups: 2,048 columns per row and a decode of a whole row group for
 one random row.
@@ -11,22 +11,22 @@ one random row.
 Writing appends each chunk with ``write`` (no memory map: dirty mapped pages would count in the
 writer's resident memory); the header reserves :data:`HEADER_BYTES`, and the final row count is
 written into it when the file is closed, so the number of accepted rows need not be known in
-advance. Reading maps the file and gathers rows; every :data:`RELEASE_BYTES` read it tells the
-kernel (``madvise(MADV_DONTNEED)``) that the mapped pages are no longer needed, so the pages a
-whole epoch touches stay in the page cache but not in the process's resident set.
+advance. Reading gathers rows with ``pread`` into a new array, not through a memory map: a
+mapped file's pages count in the reader's resident set as they are touched (and the kernel maps
+64 kB around each fault), so an epoch over an 8 GB file would show as gigabytes of RSS; read,
+they stay in the page cache only.
 """
 
 from __future__ import annotations
 
 import mmap
+import os
 from pathlib import Path
 
 import numpy as np
 
 #: bytes the header takes (numpy's own headers are multiples of 64 bytes; room for any shape)
 HEADER_BYTES = 128
-#: bytes read from a mapping between releases of its pages
-RELEASE_BYTES = 256 * 2**20
 _MAGIC = b"\x93NUMPY\x01\x00"
 
 
@@ -102,7 +102,7 @@ class FeatureFile:
         self.shape = (n, m)
         self.dtype = np.dtype(np.float32)
         self._map: mmap.mmap | None = None
-        self._read = 0
+        self._file = None
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -110,31 +110,61 @@ class FeatureFile:
     def __repr__(self) -> str:
         return f"FeatureFile({str(self.path)!r}, shape={self.shape})"
 
-    def _matrix(self) -> np.ndarray:
-        n, m = self.shape
-        if self._map is None:
-            if n == 0:
-                return np.empty((0, m), np.float32)
-            with open(self.path, "rb") as f:
-                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        return np.frombuffer(self._map, np.float32, n * m, self._offset).reshape(n, m)
-
     def rows(self, idx) -> np.ndarray:
-        """Rows ``idx`` (any order, repeats allowed) as a new (len(idx), m) float32 array."""
-        out = self._matrix()[np.asarray(idx, dtype=np.int64)]
-        self._read += out.nbytes
-        if self._read >= RELEASE_BYTES and hasattr(mmap, "MADV_DONTNEED"):
-            self._map.madvise(mmap.MADV_DONTNEED)  # drop from our resident set, not the cache
-            self._read = 0
+        """Rows ``idx`` (non-negative, any order, repeats allowed) as a new (len(idx), m)
+        float32 array, read with ``pread``: a contiguous range in one read, otherwise one read
+        per row. Nothing is mapped, so what was read stays out of the process's resident set
+        (the kernel's page cache keeps it)."""
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        n, m = self.shape
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError(f"row indices must be in [0, {n}) for {self}")
+        out = np.empty((idx.size, m), dtype=np.float32)
+        if not idx.size:
+            return out
+        if self._file is None:
+            self._file = open(self.path, "rb", buffering=0)  # noqa: SIM115 (closed in remove)
+        row = 4 * m
+        if idx.size == 1 or bool(np.all(np.diff(idx) == 1)):  # a range: one read
+            self._read_into(out, self._offset + int(idx[0]) * row)
+        else:
+            for i, k in enumerate(idx.tolist()):
+                self._read_into(out[i], self._offset + k * row)
         return out
 
+    def _read_into(self, dest: np.ndarray, offset: int) -> None:
+        view = memoryview(dest).cast("B")
+        done = 0
+        while done < view.nbytes:  # a read may return less than asked (over 2 GB, signals)
+            got = _pread_into(self._file, view[done:], offset + done)
+            if got <= 0:
+                raise OSError(f"{self.path} ended before row data at byte {offset + done}")
+            done += got
+
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        a = self._matrix()
+        n, m = self.shape
+        if n == 0:
+            a = np.empty((0, m), np.float32)
+        else:
+            if self._map is None:
+                with open(self.path, "rb") as f:
+                    self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            a = np.frombuffer(self._map, np.float32, n * m, self._offset).reshape(n, m)
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def remove(self) -> None:
-        """Delete the file (the mapping, if any, is closed first)."""
+        """Delete the file (closing what reads it first)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
         if self._map is not None:
             self._map.close()
             self._map = None
         self.path.unlink(missing_ok=True)
+
+
+def _pread_into(file, view: memoryview, offset: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(file.fileno(), [view], offset)
+    file.seek(offset)  # platforms without preadv
+    return file.readinto(view)
