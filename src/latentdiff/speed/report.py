@@ -188,7 +188,7 @@ def _stream(r: dict) -> list[str]:
         "",
         f"What was generated: real features {c['n_real']:,} x {c['m']} (standard normal plus the "
         f"label along a fixed direction, labels gamma(2, 1)), {c['n_bins']} generation bins "
-        f"(the gate: one Ledoit-Wolf mean and precision per bin, eq. 11), a cheap denoiser "
+        f"(the gate: one Ledoit-Wolf shrunk Gaussian per bin, eq. 11), a cheap denoiser "
         f"(hidden {c['hidden_dim']}, {c['n_blocks']} block(s), embeddings {c['embed_dim']}, "
         f"T = {c['timesteps']}, {c['diffusion_steps']} training steps): the seed-000 denoiser "
         "would take hours for a million rows on this CPU (see its generation rate above); the "
