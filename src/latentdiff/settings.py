@@ -168,7 +168,7 @@ class DiffusionConfig(GeneratorConfig):
     eval_every: int = setting(50, POSITIVE_INT, "steps between held-out evaluations")
     patience: int = setting(5, POSITIVE_INT, "evaluations without improvement before stopping")
     min_delta: float = setting(
-        0.01, Interval(float, 0, 1, closed="left"), "relative loss decrease that is improvement"
+        0.02, Interval(float, 0, 1, closed="left"), "relative loss decrease that is improvement"
     )
 
     def _check_together(self) -> None:
