@@ -214,3 +214,36 @@ def test_a_failing_method_is_recorded_and_the_others_run(ray_cluster, tiny_datas
     assert ok["method"] == "vanilla" and "error" not in ok
     assert "## Failed runs" in (out / "results.md").read_text()
     assert {r["method"] for r in json.loads((out / "results.json").read_text())} == {"vanilla"}
+
+
+@pytest.mark.slow
+def test_a_node_that_does_not_see_the_run_directory_stops_the_run(
+    ray_cluster, tiny_dataset, tmp_path, monkeypatch
+):
+    import latentdiff.ray_executor as R
+
+    cfg = BenchConfig(methods=("vanilla",), seeds=(0,), encoder="mlp", progress=False)
+    # the driver expects another config.json than the one the tasks find: as on a node whose
+    # --out is another folder (no shared filesystem)
+    monkeypatch.setattr(R, "_sha", lambda path: "not the file the nodes see")
+    with pytest.raises(ValueError, match="does not see the run directory .* same path"):
+        bench.run_bench(cfg, tmp_path / "run", dataset=tiny_dataset, executor="ray")
+    assert not (tmp_path / "run" / "runs.json").exists()  # nothing recorded
+
+
+@pytest.mark.slow
+def test_the_cli_runs_and_resumes_on_ray(ray_cluster, tmp_path, capsys):
+    from conftest import long_tailed_frame
+
+    csv = tmp_path / "data.csv"
+    long_tailed_frame(n=300).to_csv(csv, index=False)
+    out = tmp_path / "run"
+    args = ["--data", str(csv), "--target", "target", "--eval-bins", "10", "--epochs", "2",
+            "--methods", "vanilla,sqinv", "--seeds", "0", "--no-progress"]  # fmt: skip
+    assert main(["bench", *args, "--out", str(out), "--executor", "ray"]) == 0
+    first = capsys.readouterr().out
+    assert "| sqinv |" in first
+    assert main(["bench", "--resume", str(out), "--no-progress", "--executor", "ray"]) == 0
+    assert "| sqinv |" in capsys.readouterr().out  # nothing left to run: the same table
+    runs = json.loads((out / "runs.json").read_text())
+    assert [r["method"] for r in runs] == ["vanilla", "sqinv"]

@@ -238,8 +238,11 @@ def _connect(ray, address: str | None) -> bool:
     runtime_env = {"py_modules": [str(Path(__file__).resolve().parent)]}
     try:
         ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as e:
-        raise ValueError(f"--address {address}: cannot connect to a Ray cluster ({e})") from None
+    except (ConnectionError, RuntimeError, ValueError, SystemExit) as e:
+        # SystemExit: ray.init exits when no GCS answers at a HOST:PORT address; ValueError:
+        # ray://  without ray[client] (grpcio), whose message says what to install
+        why = f"exit status {e.code}: nothing answered there" if isinstance(e, SystemExit) else e
+        raise ValueError(f"--address {address}: cannot connect to a Ray cluster ({why})") from None
     return True
 
 
