@@ -21,9 +21,9 @@ CFG = BenchConfig(
     seeds=(0, 1),
     encoder="mlp",
     encoder_options={"hidden_dims": [16]},
-    train=TrainConfig(epochs=5, batch_size=64, patience=None),
-    sampler=SamplerConfig(n_bins=6, ratio=0.3, diffusion={**FAST_DIFFUSION, "n_steps": 40}),
-    head=HeadConfig(epochs=4, batch_size=64, patience=None),
+    train=TrainConfig(epochs=3, batch_size=64, patience=None),
+    sampler=SamplerConfig(n_bins=6, ratio=0.3, diffusion={**FAST_DIFFUSION, "n_steps": 20}),
+    head=HeadConfig(epochs=3, batch_size=64, patience=None),
     method_options={"auto": {"candidates": ["vanilla", "latentdiff"]}},
     progress=False,
 )
@@ -44,16 +44,17 @@ def _without_seconds(x, drop=()):
 
 
 def _files(run, drop=()) -> dict:
-    return {f: _without_seconds(json.loads((run / f).read_text()), drop)
+    """The run's JSON files without seconds (and ``drop``), the run's own path written RUN."""
+    return {f: _without_seconds(json.loads((run / f).read_text().replace(str(run), "RUN")), drop)
             for f in ("config.json", "results.json", "runs.json")}  # fmt: skip
 
 
 def _networks(run) -> dict:
-    """Every checkpoint's tensors (the metadata holds the training seconds)."""
+    """Every checkpoint's tensors and metadata (the metadata without the training seconds)."""
     out = {}
     for path in sorted((run / "checkpoints").rglob("*.safetensors")):
-        state, _ = load_state(path, None)
-        out[str(path.relative_to(run))] = state
+        state, meta = load_state(path, None)
+        out[str(path.relative_to(run))] = {"state": state, "meta": _without_seconds(meta)}
     return out
 
 
@@ -117,7 +118,7 @@ def test_missing_ray_is_a_clear_error_before_anything_is_written(tmp_path, tiny_
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
     yield ray
     ray.shutdown()
 
@@ -247,3 +248,34 @@ def test_the_cli_runs_and_resumes_on_ray(ray_cluster, tmp_path, capsys):
     assert "| sqinv |" in capsys.readouterr().out  # nothing left to run: the same table
     runs = json.loads((out / "runs.json").read_text())
     assert [r["method"] for r in runs] == ["vanilla", "sqinv"]
+
+
+@pytest.mark.slow
+def test_a_network_that_cannot_be_made_fails_each_of_its_methods_as_locally(
+    ray_cluster, tiny_dataset, tmp_path
+):
+    """A network task's ValueError (here: seed 0's checkpoint is another seed's network) is
+    recorded for every method on that network, as each would have raised it locally."""
+    import shutil
+
+    cfg = BenchConfig(methods=("vanilla", "rrt"), seeds=(0, 1), encoder="mlp",
+                      encoder_options={"hidden_dims": [8]},
+                      train=TrainConfig(epochs=2, patience=None),
+                      head=HeadConfig(epochs=2, patience=None), progress=False)  # fmt: skip
+    first = tmp_path / "first"
+    bench.run_bench(cfg, first, dataset=tiny_dataset)
+    for name in ("runs.json", "results.json"):  # as if nothing had been recorded yet
+        (first / name).write_text("[]")
+    ckpt = first / "checkpoints"
+    shutil.copy(ckpt / "seed-1" / "network-vanilla.safetensors",
+                ckpt / "seed-0" / "network-vanilla.safetensors")  # fmt: skip
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    shutil.copytree(first, local)
+    shutil.copytree(first, on_ray)
+    bench.run_bench(cfg, local, dataset=tiny_dataset, resume=True)
+    bench.run_bench(cfg, on_ray, dataset=tiny_dataset, resume=True, executor="ray")
+    assert _files(on_ray, RESUME_MARKS) == _files(local, RESUME_MARKS)
+    runs = json.loads((on_ray / "runs.json").read_text())
+    assert [("error" in r, r["seed"]) for r in runs] == [(True, 0), (True, 0), (False, 1),
+                                                         (False, 1)]  # fmt: skip
+    assert all("made from other inputs" in r["error"] for r in runs[:2])

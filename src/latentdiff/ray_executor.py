@@ -232,7 +232,8 @@ def _connect(ray, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     if address is None:
-        ray.init(include_dashboard=False, logging_level=logging.WARNING)
+        # "local": a new Ray of this machine's CPUs, never one that `ray start` left running
+        ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
         return True
     # the cluster runs this very latentdiff (its dependencies must be installed there)
     runtime_env = {"py_modules": [str(Path(__file__).resolve().parent)]}
