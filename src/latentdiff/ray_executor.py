@@ -274,7 +274,9 @@ def run_pairs(config, out: Path, dataset, encoder_name: str, done: set, records:
             pass
     finally:
         for ref in list(inflight):  # Ctrl-C or an error: stop what still runs
-            ray.cancel(ref, force=True)
+            # a KeyboardInterrupt in each task, its worker kept (a driver that leaves a cluster
+            # ends its tasks there anyway); what the tasks saved stays for --resume
+            ray.cancel(ref)
         if started:
             ray.shutdown()
     if grid.unexpected:
