@@ -279,3 +279,32 @@ def test_a_network_that_cannot_be_made_fails_each_of_its_methods_as_locally(
     assert [("error" in r, r["seed"]) for r in runs] == [(True, 0), (True, 0), (False, 1),
                                                          (False, 1)]  # fmt: skip
     assert all("made from other inputs" in r["error"] for r in runs[:2])
+
+
+@pytest.mark.slow
+def test_an_unexpected_error_is_not_recorded_the_others_go_on_and_resume_reruns_it(
+    ray_cluster, tiny_dataset, tmp_path, monkeypatch
+):
+    import latentdiff.ray_executor as R
+    from latentdiff.rundir import IncompleteRun
+
+    real = R._method_task
+
+    def buggy(shared, seed, name, fresh, *finished):  # pickled by value: runs in the workers
+        if name == "rrt":
+            raise RuntimeError("a bug in rrt")
+        return real(shared, seed, name, fresh, *finished)
+
+    monkeypatch.setattr(R, "_method_task", buggy)
+    cfg = BenchConfig(methods=("rrt", "vanilla"), seeds=(0,), encoder="mlp",
+                      encoder_options={"hidden_dims": [8]},
+                      train=TrainConfig(epochs=2, patience=None),
+                      head=HeadConfig(epochs=2, patience=None), progress=False)  # fmt: skip
+    out = tmp_path / "run"
+    with pytest.raises(IncompleteRun, match=r"rrt \(seed 0\): RuntimeError: a bug in rrt"):
+        bench.run_bench(cfg, out, dataset=tiny_dataset, executor="ray")
+    assert [r["method"] for r in json.loads((out / "runs.json").read_text())] == ["vanilla"]
+    monkeypatch.undo()
+    bench.run_bench(cfg, out, dataset=tiny_dataset, executor="ray", resume=True)
+    runs = json.loads((out / "runs.json").read_text())
+    assert [(r["method"], "error" in r) for r in runs] == [("rrt", False), ("vanilla", False)]
