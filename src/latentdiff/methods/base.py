@@ -117,6 +117,11 @@ class RunContext:
             self._outputs[key] = (output, seconds)
         return self._outputs[key]
 
+    def remember(self, name: str, options: dict | None, output: MethodOutput, seconds: float):
+        """Take the output of ``name`` with ``options`` as run elsewhere (another Ray task of this
+        seed): :meth:`run_method` then returns it instead of running the method again."""
+        self._outputs[(name, _hashable(options or {}))] = (output, seconds)
+
     def generator_dir(self, name: str | None = None) -> Path | None:
         """Where the head method ``name`` (:meth:`head_name`) keeps its generator's training
         checkpoints: a folder of its own, since one benchmark method can run several head
