@@ -240,6 +240,7 @@ def test_the_methods_run_through_the_pipeline_and_combine(ctx):
         assert out.info["generator"] == name.split("-")[1].split("+")[0]
         assert out.info["n_synthetic_accepted"] > 0
         assert set(out.info["stage_seconds"]) == {"sampler_fit", "generate_and_gate", "head"}
+        assert 0 < out.info["generator_fit_seconds"] < out.info["stage_seconds"]["sampler_fit"]
         assert "generator_loss" not in out.info and len(out.info["generator_borrowed_rows"]) == 8
         for split in ("val", "test"):
             assert np.all(np.isfinite(out.predictions[split]))

@@ -83,6 +83,7 @@ class LatentDiff(HeadMethod):
             "per_bin": [{**r, **c} for r, c in zip(s.report_, fit.consistency(), strict=True)],
             "head_best_epoch": fit.head_result.best_epoch,
             "stage_seconds": fit.seconds,
+            "generator_fit_seconds": s.generator_seconds_,  # within stage_seconds.sampler_fit
             "network_train_seconds": net.seconds,
         }
         if trained:

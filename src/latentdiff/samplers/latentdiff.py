@@ -10,6 +10,7 @@ before any work; ``generator`` among them) plus the seed and where to keep check
 
 from __future__ import annotations
 
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Literal
@@ -219,7 +220,9 @@ class LatentDiffSampler(BaseRegressionSampler):
             )
         else:  # estimated in one pass: no progress, checkpoint or pretrained start to give it
             generator = model(config, random_state=seed)
+        t0 = time.perf_counter()
         self.generator_ = generator.fit(np.asarray(Z, dtype=np.float32), c)
+        self.generator_seconds_ = time.perf_counter() - t0  # the generator's own fit
         self.gate_ = None
         if settings.gate:
             gate = QualityGate(
