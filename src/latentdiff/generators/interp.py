@@ -39,12 +39,9 @@ def nearest_others(z: np.ndarray, k: int) -> np.ndarray:
     k = min(k, z.shape[0] - 1)
     nn = NearestNeighbors(n_neighbors=k + 1).fit(z)
     idx = nn.kneighbors(z, return_distance=False)  # (n, k + 1), usually itself first
-    rows = np.arange(z.shape[0])[:, None]
-    out = np.empty((z.shape[0], k), dtype=np.int64)
-    for r in range(z.shape[0]):
-        others = idx[r][idx[r] != rows[r, 0]]
-        out[r] = others[:k]
-    return out
+    others = idx != np.arange(z.shape[0])[:, None]  # (n, k + 1); all True where a duplicate won
+    order = np.argsort(~others, axis=1, kind="stable")  # the other rows first, in distance order
+    return np.take_along_axis(idx, order, axis=1)[:, :k].astype(np.int64)
 
 
 class FeatureInterp(BinnedGenerator):
