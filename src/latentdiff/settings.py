@@ -560,6 +560,12 @@ _USERS = {
 
 
 def _unused(name: str, part: str, methods) -> str:
+    if part in GENERATOR_NAMES:  # which generators a method fits depends on --generator too
+        return (
+            f"{name} is set but none of the methods {', '.join(methods)} fits the {part} "
+            f"generator with this sampler.generator (it applies to {_USERS[part]}); drop it, "
+            f"or choose a method or --generator that uses it"
+        )
     return (
         f"{name} is set but none of the methods {', '.join(methods)} uses it (it applies to "
         f"{_USERS[part]}); drop it or add such a method"
