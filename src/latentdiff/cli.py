@@ -53,6 +53,7 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--n-min", "sampler.n_min", "LatentDiff"),
     ("--small-bin-rule", "sampler.small_bin_rule", "LatentDiff"),
     ("--checkpoint-every", "sampler.checkpoint_every", "LatentDiff"),
+    ("--generator", "sampler.generator", "LatentDiff"),
     ("--timesteps", "sampler.diffusion.timesteps", "LatentDiff"),
     ("--diffusion-steps", "sampler.diffusion.n_steps", "LatentDiff"),
     ("--generator-from", "sampler.generator_from", "LatentDiff"),
@@ -66,6 +67,8 @@ MAPPINGS = {
     "--encoder-option": "encoder_options",
     "--diffusion-option": "sampler.diffusion",
     "--gan-option": "sampler.gan",
+    "--gaussian-option": "sampler.gaussian",
+    "--interp-option": "sampler.interp",
     "--method-option": "method_options",
 }
 _FLAG_OF = (
@@ -144,6 +147,8 @@ def _add_common(p: argparse.ArgumentParser, data_flags: tuple[str, ...] | None =
         "--encoder-option": "encoder keyword, repeatable (e.g. dropout=0.2, hidden_size=1500)",
         "--diffusion-option": "any DiffusionConfig setting, repeatable (e.g. hidden_dim=256)",
         "--gan-option": "any GANConfig setting, repeatable (e.g. n_steps=2000)",
+        "--gaussian-option": "any GaussianConfig setting, repeatable (e.g. min_rows=20)",
+        "--interp-option": "any InterpConfig setting, repeatable (e.g. k_neighbors=null)",
     }
     for flag, text in helps.items():
         group = groups["model" if flag == "--encoder-option" else "LatentDiff"]
