@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from sklearn.covariance import LedoitWolf
 
 from .binning import Bins
 from .progress import progress_bar
+from .shrinkage import ShrunkGaussian
 
 # --- priority (eq. 8-10) -----------------------------------------------------------------------
 
@@ -87,10 +87,9 @@ def allocate(p, n_total: int) -> np.ndarray:
 
 @dataclass
 class BinGate:
-    """Mean, precision matrix and threshold tau_y of one bin."""
+    """The shrunk Gaussian (mean and covariance) and the threshold tau_y of one bin."""
 
-    mean: np.ndarray  # (m,)
-    precision: np.ndarray  # (m, m)
+    stats: ShrunkGaussian
     tau: float
     n_real: int  # real samples the statistics come from
     bins_used: tuple[int, int]  # [lo, hi] bin range pooled
@@ -149,28 +148,21 @@ class QualityGate:
         self.progress = progress
 
     @staticmethod
-    def _stats(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lw = LedoitWolf().fit(Z)
-        return lw.location_, lw.get_precision()
+    def distance(Z, stats: ShrunkGaussian) -> np.ndarray:
+        """d_M of each row of Z to the bin's shrunk Gaussian (eq. 11)."""
+        return np.sqrt(stats.sq_distances(Z))
 
-    @staticmethod
-    def distance(Z, mean, precision) -> np.ndarray:
-        """d_M of each row of Z (eq. 11)."""
-        D = np.asarray(Z, dtype=np.float64) - mean  # (N, m)
-        return np.sqrt(np.maximum(((D @ precision) * D).sum(axis=1), 0.0))
-
-    def _calibration_distances(self, Zk: np.ndarray, mean, prec) -> np.ndarray:
+    def _calibration_distances(self, Zk: np.ndarray, stats: ShrunkGaussian) -> np.ndarray:
         """Distances of the bin's real features: in-sample, or each fold held out (at least two
         samples must remain to fit the others, so tiny pools fall back to leave-one-out)."""
         n = Zk.shape[0]
         if self.calibration == "in-sample" or n < 3:
-            return self.distance(Zk, mean, prec)
+            return self.distance(Zk, stats)
         folds = np.arange(n) % min(self.n_folds, n)  # deterministic, order of the rows
         out = np.empty(n)
         for f in np.unique(folds):
             held = folds == f
-            m_f, p_f = self._stats(Zk[~held])
-            out[held] = self.distance(Zk[held], m_f, p_f)
+            out[held] = self.distance(Zk[held], ShrunkGaussian.fit(Zk[~held]))
         return out
 
     def fit(self, Z, bin_idx, n_bins: int) -> QualityGate:
@@ -188,10 +180,10 @@ class QualityGate:
                 if counts[lo : hi + 1].sum() < 2:
                     continue
             Zk = Z[(bin_idx >= lo) & (bin_idx <= hi)]
-            mean, prec = self._stats(Zk)
-            calibration = self._calibration_distances(Zk, mean, prec)
+            stats = ShrunkGaussian.fit(Zk)  # Ledoit-Wolf (scikit-learn's estimate)
+            calibration = self._calibration_distances(Zk, stats)
             tau = float(np.quantile(calibration, self.quantile))
-            self.gates_[int(k)] = BinGate(mean, prec, tau, int(Zk.shape[0]), (lo, hi), calibration)
+            self.gates_[int(k)] = BinGate(stats, tau, int(Zk.shape[0]), (lo, hi), calibration)
         self.counts_ = counts
         return self
 
@@ -205,7 +197,7 @@ class QualityGate:
             g = self.gates_.get(int(k))
             if g is not None:
                 m = bin_idx == k
-                d[m] = self.distance(Z[m], g.mean, g.precision)
+                d[m] = self.distance(Z[m], g.stats)
         return d
 
     def accept_at(self, distances, bin_idx, quantile: float) -> np.ndarray:
@@ -235,7 +227,7 @@ class QualityGate:
         """Boolean mask of accepted synthetic features."""
         Z = np.asarray(Z, dtype=np.float64)
         bin_idx = np.asarray(bin_idx)
-        dims = {g.mean.shape[0] for g in self.gates_.values()}
+        dims = {g.stats.mean.shape[0] for g in self.gates_.values()}
         if Z.ndim != 2 or (dims and Z.shape[1] not in dims):
             raise ValueError(
                 f"the gate was fitted on {dims.pop() if dims else '?'} features, got features of "
