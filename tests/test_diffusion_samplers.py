@@ -150,7 +150,7 @@ def fitted() -> FeatureDiffusion:
     rng = np.random.default_rng(0)
     c = rng.integers(0, 2, 200).astype(float)
     Z = np.array([[-2.0, 1.0], [2.0, -1.0]])[c.astype(int)] + 0.3 * rng.normal(size=(200, 2))
-    cfg = DiffusionConfig(n_steps=300, lr=3e-3, ema_decay=0.9, **TINY)
+    cfg = DiffusionConfig(n_steps=200, lr=5e-3, ema_decay=0.9, early_stopping=False, **TINY)
     return FeatureDiffusion(cfg, random_state=0, progress=False).fit(Z.astype(np.float32), c)
 
 
