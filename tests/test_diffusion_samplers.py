@@ -23,6 +23,10 @@ from latentdiff.settings import SAMPLERS, DiffusionConfig
 
 T = 50
 TINY = dict(hidden_dim=32, n_blocks=1, embed_dim=16, batch_size=64, dropout=0.0)
+DEFAULT = {
+    "scheduler": DiffusionConfig().scheduler,
+    "sampling_steps": DiffusionConfig().sampling_steps,
+}
 
 
 def _abar() -> np.ndarray:
@@ -60,21 +64,21 @@ def _walk(name: str, n: int, seed: int = 0):
 # --- the schedulers' settings and grids -----------------------------------------------------------
 def test_the_scheduler_names_are_the_settings_options_and_share_the_training_schedule():
     assert tuple(SCHEDULERS) == SAMPLERS
-    ref = make_scheduler(DiffusionConfig(), "ddpm").alphas_cumprod
+    ref = make_scheduler(DiffusionConfig()).alphas_cumprod  # DDPM: the training schedule
     for name in SAMPLERS:
-        s = make_scheduler(DiffusionConfig(scheduler=name))
+        s = make_scheduler(DiffusionConfig(), name)
         assert s.config.prediction_type == "v_prediction"
         assert s.config.timestep_spacing == "trailing" and s.config.num_train_timesteps == T
         torch.testing.assert_close(s.alphas_cumprod, ref, rtol=0, atol=0)
         np.testing.assert_allclose(s.alphas_cumprod.double(), _abar(), rtol=1e-4)
-    dpm = make_scheduler(DiffusionConfig(scheduler="dpm-solver++")).config
+    dpm = make_scheduler(DiffusionConfig(), "dpm-solver++").config
     assert dpm.algorithm_type == "dpmsolver++" and dpm.solver_order == 2
     assert dpm.final_sigmas_type == "zero"
 
 
 @pytest.mark.parametrize("name", SAMPLERS)
 def test_t_steps_with_trailing_spacing_visit_every_timestep(name):
-    _, ts = sampling_timesteps(DiffusionConfig(scheduler=name))  # sampling_steps None: T
+    _, ts = sampling_timesteps(DiffusionConfig(scheduler=name, sampling_steps=None))  # None: T
     assert ts.tolist() == list(range(T - 1, -1, -1))
     _, ts = sampling_timesteps(DiffusionConfig(scheduler=name, sampling_steps=T))
     assert ts.tolist() == list(range(T - 1, -1, -1))
@@ -167,19 +171,23 @@ def test_each_sampler_is_deterministic_per_seed_finite_and_on_target(fitted, nam
         np.testing.assert_allclose(a[:100].mean(0), [-2.0, 1.0], atol=0.4)
         np.testing.assert_allclose(a[100:].mean(0), [2.0, -1.0], atol=0.4)
     finally:
-        fitted.set_sampling(scheduler="ddpm", sampling_steps=None)
+        fitted.set_sampling(**DEFAULT)
 
 
-def test_ddpm_at_t_steps_is_the_default_and_samplers_differ(fitted):
+def test_the_default_is_dpm_solver_pp_in_10_steps_and_ddpm_at_t_is_seed_000s(fitted):
+    assert DEFAULT == {"scheduler": "dpm-solver++", "sampling_steps": 10}
     c = np.array([0.0, 1.0, 1.0, 0.0])
     default = fitted.sample(c, random_state=1)
     try:
-        fitted.set_sampling(sampling_steps=T)
+        fitted.set_sampling(scheduler="dpm-solver++", sampling_steps=10)
         assert np.array_equal(fitted.sample(c, random_state=1), default)
-        fitted.set_sampling(scheduler="ddim", sampling_steps=10)
-        assert not np.array_equal(fitted.sample(c, random_state=1), default)
-    finally:
         fitted.set_sampling(scheduler="ddpm", sampling_steps=None)
+        ddpm = fitted.sample(c, random_state=1)
+        assert not np.array_equal(ddpm, default)
+        fitted.set_sampling(sampling_steps=T)  # None means T
+        assert np.array_equal(fitted.sample(c, random_state=1), ddpm)
+    finally:
+        fitted.set_sampling(**DEFAULT)
 
 
 def test_set_sampling_changes_sampling_settings_only_and_checks_them(fitted):
@@ -187,7 +195,8 @@ def test_set_sampling_changes_sampling_settings_only_and_checks_them(fitted):
         fitted.set_sampling(hidden_dim=8)
     with pytest.raises(SettingError, match="sampling_steps = 60 is more than timesteps = 50"):
         fitted.set_sampling(sampling_steps=60)
-    assert fitted.config.scheduler == "ddpm" and fitted.config.sampling_steps is None
+    assert fitted.config.scheduler == DEFAULT["scheduler"]
+    assert fitted.config.sampling_steps == DEFAULT["sampling_steps"]
 
 
 # --- settings and the command line ----------------------------------------------------------------
@@ -195,6 +204,7 @@ def test_set_sampling_changes_sampling_settings_only_and_checks_them(fitted):
     ("settings", "message"),
     [
         (dict(sampling_steps=51), "sampling_steps = 51 is more than timesteps = 50"),
+        (dict(timesteps=8), "sampling_steps = 10 is more than timesteps = 8"),  # the default 10
         (dict(timesteps=8, sampling_steps=10), "sampling_steps = 10 is more than timesteps = 8"),
         (dict(scheduler="ddim", sampling_steps=20), "misses the trailing timestep grid"),
         (dict(sampling_steps=0), "sampling_steps"),

@@ -72,9 +72,10 @@ def cosine_betas(T: int, s: float = 0.008, max_beta: float = MAX_BETA) -> np.nda
     return np.minimum(1.0 - abar[1:] / abar[:-1], max_beta)
 
 
-def make_scheduler(config: DiffusionConfig, name: str | None = None):
-    """The diffusers scheduler ``name`` (default ``config.scheduler``) holding the betas /
-    alphas_cumprod of ``config`` (eq. 2-4) and its prediction type, with "trailing" spacing.
+def make_scheduler(config: DiffusionConfig, name: str = "ddpm"):
+    """The diffusers scheduler ``name`` (default DDPM, the training process; sampling builds
+    ``config.scheduler``) holding the betas / alphas_cumprod of ``config`` (eq. 2-4) and its
+    prediction type, with "trailing" spacing.
 
     Cosine with s = 0.008 is ``squaredcos_cap_v2`` (its offset is hard-coded); another s passes
     :func:`cosine_betas` as ``trained_betas``. "linear" is DDPM's 1e-4..0.02 rescaled by 1000 / T
@@ -85,7 +86,6 @@ def make_scheduler(config: DiffusionConfig, name: str | None = None):
     """
     import diffusers  # imported when first needed: the command line checks settings without it
 
-    name = config.scheduler if name is None else name
     if name not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {name!r}; known: {', '.join(SCHEDULERS)}")
     cls, own, _ = SCHEDULERS[name]
@@ -106,7 +106,7 @@ def make_scheduler(config: DiffusionConfig, name: str | None = None):
 def sampling_timesteps(config: DiffusionConfig):
     """A fresh scheduler of ``config`` set to its ``sampling_steps`` (None: T): the scheduler and
     its timesteps (diffusers' indices, the paper's t - 1), from the noisiest down."""
-    scheduler = make_scheduler(config)
+    scheduler = make_scheduler(config, config.scheduler)
     scheduler.set_timesteps(config.sampling_steps or config.timesteps)
     return scheduler, scheduler.timesteps
 
@@ -292,7 +292,7 @@ class FeatureDiffusion(FeatureGenerator):
 
     def _build(self, m: int):
         cfg = self.config
-        self.scheduler_ = make_scheduler(cfg, "ddpm")  # the training schedule (every sampler's)
+        self.scheduler_ = make_scheduler(cfg)  # the training schedule (every sampler's)
         self.alphas_cumprod_ = self.scheduler_.alphas_cumprod.to(self.device, torch.float32)
         net = Denoiser(m, cfg).to(self.device)
         fused = self.device.type in ("cpu", "cuda")  # fused AdamW: ~10x faster step on CPU
@@ -359,7 +359,8 @@ class FeatureDiffusion(FeatureGenerator):
 
     def _sample_batch(self, y: Tensor, gen: torch.Generator) -> Tensor:
         """Reverse process from z_T ~ N(0, I) through the scheduler ``config.scheduler`` over
-        ``config.sampling_steps`` trailing timesteps. ``ddpm`` at T steps is ancestral sampling:
+        ``config.sampling_steps`` trailing timesteps (by default DPM-Solver++(2M) in 10 steps:
+        docs/methods.md, "Samplers"). ``ddpm`` at T steps is ancestral sampling:
         the posterior mean eq. 13 and variance eq. 22, no noise at the last step, no clipping of
         z0_hat (the same numbers as :func:`reverse_process`, tested)."""
         net, dev = self.sampling_network_, self.device
