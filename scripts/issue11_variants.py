@@ -61,8 +61,8 @@ def main(argv: list[str]) -> None:
                   f"({time.perf_counter() - t:.0f} s)", flush=True)  # fmt: skip
     for i, c in enumerate(cfgs):
         a = np.array([[r["all"], r["few"]] for r in res[i]])
-        print("SUMMARY", c, "all %.4f±%.4f few %.4f±%.4f"
-              % (a[:, 0].mean(), a[:, 0].std(), a[:, 1].mean(), a[:, 1].std()))  # fmt: skip
+        (am, fm), (asd, fsd) = a.mean(axis=0), a.std(axis=0)
+        print("SUMMARY", c, f"all {am:.4f}±{asd:.4f} few {fm:.4f}±{fsd:.4f}")
 
 
 if __name__ == "__main__":
