@@ -126,3 +126,14 @@ def test_pipeline_with_stream_dir_equals_in_memory(tiny_dataset, tmp_path):
     np.testing.assert_array_equal(a.predict("test"), b.predict("test"))
     assert a.consistency() == b.consistency()
     b.Z_syn.remove()
+
+
+def test_generate_to_equals_generate_for_an_untrained_generator(tmp_path):
+    """gaussian draws all its rows at once (ConditionalGenerator.iter_sample's default): the
+    file still holds generate()'s rows."""
+    Z, y = _data()
+    s = LatentDiffSampler(n_bins=6, ratio=2.0, generator="gaussian", random_state=0).fit(Z, y)
+    Za, ya = s.generate()
+    f, yb = s.generate_to(tmp_path / "g.npy", chunk_size=100)
+    np.testing.assert_array_equal(np.asarray(f), Za)
+    np.testing.assert_array_equal(yb, ya)

@@ -7,6 +7,8 @@ settings                  what they configure                                   
 :class:`HeadConfig`       stage 7: the head on real + synthetic features          ``training``
 :class:`DiffusionConfig`  stage 3: the feature diffusion model (Table 6)          ``generators``
 :class:`GANConfig`        LatentGAN's generator (seed 000, app. E)                ``generators``
+:class:`GaussianConfig`   the per-bin Gaussian generator (issue 11)               ``generators``
+:class:`InterpConfig`     the per-bin interpolation generator (SMOTE in z)        ``generators``
 :class:`SamplerConfig`    stages 4-6: bins, ratio, priority, gate (Table 6)       ``samplers``
 :class:`DataConfig`       which data set, from where, binned how                  ``data``
 :class:`BenchConfig`      a benchmark: data, methods, seeds and all of the above  ``bench``
@@ -37,7 +39,15 @@ from .params import (
     setting,
 )
 
+#: the feature generators by name (:data:`latentdiff.generators.GENERATORS`; each has the
+#: settings part of the same name in :class:`SamplerConfig`)
+GENERATOR_NAMES = ("diffusion", "gan", "gaussian", "interp")
+#: generators estimated from the features, not trained: nothing to checkpoint, export or fine-tune
+UNTRAINED_GENERATORS = ("gaussian", "interp")
 MAX_TIMESTEPS = 10_000  # far above any published feature or image diffusion schedule
+#: reverse-process samplers of the diffusion model (diffusers schedulers, by name:
+#: :data:`latentdiff.generators.diffusion.SCHEDULERS`)
+SAMPLERS = ("ddpm", "ddim", "dpm-solver++")
 
 POSITIVE_INT = Interval(int, 1)
 NON_NEGATIVE = Interval(float, 0)
@@ -142,7 +152,11 @@ class DiffusionConfig(GeneratorConfig):
     ``n_steps`` counts optimiser steps; ``grad_clip = 0`` disables clipping. ``ema_decay`` caps
     diffusers' EMA warm-up decay_k = min(ema_decay, (1 + k) / (10 + k)), so 0.999 itself is
     reached only after about 9,000 steps. ``scheduler`` names the reverse-process sampler
-    (:data:`latentdiff.generators.diffusion.SCHEDULERS`).
+    (:data:`latentdiff.generators.diffusion.SCHEDULERS`): ``ddpm`` ancestral sampling (eq. 13,
+    22; seed 000's sampler with ``sampling_steps`` None), ``ddim`` (eta = 0) or ``dpm-solver++``
+    (2nd-order multistep, the default, in 10 steps), stepping through ``sampling_steps`` of the T
+    timesteps with "trailing" spacing (None: all T). Both only change sampling: a trained
+    generator can be sampled with another (docs/methods.md, "Samplers").
     """
 
     # the process (eq. 2-7) and its sampler
@@ -150,7 +164,12 @@ class DiffusionConfig(GeneratorConfig):
     schedule: str = setting("cosine", Options("cosine", "linear"), "noise schedule (eq. 4)")
     cosine_s: float = setting(0.008, NON_NEGATIVE, "cosine offset s (eq. 4)")
     prediction: str = setting("v", Options("v", "epsilon"), "network target (eq. 5-7)")
-    scheduler: str = setting("ddpm", Options("ddpm"), "reverse-process sampler")
+    # DPM-Solver++(2M) in 10 steps: within 2 % of DDPM's 50-step few-shot error on California
+    # Housing and STS-B-DIR at a fifth of the network evaluations (docs/methods.md, "Samplers")
+    scheduler: str = setting("dpm-solver++", Options(*SAMPLERS), "reverse-process sampler")
+    sampling_steps: int | None = setting(
+        10, Optional(Interval(int, 1, MAX_TIMESTEPS)), "reverse steps, <= T (None: T)"
+    )
     # the denoiser g(z_t, y, t); None: sized from the feature dimension
     # (:func:`latentdiff.generators.diffusion.denoiser_size`)
     hidden_dim: int | None = setting(None, Optional(POSITIVE_INT), "denoiser width (None: auto)")
@@ -158,7 +177,7 @@ class DiffusionConfig(GeneratorConfig):
     dropout: float = setting(0.1, UNIT_OPEN, "denoiser dropout")
     embed_dim: int = setting(128, Interval(int, 2), "label and time embedding width (even)")
     # AdamW on eq. 7 (and the settings of every generator, GeneratorConfig)
-    lr: float = setting(1e-3, POSITIVE, "AdamW learning rate")
+    lr: float = setting(2e-3, POSITIVE, "AdamW learning rate")
     weight_decay: float = setting(0.0, NON_NEGATIVE, "AdamW weight decay")
     # early stopping on a held-out diffusion loss (n_steps is then the cap)
     early_stopping: bool = setting(True, Boolean(), "stop on a held-out eq. 7 loss")
@@ -168,13 +187,27 @@ class DiffusionConfig(GeneratorConfig):
     eval_every: int = setting(50, POSITIVE_INT, "steps between held-out evaluations")
     patience: int = setting(5, POSITIVE_INT, "evaluations without improvement before stopping")
     min_delta: float = setting(
-        0.01, Interval(float, 0, 1, closed="left"), "relative loss decrease that is improvement"
+        0.02, Interval(float, 0, 1, closed="left"), "relative loss decrease that is improvement"
     )
 
     def _check_together(self) -> None:
         if self.embed_dim % 2:
             raise SettingError(
                 f"embed_dim = {self.embed_dim} is not allowed: an even integer (sin/cos pairs)"
+            )
+        steps = self.sampling_steps
+        if steps is not None and steps > self.timesteps:
+            raise SettingError(
+                f"sampling_steps = {steps} is more than timesteps = {self.timesteps}: the "
+                f"sampler steps through a subset of the T trained timesteps (use <= "
+                f"{self.timesteps}, or None for all)"
+            )
+        if self.scheduler == "ddim" and steps is not None and self.timesteps % steps:
+            raise SettingError(
+                f"sampling_steps = {steps} with scheduler 'ddim' is not allowed for timesteps = "
+                f"{self.timesteps}: diffusers' DDIMScheduler steps from t to t - T // n, which "
+                f"misses the trailing timestep grid unless n divides T (use a divisor of "
+                f"{self.timesteps}, or 'dpm-solver++' / 'ddpm', which follow any grid)"
             )
 
 
@@ -206,6 +239,35 @@ class GANConfig(GeneratorConfig):
     grad_clip: float = setting(0.0, NON_NEGATIVE, "gradient norm bound (0: none)")
 
 
+@dataclass(frozen=True)
+class GaussianConfig(Settings):
+    """The ``gaussian`` generator (:mod:`latentdiff.generators.gaussian`): per generation bin, a
+    normal distribution with the mean and the shrunk covariance of the bin's real features. A
+    bin with fewer than ``min_rows`` rows borrows rows from its nearest bins by label
+    (:func:`latentdiff.generators.empirical.borrowed_rows`)."""
+
+    min_rows: int = setting(
+        10,
+        Interval(int, 2),
+        "rows a bin's mean and covariance need (fewer: borrow from neighbours)",
+    )
+    shrinkage: str = setting(
+        "oas", Options("oas", "ledoit-wolf"), "covariance shrinkage towards a scaled identity"
+    )
+
+
+@dataclass(frozen=True)
+class InterpConfig(Settings):
+    """The ``interp`` generator (:mod:`latentdiff.generators.interp`): z = z_i + u (z_j - z_i),
+    u ~ U(0, 1), for two real features of one generation bin (SMOTE in feature space). A bin with
+    fewer than ``min_rows`` rows borrows as ``gaussian`` does."""
+
+    min_rows: int = setting(2, Interval(int, 2), "rows a bin needs (fewer: borrow from neighbours)")
+    k_neighbors: int | None = setting(
+        5, Optional(POSITIVE_INT), "j among the k nearest rows of i in its bin (None: any row)"
+    )
+
+
 # --- stages 4-6 -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SamplerConfig(Settings):
@@ -223,6 +285,13 @@ class SamplerConfig(Settings):
     checkpoint_every: int = setting(250, POSITIVE_INT, "generator steps between checkpoints")
     diffusion: DiffusionConfig | None = setting(None, Optional(Nested(DiffusionConfig)), "")
     gan: GANConfig | None = setting(None, Optional(Nested(GANConfig)), "")
+    gaussian: GaussianConfig | None = setting(None, Optional(Nested(GaussianConfig)), "")
+    interp: InterpConfig | None = setting(None, Optional(Nested(InterpConfig)), "")
+    generator: str | None = setting(
+        None,
+        Optional(Options(*GENERATOR_NAMES)),
+        "generator of latentdiff, latentdiff-tuned (None: diffusion; tuned: its choice)",
+    )
     generator_from: str | None = setting(
         None, Optional(Text()), "pretrained generator: an exported file or a run directory"
     )
@@ -239,6 +308,11 @@ class SamplerConfig(Settings):
             raise SettingError(
                 f"fine_tune = {self.fine_tune!r} is set but there is nothing to fine-tune: it "
                 f"applies with generator_from (--generator-from)"
+            )
+        if self.generator_from is not None and self.generator in UNTRAINED_GENERATORS:
+            raise SettingError(
+                f"generator_from is set but generator = {self.generator!r} has nothing trained to "
+                f"start from: it is estimated from the features in one pass (drop --generator-from)"
             )
         if self.generator_from is not None and not Path(self.generator_from).exists():
             raise SettingError(
@@ -301,6 +375,11 @@ class TuneConfig(Settings):
         (),
         Sequence(Interval(float, 0.1, 0.9), 0, True),
         "CoDSA split ratios (generator's share); no split is always a candidate",
+    )
+    generators: tuple[str, ...] = setting(
+        ("diffusion", "gaussian", "interp"),
+        Sequence(Options(*GENERATOR_NAMES), 1, True),
+        "feature generators to choose among (the first is searched in full; --generator: one)",
     )
     metric: str | None = setting(None, Optional(Options("mse", "mae")), "None: the network's")
 
@@ -429,7 +508,8 @@ class BenchConfig(Settings):
         set_(self, "head", self._resolved(self.head, "head", HeadConfig, uses))
         sampler = self._resolved(self.sampler, "sampler", SamplerConfig, uses)
         if sampler is not None:
-            generators = (("diffusion", DiffusionConfig), ("gan", GANConfig))
+            generators = (("diffusion", DiffusionConfig), ("gan", GANConfig),
+                          ("gaussian", GaussianConfig), ("interp", InterpConfig))  # fmt: skip
             parts = {p: self._resolved(getattr(sampler, p), f"sampler.{p}", cls, uses)
                      for p, cls in generators}  # fmt: skip
             sampler = sampler.replace(**parts)
@@ -447,9 +527,21 @@ class BenchConfig(Settings):
                 f"{unused[0]!r} (methods: {', '.join(self.methods)})"
             )
         uses: dict[str, list[str]] = {}
+        chosen = None if self.sampler is None else self.sampler.generator
         for name in self.methods:
             method = get_method(name, self.options_for(name))
-            for part in method.uses:
+            try:  # the generators it fits: each uses the sampler's settings part of its name
+                generators = method.generators(chosen)
+            except ValueError as e:
+                raise SettingError(f"sampler.generator = {chosen!r} is not allowed: {e}") from None
+            untrained = [g for g in generators if g in UNTRAINED_GENERATORS]
+            if self.sampler is not None and self.sampler.generator_from and untrained:
+                raise SettingError(
+                    f"sampler.generator_from is set but {name} uses the {untrained[0]} generator, "
+                    f"which is estimated from the features in one pass: it has nothing trained to "
+                    f"start from (drop --generator-from, or run it apart from {name})"
+                )
+            for part in dict.fromkeys([*method.uses, *generators]):
                 uses.setdefault(part, []).append(name)
         return uses
 
@@ -499,14 +591,22 @@ class BenchConfig(Settings):
 
 #: which methods use each part of the configuration, for the message when none does
 _USERS = {
-    "sampler": "latentdiff or latentgan",
-    "diffusion": "latentdiff",
+    "sampler": "latentdiff, latentdiff-gaussian, latentdiff-interp or latentgan",
+    "diffusion": "latentdiff or latentdiff-tuned",
     "gan": "latentgan",
+    "gaussian": "latentdiff-gaussian (or --generator gaussian)",
+    "interp": "latentdiff-interp (or --generator interp)",
     "head": "latentdiff, latentgan, rrt or retrain-head",
 }
 
 
 def _unused(name: str, part: str, methods) -> str:
+    if part in GENERATOR_NAMES:  # which generators a method fits depends on --generator too
+        return (
+            f"{name} is set but none of the methods {', '.join(methods)} fits the {part} "
+            f"generator with this sampler.generator (it applies to {_USERS[part]}); drop it, "
+            f"or choose a method or --generator that uses it"
+        )
     return (
         f"{name} is set but none of the methods {', '.join(methods)} uses it (it applies to "
         f"{_USERS[part]}); drop it or add such a method"

@@ -17,7 +17,7 @@ source's statistics instead.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +34,7 @@ from ..io import fingerprint, load_state, save_state
 from ..progress import progress_bar
 from ..settings import GeneratorConfig
 from ..validation import check_labels
+from .protocol import ConditionalGenerator
 from .stopping import MIN_HELDOUT, EarlyStopping, heldout_split, stopped_at
 from .transfer import Pretrained, check_conditions, load_pretrained, save_pretrained
 
@@ -151,7 +152,7 @@ class TrainingParts:
             save_state(self.path, self.state(done), self.key, {"step": done})
 
 
-class FeatureGenerator(ABC):
+class FeatureGenerator(ConditionalGenerator):
     """A conditional generator p(z | c) over feature vectors.
 
     Parameters
@@ -469,6 +470,19 @@ class FeatureGenerator(ABC):
             parts.step_done(done)
         bar.close()
         return done
+
+    def set_sampling(self, **settings) -> FeatureGenerator:
+        """Change settings that only sampling reads (``sampling_settings``, e.g. the diffusion
+        model's ``scheduler`` and ``sampling_steps``), checked, on this generator, fitted or not;
+        the others shape training and are refused. Returns the generator."""
+        other = sorted(set(settings) - set(self.sampling_settings))
+        if other:
+            raise ValueError(
+                f"{', '.join(other)}: not a sampling setting of {self.name} (those are: "
+                f"{', '.join(self.sampling_settings) or 'none'})"
+            )
+        self.config = self.config.replace(**settings)
+        return self
 
     def export(self, path, metadata: dict | None = None) -> Path:
         """Write the trained generator for a later fit to start from (``init_from``): the

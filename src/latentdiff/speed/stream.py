@@ -59,7 +59,7 @@ def _measure(a: argparse.Namespace) -> dict:
     out = {"peak_rss_mb_after": {"data": _peak_mb()}, "seconds": {}, "cpu_seconds": {}}
     diffusion = dict(hidden_dim=a.hidden_dim, n_blocks=a.n_blocks, embed_dim=a.embed_dim,
                      timesteps=a.timesteps, n_steps=a.diffusion_steps, batch_size=256,
-                     early_stopping=False)  # fmt: skip
+                     early_stopping=False, scheduler="ddpm", sampling_steps=None)  # fmt: skip
     sampler = LatentDiffSampler(
         n_bins=a.n_bins, ratio=a.rows / a.n_real, diffusion=diffusion, random_state=0,
         stream_dir=a.dir, stream_chunk=a.chunk,
