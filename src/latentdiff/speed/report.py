@@ -190,8 +190,9 @@ def _stream(r: dict) -> list[str]:
         f"label along a fixed direction, labels gamma(2, 1)), {c['n_bins']} generation bins "
         f"(the gate: one Ledoit-Wolf shrunk Gaussian per bin, eq. 11), a cheap denoiser "
         f"(hidden {c['hidden_dim']}, {c['n_blocks']} block(s), embeddings {c['embed_dim']}, "
-        f"T = {c['timesteps']}, {c['diffusion_steps']} training steps): the seed-000 denoiser "
-        "would take hours for a million rows on this CPU (see its generation rate above); the "
+        f"T = {c['timesteps']} DDPM steps, {c['diffusion_steps']} training steps): the "
+        "seed-000 denoiser would take hours for a million rows on this CPU (its rate: the "
+        "diffusion part); the "
         "file, the chunks, the gate and the head's reads are those of any denoiser.",
         "",
         "| phase | wall seconds | CPU seconds | peak RSS after it, MB |",
