@@ -177,7 +177,7 @@ class DiffusionConfig(GeneratorConfig):
     dropout: float = setting(0.1, UNIT_OPEN, "denoiser dropout")
     embed_dim: int = setting(128, Interval(int, 2), "label and time embedding width (even)")
     # AdamW on eq. 7 (and the settings of every generator, GeneratorConfig)
-    lr: float = setting(1e-3, POSITIVE, "AdamW learning rate")
+    lr: float = setting(2e-3, POSITIVE, "AdamW learning rate")
     weight_decay: float = setting(0.0, NON_NEGATIVE, "AdamW weight decay")
     # early stopping on a held-out diffusion loss (n_steps is then the cap)
     early_stopping: bool = setting(True, Boolean(), "stop on a held-out eq. 7 loss")
