@@ -470,7 +470,10 @@ class BenchConfig(Settings):
     that a setting is never silently ignored.
     """
 
-    FORMAT: ClassVar[int] = 2  # config.json layout; older run directories cannot be resumed
+    #: config.json layout; older run directories cannot be resumed. 3 (issue 11): the diffusion
+    #: settings gained early stopping and the sampler's steps, whose new defaults would otherwise
+    #: fill in what an older directory never had
+    FORMAT: ClassVar[int] = 3
 
     data: DataConfig | None = setting(
         None, Optional(Nested(DataConfig)), "the data set (None: given to run_bench in Python)"
