@@ -1,5 +1,6 @@
 """Where to generate and what to keep: priority allocation (eq. 8-10) and the Mahalanobis
-quality gate (eq. 11) of seed 000. Pure numpy + scikit-learn.
+quality gate (eq. 11) of seed 000. numpy + scikit-learn; on a GPU (``device``) the gate's
+distances of the synthetic features are computed there with torch.
 """
 
 from __future__ import annotations
@@ -118,6 +119,11 @@ class QualityGate:
       ``pool`` (default) widens the bin symmetrically to its neighbours until at least ``n_min``
       real samples are inside and uses their statistics; ``accept`` keeps every synthetic feature
       of such a bin; ``reject`` drops them all.
+
+    ``device``: where :meth:`distances` computes d_M of the synthetic features, the N x m x m
+    part (float64 either way). On "cpu" numpy does it; on a GPU torch does (the per-bin
+    Ledoit-Wolf fits and their calibration distances stay in scikit-learn on the CPU: K small
+    problems on the real features).
     """
 
     def __init__(
@@ -128,6 +134,7 @@ class QualityGate:
         calibration: Literal["cross", "in-sample"] = "cross",
         n_folds: int = 5,
         progress: bool = False,
+        device="cpu",
     ):
         if not 0 < quantile <= 1:
             raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
@@ -147,6 +154,7 @@ class QualityGate:
         self.calibration = calibration
         self.n_folds = int(n_folds)
         self.progress = progress
+        self.device = device
 
     @staticmethod
     def _stats(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,8 +213,19 @@ class QualityGate:
             g = self.gates_.get(int(k))
             if g is not None:
                 m = bin_idx == k
-                d[m] = self.distance(Z[m], g.mean, g.precision)
+                d[m] = self._device_distance(Z[m], g)
         return d
+
+    def _device_distance(self, Z: np.ndarray, g: BinGate) -> np.ndarray:
+        """:meth:`distance` of one bin's rows, on this gate's device."""
+        import torch
+
+        dev = torch.device(self.device)
+        if dev.type == "cpu":
+            return self.distance(Z, g.mean, g.precision)
+        D = torch.as_tensor(Z, device=dev) - torch.as_tensor(g.mean, device=dev)  # (N, m)
+        q = ((D @ torch.as_tensor(g.precision, device=dev)) * D).sum(dim=1)  # eq. 11, squared
+        return q.clamp_min(0.0).sqrt().cpu().numpy()
 
     def accept_at(self, distances, bin_idx, quantile: float) -> np.ndarray:
         """The mask :meth:`accept` gives for distances from :meth:`distances`, with tau_y the

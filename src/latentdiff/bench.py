@@ -9,18 +9,28 @@ in training continues after its last finished epoch, a generator from its last t
 checkpoint, and the results equal those of an uninterrupted run bit for bit (CPU).
 The data split is the same for every seed; seeds change initialisation, batch order, dropout,
 diffusion noise and generation.
+
+``config.device`` (``--device``) is where every stage runs (:mod:`latentdiff.device`), checked
+before anything is read. Under ``torchrun --nproc-per-node N`` (:mod:`latentdiff.distributed`)
+every process runs the whole benchmark; the network and the diffusion model train as one
+DistributedDataParallel job across them, the rest each process computes itself, and only rank
+0 writes ``out``: the other ranks write into a private temporary directory (a copy of ``out``
+when resuming, so that all continue from the same checkpoints), deleted at the end.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from . import distributed
 from .data.base import DIRDataset
 from .data.registry import load_dataset
+from .device import resolve_device
 from .encoders import DEFAULT_ENCODER, make_encoder
 from .io import atomic_write_text, write_json
 from .methods import RunContext
@@ -52,7 +62,32 @@ def run_bench(
     directory that already holds a run is refused unless ``resume`` (continue it: same
     configuration and data, checked) or ``overwrite`` (discard it and start again).
     """
-    out = Path(out)
+    device = resolve_device(config.device)  # CUDA asked for and absent: refused before any work
+    device = distributed.start(device)  # under torchrun: join the group (else unchanged)
+    if not distributed.active():
+        return _run(config, Path(out), dataset, resume, overwrite, device)
+    # an exception leaves without the last barrier: torchrun then stops the other processes
+    if distributed.is_main():
+        distributed.barrier()  # until the other ranks have copied out (resume)
+        records = _run(config, Path(out), dataset, resume, overwrite, device)
+    else:
+        records = _run_as_helper(config, Path(out), dataset, resume, device)
+    distributed.stop()  # the ranks wait for each other here
+    return records
+
+
+def _run_as_helper(config, out: Path, dataset, resume: bool, device) -> list[dict]:
+    """A torchrun process other than rank 0: the same benchmark, its files in a temporary
+    directory (rank 0's run directory copied there first when resuming)."""
+    with tempfile.TemporaryDirectory(prefix=f"latentdiff-rank{distributed.rank()}-") as tmp:
+        mine = Path(tmp) / "run"
+        if resume:
+            shutil.copytree(out, mine)
+        distributed.barrier()  # rank 0 starts (and may write to out) after the copies
+        return _run(config.replace(progress=False), mine, dataset, resume, False, device)
+
+
+def _run(config: BenchConfig, out: Path, dataset, resume: bool, overwrite: bool, device):
     saved = open_run_dir(out, resume, overwrite)
     if dataset is None:
         if config.data is None:
@@ -79,6 +114,7 @@ def run_bench(
             progress=config.progress,
             checkpoints=out / "checkpoints" / f"seed-{int(seed)}",
             criterion=config.criterion,
+            device=str(device),
         )
         for name in config.methods:
             if (name, int(seed)) not in done:

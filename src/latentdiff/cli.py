@@ -75,6 +75,7 @@ _FLAG_OF = (
         "encoder": "--encoder",
         "seeds": "--seeds",
         "methods": "--methods",
+        "device": "--device",
     }
     | {path: flag for flag, path in MAPPINGS.items()}
 )
@@ -211,6 +212,8 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     if a.encoder:
         given["encoder"] = a.encoder
     given.update(methods=list(methods), seeds=list(seeds), progress=not a.no_progress)
+    if getattr(a, "device", None) is not None:
+        given["device"] = a.device
     return BenchConfig.from_dict(given)
 
 
@@ -231,9 +234,12 @@ def _message(e: Exception, flags_given: list[tuple[str, str]]) -> str:
 
 
 def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool = False) -> int:
+    from . import distributed
     from .bench import run_bench  # torch, diffusers, the data loaders: after the settings
 
     run_bench(cfg, out, resume=resume, overwrite=overwrite)
+    if distributed.launched_rank() != 0:  # under torchrun rank 0 reports
+        return 0
     print((Path(out) / "results.md").read_text())
     print(f"run directory: {Path(out).resolve()}")
     if (Path(out) / "index.html").is_file():
@@ -323,6 +329,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
             p.add_argument("--seeds", type=_int_list, default=(0, 1, 2))
         else:
             p.add_argument("--seed", type=int, default=0)
+        p.add_argument(
+            "--device",
+            help="where every stage runs: cpu (default), cuda or cuda:N; under torchrun each "
+            "process takes cuda:LOCAL_RANK (docs/scaling.md)",
+        )
         _add_common(p)
     _add_model_commands(sub, subs)
     p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")

@@ -89,6 +89,9 @@ class LatentDiffSampler(BaseRegressionSampler):
     fine_tune : {"full", "head"}, default "full"
         With ``generator_from``: fine-tune every parameter, or only the generator's
         ``head_parameters``.
+    device : str or torch.device, default "cpu"
+        Where the generator trains and samples and the gate measures its distances
+        (:mod:`latentdiff.device`).
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         checkpoint_every: int = 250,
         generator_from=None,
         fine_tune: Literal["full", "head"] = "full",
+        device="cpu",
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -128,6 +132,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.checkpoint_every = checkpoint_every
         self.generator_from = generator_from
         self.fine_tune = fine_tune
+        self.device = device
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
@@ -198,11 +203,16 @@ class LatentDiffSampler(BaseRegressionSampler):
             checkpoint_every=settings.checkpoint_every,
             init_from=settings.generator_from,
             fine_tune=settings.fine_tune,
+            device=self.device,
         ).fit(np.asarray(Z, dtype=np.float32), c)
         self.gate_ = None
         if settings.gate:
             gate = QualityGate(
-                settings.quantile, settings.n_min, settings.small_bin_rule, progress=self.progress
+                settings.quantile,
+                settings.n_min,
+                settings.small_bin_rule,
+                progress=self.progress,
+                device=self.device,
             )
             self.gate_ = gate.fit(Z, b, self.bins_.n_bins)
         self._sample_seed = int(rs.randint(2**31 - 1))
