@@ -9,6 +9,9 @@ set (``torch.get_num_threads()`` is recorded):
 * the float32 matrix-multiply rate (2048 x 2048 x 2048), GFLOP/s;
 * ResNet-50 (this project's, :mod:`latentdiff.encoders.resnet`, 2048-d features and a linear
   head) training steps on 224 x 224 images: forward, L1 loss, backward, Adam step; images/s;
+* decoding an image for the network (``latentdiff.encoders.image.load_image``: JPEG decode,
+  RGB, bilinear resize to 224 x 224, to a float tensor), images/s on one core: a synthetic
+  400 x 400 JPEG (smooth gradients plus noise, quality 90; the face images are not here);
 * the feature diffusion model at m = 2048 with a denoiser of seed 000's size (Table 4c: 12.9 M
   parameters; here hidden_dim 1024, 4 blocks, embed_dim 128): training samples/s (one
   optimiser step per batch, EMA included) and generation samples/s at T = 50 (ancestral DDPM).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -69,6 +73,27 @@ def resnet50_train(batch: int, repeats: int) -> dict:
             "parameters": sum(p.numel() for p in net.parameters())}  # fmt: skip
 
 
+def image_decode(repeats: int = 200) -> dict:
+    import tempfile
+
+    from PIL import Image
+
+    from latentdiff.encoders.image import load_image
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:400, 0:400] / 400.0
+    rgb = np.stack([xx, yy, (xx + yy) / 2], axis=-1) * 200 + rng.normal(0, 12, (400, 400, 3))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "face.jpg"
+        Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path, quality=90)
+        size = path.stat().st_size
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            load_image(path, 224)
+        s = (time.perf_counter() - t0) / repeats
+    return {"jpeg_bytes": size, "seconds_per_image": s, "images_per_s": 1 / s}
+
+
 def diffusion_2048(train_batch: int, gen_batch: int, steps: int) -> dict:
     from latentdiff.generators import FeatureDiffusion
     from latentdiff.settings import DiffusionConfig
@@ -108,16 +133,20 @@ def main() -> None:
     out = {
         "command": "OMP_NUM_THREADS=1 python scripts/scaling_throughput.py",
         "machine": {"processor": platform.processor() or platform.machine(),
-                    "torch": torch.__version__, "threads": torch.get_num_threads()},
+                    "torch": torch.__version__, "threads": torch.get_num_threads(),
+                    "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()},
         "matmul_gflops": matmul_gflops(),
     }  # fmt: skip
     print(json.dumps(out, indent=1), flush=True)
     out["resnet50_train"] = resnet50_train(a.resnet_batch, a.resnet_repeats)
     print(json.dumps(out["resnet50_train"], indent=1), flush=True)
+    out["image_decode"] = image_decode()
+    print(json.dumps(out["image_decode"], indent=1), flush=True)
     out["diffusion_2048"] = diffusion_2048(
         a.diffusion_train_batch, a.generation_batch, a.diffusion_steps
     )
     print(json.dumps(out["diffusion_2048"], indent=1), flush=True)
+    out["machine"]["load_average_at_end"] = os.getloadavg()
     path = Path(a.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1) + "\n")

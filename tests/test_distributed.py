@@ -216,6 +216,18 @@ def test_a_ddp_step_is_the_single_process_step_on_the_union_of_the_shards(tmp_pa
     assert not np.allclose(alone, ddp[:-1], rtol=1e-5, atol=1e-5)
 
 
+def test_the_gate_distance_on_a_device_is_the_numpy_one():
+    """The torch path of the gate's distances (taken on a GPU) against numpy's, on the CPU."""
+    from latentdiff.augment import QualityGate, torch_distance
+
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(50, 6))
+    A = rng.normal(size=(6, 6))
+    prec, mean = A @ A.T + np.eye(6), rng.normal(size=6)
+    expected = QualityGate.distance(Z, mean, prec)
+    np.testing.assert_allclose(torch_distance(Z, mean, prec, "cpu"), expected, rtol=1e-12)
+
+
 def test_per_rank_batch_and_shards_cover_the_rows():
     """The batch rule and the shards outside a group: one process takes everything."""
     from latentdiff import distributed

@@ -217,15 +217,22 @@ class QualityGate:
         return d
 
     def _device_distance(self, Z: np.ndarray, g: BinGate) -> np.ndarray:
-        """:meth:`distance` of one bin's rows, on this gate's device."""
+        """:meth:`distance` of one bin's rows, on this gate's device (numpy on the CPU)."""
         import torch
 
-        dev = torch.device(self.device)
-        if dev.type == "cpu":
+        if torch.device(self.device).type == "cpu":
             return self.distance(Z, g.mean, g.precision)
-        D = torch.as_tensor(Z, device=dev) - torch.as_tensor(g.mean, device=dev)  # (N, m)
-        q = ((D @ torch.as_tensor(g.precision, device=dev)) * D).sum(dim=1)  # eq. 11, squared
-        return q.clamp_min(0.0).sqrt().cpu().numpy()
+        return torch_distance(Z, g.mean, g.precision, self.device)
+
+
+def torch_distance(Z, mean, precision, device) -> np.ndarray:
+    """:meth:`QualityGate.distance` (eq. 11) computed with torch in float64 on ``device``."""
+    import torch
+
+    dev = torch.device(device)
+    D = torch.as_tensor(np.asarray(Z, np.float64), device=dev) - torch.as_tensor(mean, device=dev)
+    q = ((D @ torch.as_tensor(precision, device=dev)) * D).sum(dim=1)  # (N,), eq. 11 squared
+    return q.clamp_min(0.0).sqrt().cpu().numpy()
 
     def accept_at(self, distances, bin_idx, quantile: float) -> np.ndarray:
         """The mask :meth:`accept` gives for distances from :meth:`distances`, with tau_y the
