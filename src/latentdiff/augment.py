@@ -224,16 +224,6 @@ class QualityGate:
             return self.distance(Z, g.mean, g.precision)
         return torch_distance(Z, g.mean, g.precision, self.device)
 
-
-def torch_distance(Z, mean, precision, device) -> np.ndarray:
-    """:meth:`QualityGate.distance` (eq. 11) computed with torch in float64 on ``device``."""
-    import torch
-
-    dev = torch.device(device)
-    D = torch.as_tensor(np.asarray(Z, np.float64), device=dev) - torch.as_tensor(mean, device=dev)
-    q = ((D @ torch.as_tensor(precision, device=dev)) * D).sum(dim=1)  # (N,), eq. 11 squared
-    return q.clamp_min(0.0).sqrt().cpu().numpy()
-
     def accept_at(self, distances, bin_idx, quantile: float) -> np.ndarray:
         """The mask :meth:`accept` gives for distances from :meth:`distances`, with tau_y the
         ``quantile`` of the bin's calibration distances instead of this gate's own q: how the
@@ -272,3 +262,13 @@ def torch_distance(Z, mean, precision, device) -> np.ndarray:
                 f"need one bin index per feature row ({Z.shape[0]}), got {bin_idx.shape}"
             )
         return self._keep(self.distances(Z, bin_idx), bin_idx, lambda g: g.tau)
+
+
+def torch_distance(Z, mean, precision, device) -> np.ndarray:
+    """:meth:`QualityGate.distance` (eq. 11) computed with torch in float64 on ``device``."""
+    import torch
+
+    dev = torch.device(device)
+    D = torch.as_tensor(np.asarray(Z, np.float64), device=dev) - torch.as_tensor(mean, device=dev)
+    q = ((D @ torch.as_tensor(precision, device=dev)) * D).sum(dim=1)  # (N,), eq. 11 squared
+    return q.clamp_min(0.0).sqrt().cpu().numpy()
