@@ -228,6 +228,28 @@ def test_the_gate_distance_on_a_device_is_the_numpy_one():
     np.testing.assert_allclose(torch_distance(Z, mean, prec, "cpu"), expected, rtol=1e-12)
 
 
+def test_diffusion_batches_under_two_processes_read_each_shard_pass_by_pass(monkeypatch):
+    """TrainingParts.batch_rows as rank 0 and rank 1 of 2 see it (the group simulated): 50
+    rows, global batch 20, so 10 rows a step per process; the two shards of a pass are
+    disjoint and cover the rows, a pass runs on across steps and the next one reshuffles."""
+    from latentdiff import distributed
+    from latentdiff.generators.base import TrainingParts
+
+    n, seen = 50, {}
+    for r in (0, 1):
+        monkeypatch.setattr(distributed, "world_size", lambda: 2)
+        monkeypatch.setattr(distributed, "rank", lambda r=r: r)
+        parts = TrainingParts({}, {}, None, torch.empty(10), torch.Generator(), torch.device("cpu"),
+                              None, (), 1)  # fmt: skip
+        parts.ddp, parts.shard_seed = {"net": None}, 7
+        seen[r] = [parts.batch_rows(n, 20, k).tolist() for k in range(6)]
+        assert all(len(b) == 10 for b in seen[r])
+    first = {r: sum(seen[r][:2], []) + seen[r][2][:5] for r in (0, 1)}  # a shard: 25 rows
+    assert sorted(first[0] + first[1]) == list(range(n))
+    second = {r: seen[r][2][5:] + sum(seen[r][3:5], []) for r in (0, 1)}
+    assert sorted(second[0] + second[1]) == list(range(n)) and second[0] != first[0]
+
+
 def test_per_rank_batch_and_shards_cover_the_rows():
     """The batch rule and the shards outside a group: one process takes everything."""
     from latentdiff import distributed
