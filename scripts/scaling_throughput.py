@@ -12,6 +12,9 @@ set (``torch.get_num_threads()`` is recorded):
 * decoding an image for the network (``latentdiff.encoders.image.load_image``: JPEG decode,
   RGB, bilinear resize to 224 x 224, to a float tensor), images/s on one core: a synthetic
   400 x 400 JPEG (smooth gradients plus noise, quality 90; the face images are not here);
+* the quality gate's fit of one bin of 2048-d features (Ledoit-Wolf on the bin and on its 5
+  cross-validation folds, the precision matrices), at 1,000 and 2,000 rows: seconds, so that
+  a fit's time is (seconds per bin) + (seconds per row) x rows;
 * the feature diffusion model at m = 2048 with a denoiser of seed 000's size (Table 4c: 12.9 M
   parameters; here hidden_dim 1024, 4 blocks, embed_dim 128): training samples/s (one
   optimiser step per batch, EMA included) and generation samples/s at T = 50 (ancestral DDPM).
@@ -94,6 +97,22 @@ def image_decode(repeats: int = 200) -> dict:
     return {"jpeg_bytes": size, "seconds_per_image": s, "images_per_s": 1 / s}
 
 
+def gate_fit() -> dict:
+    from latentdiff.augment import QualityGate
+
+    rng = np.random.default_rng(0)
+    out = {}
+    for n in (1000, 2000):
+        Z = rng.normal(size=(n, 2048))
+        gate = QualityGate(0.95)
+        t0 = time.perf_counter()
+        gate.fit(Z, np.zeros(n, dtype=int), 1)
+        out[n] = time.perf_counter() - t0
+    per_row = (out[2000] - out[1000]) / 1000
+    return {"m": 2048, "seconds_1000_rows": out[1000], "seconds_2000_rows": out[2000],
+            "seconds_per_row": per_row, "seconds_per_bin": out[1000] - 1000 * per_row}  # fmt: skip
+
+
 def diffusion_2048(train_batch: int, gen_batch: int, steps: int) -> dict:
     from latentdiff.generators import FeatureDiffusion
     from latentdiff.settings import DiffusionConfig
@@ -142,6 +161,8 @@ def main() -> None:
     print(json.dumps(out["resnet50_train"], indent=1), flush=True)
     out["image_decode"] = image_decode()
     print(json.dumps(out["image_decode"], indent=1), flush=True)
+    out["gate_fit"] = gate_fit()
+    print(json.dumps(out["gate_fit"], indent=1), flush=True)
     out["diffusion_2048"] = diffusion_2048(
         a.diffusion_train_batch, a.generation_batch, a.diffusion_steps
     )
