@@ -55,8 +55,9 @@ def main() -> None:
         csv = Path(tmp) / "tiny.csv"
         long_tailed_frame(600).to_csv(csv, index=False)
         common = ["bench", "--data", str(csv), "--target", "target", *ARGS]
-        two = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc-per-node", "2", "-m", "latentdiff.cli", *common, "--out", f"{tmp}/two"]  # fmt: skip
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+        two = [*launcher, "--nproc-per-node", "2", "-m", "latentdiff.cli", *common,
+               "--out", f"{tmp}/two"]  # fmt: skip
         one = [sys.executable, "-m", "latentdiff.cli", *common, "--out", f"{tmp}/one"]
         seconds = {"two_processes": _run(two), "one_process": _run(one)}
         t2, t1 = _table(Path(tmp) / "two"), _table(Path(tmp) / "one")
@@ -64,11 +65,12 @@ def main() -> None:
     for key in sorted(t1):
         v1, v2 = np.array(t1[key]), np.array(t2[key])
         sd = float(v1.std(ddof=1))
+        gap = float((v2.mean() - v1.mean()) / sd) if sd else None
         rows.append({"method": key[0], "region": key[1], "metric": key[2],
                      "one_mean": float(v1.mean()), "one_std": sd,
                      "two_mean": float(v2.mean()), "two_std": float(v2.std(ddof=1)),
                      "relative_gap": float(v2.mean() / v1.mean() - 1),
-                     "gap_in_one_std": float((v2.mean() - v1.mean()) / sd) if sd else None})  # fmt: skip
+                     "gap_in_one_std": gap})  # fmt: skip
     result = {"command": "OMP_NUM_THREADS=1 python scripts/torchrun_vs_one.py",
               "seeds": [0, 1, 2], "seconds": seconds, "rows": rows}  # fmt: skip
     path = Path(a.out)
