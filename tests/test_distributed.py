@@ -72,8 +72,12 @@ def test_cuda_without_cuda_is_refused_before_any_work(tiny_csv, tmp_path, capsys
     from latentdiff.cli import main
     from latentdiff.device import resolve_device
 
+    from latentdiff.generators import FeatureDiffusion
+
     with pytest.raises(ValueError, match="CUDA is not available"):
         resolve_device("cuda:1")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        FeatureDiffusion(device="cuda")  # the library's entry points refuse it too
     with pytest.raises(ValueError, match="CUDA is not available"):
         run_bench(_tiny_config(tiny_csv, device="cuda"), tmp_path / "run")
     assert not (tmp_path / "run").exists()  # nothing read or written

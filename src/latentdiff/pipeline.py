@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .data.base import DIRDataset
+from .device import resolve_device
 from .encoders.base import EncoderSpec
 from .io import fingerprint, load_state, save_state
 from .metrics import shot_metrics
@@ -102,7 +103,7 @@ def fit_vanilla(
     CPU under the seed (the same initial weights everywhere) and moved there.
     """
     train = train or TrainConfig()
-    device = torch.device(device)
+    device = resolve_device(device)  # CUDA asked for and absent: refused before training
     hooks = list(hooks)
     t0 = time.perf_counter()
     checkpoint = None if checkpoint is None else Path(checkpoint)

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import distributed, memory
+from ..device import resolve_device
 from ..io import fingerprint, load_state, save_state
 from ..progress import progress_bar
 from ..settings import GeneratorConfig
@@ -254,7 +255,7 @@ class FeatureGenerator(ABC):
                 f"checkpoint_every must be a positive integer, got {checkpoint_every!r}"
             )
         self.config = config
-        self.device = torch.device(device)
+        self.device = resolve_device(device)  # CUDA asked for and absent: refused now
         self.random_state = random_state
         self.progress = progress
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
