@@ -71,7 +71,6 @@ def test_a_device_name_is_checked_as_a_setting(name):
 def test_cuda_without_cuda_is_refused_before_any_work(tiny_csv, tmp_path, capsys):
     from latentdiff.cli import main
     from latentdiff.device import resolve_device
-
     from latentdiff.generators import FeatureDiffusion
 
     with pytest.raises(ValueError, match="CUDA is not available"):
