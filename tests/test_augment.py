@@ -3,6 +3,7 @@ import pytest
 
 from latentdiff.augment import QualityGate, allocate, bin_mean_abs_error, priority
 from latentdiff.binning import Bins
+from latentdiff.shrinkage import ShrunkGaussian
 
 
 def test_eq8_bin_errors_by_hand():
@@ -48,8 +49,16 @@ def test_allocate_sums_and_is_proportional():
 def test_gate_eq11_distance_matches_hand_computation():
     mean = np.array([1.0, 0.0])
     prec = np.array([[2.0, 0.0], [0.0, 0.5]])
-    d = QualityGate.distance(np.array([[2.0, 2.0]]), mean, prec)
+    stats = ShrunkGaussian(mean, shrinkage=0.0, precision=prec)
+    d = QualityGate.distance(np.array([[2.0, 2.0]]), stats)
     assert d[0] == pytest.approx(np.sqrt(1 * 2 * 1 + 2 * 0.5 * 2))
+    # the Woodbury form of the same Sigma = a I + R^T R (a = 2, R = [[0, sqrt(2)]]):
+    # Sigma = diag(2, 4), precision diag(1/2, 1/4)
+    R = np.array([[0.0, np.sqrt(2.0)]])
+    inner = np.linalg.inv(2.0 * np.eye(1) + R @ R.T)
+    woodbury = ShrunkGaussian(mean, 0.0, a=2.0, rows=R, inner=inner)
+    d = QualityGate.distance(np.array([[2.0, 2.0]]), woodbury)
+    assert d[0] == pytest.approx(np.sqrt(1 * 0.5 * 1 + 2 * 0.25 * 2))
 
 
 def test_gate_accepts_in_distribution_and_rejects_outliers_in_high_dim():

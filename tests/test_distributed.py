@@ -220,15 +220,19 @@ def test_a_ddp_step_is_the_single_process_step_on_the_union_of_the_shards(tmp_pa
 
 
 def test_the_gate_distance_on_a_device_is_the_numpy_one():
-    """The torch path of the gate's distances (taken on a GPU) against numpy's, on the CPU."""
+    """The torch path of the gate's distances (taken on a GPU) against numpy's, on the CPU, in
+    both forms of the shrunk Gaussian (fewer rows than dimensions: Woodbury's; more: the
+    precision matrix)."""
     from latentdiff.augment import QualityGate, torch_distance
+    from latentdiff.shrinkage import ShrunkGaussian
 
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(50, 6))
-    A = rng.normal(size=(6, 6))
-    prec, mean = A @ A.T + np.eye(6), rng.normal(size=6)
-    expected = QualityGate.distance(Z, mean, prec)
-    np.testing.assert_allclose(torch_distance(Z, mean, prec, "cpu"), expected, rtol=1e-12)
+    for n in (4, 30):  # n < m = 6 and n >= m
+        stats = ShrunkGaussian.fit(rng.normal(size=(n, 6)))
+        assert (stats.precision is None) == (n < 6)
+        expected = QualityGate.distance(Z, stats)
+        np.testing.assert_allclose(torch_distance(Z, stats, "cpu"), expected, rtol=1e-10)
 
 
 def test_diffusion_batches_under_two_processes_read_each_shard_pass_by_pass(monkeypatch):

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from sklearn.covariance import LedoitWolf
 
 from .binning import Bins
 from .progress import progress_bar
+from .shrinkage import ShrunkGaussian
 
 # --- priority (eq. 8-10) -----------------------------------------------------------------------
 
@@ -88,10 +88,9 @@ def allocate(p, n_total: int) -> np.ndarray:
 
 @dataclass
 class BinGate:
-    """Mean, precision matrix and threshold tau_y of one bin."""
+    """The shrunk Gaussian (mean and covariance) and the threshold tau_y of one bin."""
 
-    mean: np.ndarray  # (m,)
-    precision: np.ndarray  # (m, m)
+    stats: ShrunkGaussian
     tau: float
     n_real: int  # real samples the statistics come from
     bins_used: tuple[int, int]  # [lo, hi] bin range pooled
@@ -157,28 +156,21 @@ class QualityGate:
         self.device = device
 
     @staticmethod
-    def _stats(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lw = LedoitWolf().fit(Z)
-        return lw.location_, lw.get_precision()
+    def distance(Z, stats: ShrunkGaussian) -> np.ndarray:
+        """d_M of each row of Z to the bin's shrunk Gaussian (eq. 11)."""
+        return np.sqrt(stats.sq_distances(Z))
 
-    @staticmethod
-    def distance(Z, mean, precision) -> np.ndarray:
-        """d_M of each row of Z (eq. 11)."""
-        D = np.asarray(Z, dtype=np.float64) - mean  # (N, m)
-        return np.sqrt(np.maximum(((D @ precision) * D).sum(axis=1), 0.0))
-
-    def _calibration_distances(self, Zk: np.ndarray, mean, prec) -> np.ndarray:
+    def _calibration_distances(self, Zk: np.ndarray, stats: ShrunkGaussian) -> np.ndarray:
         """Distances of the bin's real features: in-sample, or each fold held out (at least two
         samples must remain to fit the others, so tiny pools fall back to leave-one-out)."""
         n = Zk.shape[0]
         if self.calibration == "in-sample" or n < 3:
-            return self.distance(Zk, mean, prec)
+            return self.distance(Zk, stats)
         folds = np.arange(n) % min(self.n_folds, n)  # deterministic, order of the rows
         out = np.empty(n)
         for f in np.unique(folds):
             held = folds == f
-            m_f, p_f = self._stats(Zk[~held])
-            out[held] = self.distance(Zk[held], m_f, p_f)
+            out[held] = self.distance(Zk[held], ShrunkGaussian.fit(Zk[~held]))
         return out
 
     def fit(self, Z, bin_idx, n_bins: int) -> QualityGate:
@@ -196,10 +188,10 @@ class QualityGate:
                 if counts[lo : hi + 1].sum() < 2:
                     continue
             Zk = Z[(bin_idx >= lo) & (bin_idx <= hi)]
-            mean, prec = self._stats(Zk)
-            calibration = self._calibration_distances(Zk, mean, prec)
+            stats = ShrunkGaussian.fit(Zk)  # Ledoit-Wolf (scikit-learn's estimate)
+            calibration = self._calibration_distances(Zk, stats)
             tau = float(np.quantile(calibration, self.quantile))
-            self.gates_[int(k)] = BinGate(mean, prec, tau, int(Zk.shape[0]), (lo, hi), calibration)
+            self.gates_[int(k)] = BinGate(stats, tau, int(Zk.shape[0]), (lo, hi), calibration)
         self.counts_ = counts
         return self
 
@@ -221,8 +213,8 @@ class QualityGate:
         import torch
 
         if torch.device(self.device).type == "cpu":
-            return self.distance(Z, g.mean, g.precision)
-        return torch_distance(Z, g.mean, g.precision, self.device)
+            return self.distance(Z, g.stats)
+        return torch_distance(Z, g.stats, self.device)
 
     def accept_at(self, distances, bin_idx, quantile: float) -> np.ndarray:
         """The mask :meth:`accept` gives for distances from :meth:`distances`, with tau_y the
@@ -251,7 +243,7 @@ class QualityGate:
         """Boolean mask of accepted synthetic features."""
         Z = np.asarray(Z, dtype=np.float64)
         bin_idx = np.asarray(bin_idx)
-        dims = {g.mean.shape[0] for g in self.gates_.values()}
+        dims = {g.stats.mean.shape[0] for g in self.gates_.values()}
         if Z.ndim != 2 or (dims and Z.shape[1] not in dims):
             raise ValueError(
                 f"the gate was fitted on {dims.pop() if dims else '?'} features, got features of "
@@ -264,11 +256,20 @@ class QualityGate:
         return self._keep(self.distances(Z, bin_idx), bin_idx, lambda g: g.tau)
 
 
-def torch_distance(Z, mean, precision, device) -> np.ndarray:
-    """:meth:`QualityGate.distance` (eq. 11) computed with torch in float64 on ``device``."""
+def torch_distance(Z, stats: ShrunkGaussian, device) -> np.ndarray:
+    """:meth:`QualityGate.distance` (eq. 11) computed with torch in float64 on ``device``: the
+    same two forms as :meth:`ShrunkGaussian.sq_distances` (precision, or Woodbury's)."""
     import torch
 
     dev = torch.device(device)
-    D = torch.as_tensor(np.asarray(Z, np.float64), device=dev) - torch.as_tensor(mean, device=dev)
-    q = ((D @ torch.as_tensor(precision, device=dev)) * D).sum(dim=1)  # (N,), eq. 11 squared
-    return q.clamp_min(0.0).sqrt().cpu().numpy()
+
+    def t(a):
+        return torch.as_tensor(np.asarray(a, dtype=np.float64), device=dev)
+
+    V = t(Z) - t(stats.mean)  # (N, m)
+    if stats.precision is not None:
+        d2 = ((V @ t(stats.precision)) * V).sum(dim=1)
+    else:
+        W = V @ t(stats.rows).T  # (N, n)
+        d2 = ((V * V).sum(dim=1) - ((W @ t(stats.inner)) * W).sum(dim=1)) / stats.a
+    return d2.clamp_min(0.0).sqrt().cpu().numpy()  # eq. 11

@@ -77,3 +77,6 @@ class _Silent:
 
     def set_postfix(self, values: dict | None = None, **kw) -> None:
         pass
+
+    def close(self) -> None:
+        pass

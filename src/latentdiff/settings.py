@@ -153,14 +153,25 @@ class DiffusionConfig(GeneratorConfig):
     cosine_s: float = setting(0.008, NON_NEGATIVE, "cosine offset s (eq. 4)")
     prediction: str = setting("v", Options("v", "epsilon"), "network target (eq. 5-7)")
     scheduler: str = setting("ddpm", Options("ddpm"), "reverse-process sampler")
-    # the denoiser g(z_t, y, t)
-    hidden_dim: int = setting(512, POSITIVE_INT, "denoiser width")
-    n_blocks: int = setting(3, POSITIVE_INT, "denoiser residual blocks")
+    # the denoiser g(z_t, y, t); None: sized from the feature dimension
+    # (:func:`latentdiff.generators.diffusion.denoiser_size`)
+    hidden_dim: int | None = setting(None, Optional(POSITIVE_INT), "denoiser width (None: auto)")
+    n_blocks: int | None = setting(None, Optional(POSITIVE_INT), "residual blocks (None: auto)")
     dropout: float = setting(0.1, UNIT_OPEN, "denoiser dropout")
     embed_dim: int = setting(128, Interval(int, 2), "label and time embedding width (even)")
     # AdamW on eq. 7 (and the settings of every generator, GeneratorConfig)
     lr: float = setting(1e-3, POSITIVE, "AdamW learning rate")
     weight_decay: float = setting(0.0, NON_NEGATIVE, "AdamW weight decay")
+    # early stopping on a held-out diffusion loss (n_steps is then the cap)
+    early_stopping: bool = setting(True, Boolean(), "stop on a held-out eq. 7 loss")
+    heldout_fraction: float = setting(
+        0.1, Interval(float, 0, 0.5, closed="neither"), "share of each bin's rows held out"
+    )
+    eval_every: int = setting(50, POSITIVE_INT, "steps between held-out evaluations")
+    patience: int = setting(5, POSITIVE_INT, "evaluations without improvement before stopping")
+    min_delta: float = setting(
+        0.01, Interval(float, 0, 1, closed="left"), "relative loss decrease that is improvement"
+    )
 
     def _check_together(self) -> None:
         if self.embed_dim % 2:

@@ -35,6 +35,7 @@ from ..io import fingerprint, load_state, save_state
 from ..progress import progress_bar
 from ..settings import GeneratorConfig
 from ..validation import check_labels
+from .stopping import MIN_HELDOUT, EarlyStopping, heldout_split, stopped_at
 from .transfer import Pretrained, check_conditions, load_pretrained, save_pretrained
 
 
@@ -96,6 +97,8 @@ class TrainingParts:
     path: Path | None
     key_parts: tuple
     every: int
+    #: held-out losses, one per evaluation (NaN: not yet evaluated); empty: no early stopping
+    heldout: Tensor = field(default_factory=lambda: torch.empty(0))
     #: steps already done when training began here (set by :meth:`resume`)
     start: int = field(default=0, init=False)
     #: under torchrun, the DistributedDataParallel wrappers of the generator's
@@ -149,6 +152,8 @@ class TrainingParts:
             "rng": torch.get_rng_state(),
             "history": self.history[:done].clone(),
         }
+        if self.heldout.numel():
+            state["heldout"] = self.heldout.clone()
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         if self.ema is not None:
@@ -173,12 +178,15 @@ class TrainingParts:
             self.ema.load_state_dict(state["ema"])
             self.ema.to(self.device)
         self.history[:done] = state["history"]
+        if self.heldout.numel():
+            self.heldout.copy_(state["heldout"])
         self.start = done
         return done
 
-    def step_done(self, done: int) -> None:
-        """Checkpoint (atomically) every ``every`` steps and after the last one."""
-        if self.path is not None and (done % self.every == 0 or done == len(self.history)):
+    def step_done(self, done: int, last: bool = False) -> None:
+        """Checkpoint (atomically) every ``every`` steps and after the last one (``last``: an
+        early stop)."""
+        if self.path is not None and (last or done % self.every == 0 or done == len(self.history)):
             save_state(self.path, self.state(done), self.key, {"step": done})
 
 
@@ -292,6 +300,20 @@ class FeatureGenerator(ABC):
         """Standardised features (b, m) for standardised conditions ``y`` (b,), drawn with
         ``self.sampling_network_``."""
 
+    def _early_stopping(self) -> EarlyStopping | None:
+        """How training stops early on a held-out loss; None (the default): it runs
+        ``n_steps``."""
+        return None
+
+    def _heldout_draws(self, z: Tensor, gen: torch.Generator) -> tuple:
+        """The fixed randomness of the held-out loss for held-out features ``z``."""
+        raise NotImplementedError
+
+    def _heldout_loss(self, parts: TrainingParts, z: Tensor, y: Tensor, draws: tuple) -> float:
+        """The training loss on held-out features ``z`` and conditions ``y``, with the weights
+        that sample (the EMA's, when there is one), no dropout and the fixed ``draws``."""
+        raise NotImplementedError
+
     # --- shared -----------------------------------------------------------------------------
     @property
     def n_parameters_(self) -> int:
@@ -389,13 +411,14 @@ class FeatureGenerator(ABC):
         if source is not None and not isinstance(source, Pretrained):
             source = load_pretrained(source)
         z, y = self._standardised(Z, c, source)
+        seed = _seed(self.random_state)
+        z, y, heldout = self._split_heldout(z, y, seed)
         batch_size = self.config.batch_size
         memory.require(
             8.0 * batch_size * self._floats_per_row(z.shape[1]),  # float32, ~2x the activations
             f"{self.name} training with batch_size = {batch_size:,}",
             "use a smaller batch_size",
         )
-        seed = _seed(self.random_state)
         train_settings = {
             k: v for k, v in self.config.to_dict().items() if k not in self.sampling_settings
         }
@@ -411,26 +434,24 @@ class FeatureGenerator(ABC):
                                   self.checkpoint, key, self.checkpoint_every)  # fmt: skip
             if distributed.active() and self.distributed_modules:
                 self._distribute(parts, seed)
+            if heldout is not None:
+                parts.heldout = torch.full((len(history) // heldout["every"],), float("nan"))
             self.resumed_from_step_ = parts.resume()
-            n = len(parts.history)
-            what = "fit" if source is None else f"fine-tune ({self.fine_tune})"
-            bar = progress_bar(range(parts.start, n), f"{self.name} {what}", self.progress,
-                               total=n, initial=parts.start)  # fmt: skip
-            for module in parts.modules.values():
-                module.train()
-            for step in bar:
-                parts.history[step] = self._train_step(parts, z, y, step).detach().cpu()
-                if (step + 1) % 50 == 0:
-                    recent = parts.history[step - 49 : step + 1].reshape(50, -1).mean(dim=0)
-                    bar.set_postfix(
-                        {
-                            k: f"{v:.4f}"
-                            for k, v in zip(self.loss_names, recent.tolist(), strict=True)
-                        }
-                    )
-                parts.step_done(step + 1)
+            done = self._train(parts, z, y, heldout, source)
         for module in parts.modules.values():
             module.eval()
+        parts.history = parts.history[:done]
+        self.n_steps_ = done
+        self.early_stopping_ = None if heldout is None else {
+            "heldout_rows": heldout["rows"],
+            "eval_every": heldout["every"],
+            "heldout_losses": parts.heldout[: done // heldout["every"]].tolist(),
+            "stopped_at_step": done if done < self.config.n_steps else None,
+        }  # fmt: skip
+        if heldout is None and self._early_stopping() is not None:
+            self.early_stopping_ = {"heldout_rows": 0, "stopped_at_step": None,
+                                    "note": f"fewer than {MIN_HELDOUT} rows to hold out: "
+                                    "trained to n_steps"}  # fmt: skip
         self.sampling_network_ = self._finish(parts)
         #: the trained networks as exported: the EMA copy in place of the network it averages
         self.trained_modules_ = dict(parts.modules)
@@ -453,6 +474,59 @@ class FeatureGenerator(ABC):
                 "frozen_parameters": sum(p.numel() for p in params if not p.requires_grad),
             }
         return self
+
+    def _split_heldout(self, z: Tensor, y: Tensor, seed: int):
+        """(training z, y, held-out set) for early stopping: the held-out set is None when the
+        generator does not stop early or there are too few rows to hold out
+        (:mod:`latentdiff.generators.stopping`)."""
+        stopping = self._early_stopping()
+        if stopping is None:
+            return z, y, None
+        train, held = heldout_split(y.cpu().numpy(), stopping.fraction, seed)
+        if held.size < MIN_HELDOUT:
+            return z, y, None
+        gen = torch.Generator().manual_seed(seed + 1)  # not the training stream's generator
+        zh, yh = z[torch.as_tensor(held)], y[torch.as_tensor(held)]
+        heldout = {"z": zh, "y": yh, "draws": self._heldout_draws(zh, gen),
+                   "rows": int(held.size), "every": stopping.every,
+                   "patience": stopping.patience, "min_delta": stopping.min_delta}  # fmt: skip
+        rows = torch.as_tensor(train, device=z.device)
+        return z[rows], y[rows], heldout
+
+    def _train(self, parts: TrainingParts, z: Tensor, y: Tensor, heldout, source) -> int:
+        """Train from ``parts.start`` to ``n_steps``, or until the held-out loss stops
+        improving; returns the number of steps done."""
+        n = len(parts.history)
+        every = heldout["every"] if heldout is not None else 0
+        rule = (heldout["patience"], heldout["min_delta"]) if heldout is not None else ()
+        if every and stopped_at(parts.heldout[: parts.start // every], *rule) is not None:
+            return parts.start  # resumed from the checkpoint of an early stop
+        what = "fit" if source is None else f"fine-tune ({self.fine_tune})"
+        bar = progress_bar(range(parts.start, n), f"{self.name} {what}", self.progress,
+                           total=n, initial=parts.start)  # fmt: skip
+        for module in parts.modules.values():
+            module.train()
+        done = parts.start
+        for step in bar:
+            parts.history[step] = self._train_step(parts, z, y, step).detach().cpu()
+            done = step + 1
+            if done % 50 == 0:
+                recent = parts.history[done - 50 : done].reshape(50, -1).mean(dim=0)
+                bar.set_postfix(
+                    {k: f"{v:.4f}" for k, v in zip(self.loss_names, recent.tolist(), strict=True)}
+                )
+            if every and done % every == 0:
+                k = done // every - 1
+                loss = self._heldout_loss(parts, heldout["z"], heldout["y"], heldout["draws"])
+                if parts.ddp:  # rank 0's loss decides for all: no process stops alone
+                    loss = distributed.agree(loss, self.device)
+                parts.heldout[k] = loss
+                if stopped_at(parts.heldout[: k + 1], *rule) is not None:
+                    parts.step_done(done, last=True)
+                    break
+            parts.step_done(done)
+        bar.close()
+        return done
 
     def export(self, path, metadata: dict | None = None) -> Path:
         """Write the trained generator for a later fit to start from (``init_from``): the

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from ..settings import DiffusionConfig
 from .base import FeatureGenerator, TrainingParts, make_ema, optimiser_step
+from .stopping import EarlyStopping
 
 MAX_BETA = 0.999  # beta cap of Nichol & Dhariwal (2021), also diffusers' default
 
@@ -179,6 +180,24 @@ def label_embedding(E: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(1, E), nn.SiLU(), nn.Linear(E, E), nn.LayerNorm(E))
 
 
+#: noise and step draws per held-out row in the early-stopping loss
+HELDOUT_DRAWS = 2
+
+#: the automatic denoiser width: the feature dimension, kept within these bounds; and its depth
+AUTO_WIDTH = (128, 256)
+AUTO_BLOCKS = 2
+
+
+def denoiser_size(m: int, config: DiffusionConfig) -> tuple[int, int]:
+    """(width, residual blocks) of the denoiser for m-d features: the settings where given, else
+    width = m within :data:`AUTO_WIDTH` and :data:`AUTO_BLOCKS` blocks (measured choice:
+    docs/design.md, "Denoiser size")."""
+    lo, hi = AUTO_WIDTH
+    H = config.hidden_dim if config.hidden_dim is not None else int(min(max(m, lo), hi))
+    n_blocks = config.n_blocks if config.n_blocks is not None else AUTO_BLOCKS
+    return H, n_blocks
+
+
 class Denoiser(nn.Module):
     """g_theta(z_t, y, t) of seed 000, sec. 3: predicts v (or epsilon) from z_t, label y, step t.
 
@@ -189,11 +208,11 @@ class Denoiser(nn.Module):
     def __init__(self, m: int, config: DiffusionConfig) -> None:
         super().__init__()
         self.embed_dim = E = config.embed_dim
-        H, dropout = config.hidden_dim, config.dropout
+        (H, n_blocks), dropout = denoiser_size(m, config), config.dropout
         self.label_embed = label_embedding(E)  # e_y = LayerNorm(MLP(y))
         self.time_embed = nn.Linear(E, E)  # e_t = Linear(SinusoidalPE(t))
         self.input_proj = nn.Linear(m, H)
-        self.blocks = nn.ModuleList(ResidualBlock(H, E, dropout) for _ in range(config.n_blocks))
+        self.blocks = nn.ModuleList(ResidualBlock(H, E, dropout) for _ in range(n_blocks))
         self.out_norm = nn.LayerNorm(H)
         self.out_proj = nn.Linear(H, m)
         nn.init.zeros_(self.out_proj.weight)
@@ -234,8 +253,8 @@ class FeatureDiffusion(FeatureGenerator):
     head_parameters = {"net": ("input_proj.", "label_embed.", "out_norm.", "out_proj.")}
 
     def _floats_per_row(self, m: int) -> int:
-        cfg = self.config
-        return 6 * m + cfg.hidden_dim * (6 * cfg.n_blocks + 4) + 6 * cfg.embed_dim
+        H, n_blocks = denoiser_size(m, self.config)
+        return 6 * m + H * (6 * n_blocks + 4) + 6 * self.config.embed_dim
 
     def _build(self, m: int):
         cfg = self.config
@@ -260,14 +279,41 @@ class FeatureDiffusion(FeatureGenerator):
         z0, abar_t = z[idx], abar[t_index][:, None]  # (B, m), (B, 1)
         z_t = diffuse(z0, eps, abar_t)  # eq. 3, seed 000
         target = velocity(z0, eps, abar_t) if cfg.prediction == "v" else eps  # eq. 5
-        out = parts.network("net")(
-            z_t, y[idx], t_index + 1
-        )  # DDP-averaged gradients under torchrun
+        out = parts.network("net")(z_t, y[idx], t_index + 1)  # in DDP under torchrun
         loss = F.mse_loss(out, target)  # eq. 7, seed 000
         optimiser_step(opt, loss, net, cfg.grad_clip)
         if parts.ema is not None:
             parts.ema.step(net.parameters())
         return loss
+
+    def _early_stopping(self) -> EarlyStopping | None:
+        cfg = self.config
+        if not cfg.early_stopping:
+            return None
+        return EarlyStopping(cfg.heldout_fraction, cfg.eval_every, cfg.patience, cfg.min_delta)
+
+    def _heldout_draws(self, z: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        """(step indices, noise): HELDOUT_DRAWS per held-out row, drawn once."""
+        n = len(z) * HELDOUT_DRAWS
+        t_index = torch.randint(self.config.timesteps, (n,), generator=gen).to(z.device)
+        return t_index, torch.randn((n, z.shape[1]), generator=gen).to(z)
+
+    def _heldout_loss(self, parts: TrainingParts, z: Tensor, y: Tensor, draws: tuple) -> float:
+        net, ema = parts.modules["net"], parts.ema
+        t_index, eps = draws
+        z0, yy = z.repeat(HELDOUT_DRAWS, 1), y.repeat(HELDOUT_DRAWS)  # row i + k n: row i
+        abar_t = self.alphas_cumprod_[t_index][:, None]
+        target = velocity(z0, eps, abar_t) if self.config.prediction == "v" else eps  # eq. 5
+        if ema is not None:  # the weights that will sample
+            ema.store(net.parameters())
+            ema.copy_to(net.parameters())
+        net.eval()
+        with torch.no_grad():
+            loss = F.mse_loss(net(diffuse(z0, eps, abar_t), yy, t_index + 1), target)  # eq. 7
+        net.train()
+        if ema is not None:
+            ema.restore(net.parameters())
+        return float(loss)
 
     def _finish(self, parts: TrainingParts) -> nn.Module:
         self.denoiser_ = parts.modules["net"]

@@ -62,6 +62,9 @@ class LatentDiff(HeadMethod):
             "network_train_seconds": net.seconds,
         }
         info["generator_loss"] = s.generator_.loss_summary_  # first and last 50 steps
+        info["generator_steps"] = s.generator_.n_steps_  # fewer than n_steps: stopped early
+        if getattr(s.generator_, "early_stopping_", None) is not None:
+            info["generator_early_stopping"] = s.generator_.early_stopping_
         if s.generator_.transfer_ is not None:
             info["transfer"] = s.generator_.transfer_
         if getattr(s.generator_, "resumed_from_step_", 0):
