@@ -1,6 +1,6 @@
 """Where to generate and what to keep: priority allocation (eq. 8-10) and the Mahalanobis
-quality gate (eq. 11) of seed 000. numpy + scikit-learn; on a GPU (``device``) the gate's
-distances of the synthetic features are computed there with torch.
+quality gate (eq. 11) of seed 000. numpy + scipy; on a GPU (``device``) the gate's distances
+of the synthetic features are computed there with torch.
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ class QualityGate:
 
     ``device``: where :meth:`distances` computes d_M of the synthetic features, the N x m x m
     part (float64 either way). On "cpu" numpy does it; on a GPU torch does (the per-bin
-    Ledoit-Wolf fits and their calibration distances stay in scikit-learn on the CPU: K small
-    problems on the real features).
+    Ledoit-Wolf fits and their calibration distances stay on the CPU,
+    :mod:`latentdiff.shrinkage`: K problems on the real features).
     """
 
     def __init__(

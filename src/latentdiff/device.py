@@ -7,7 +7,8 @@
   a seed means the same numbers on every device;
 * stage 6, the gate (:class:`latentdiff.augment.QualityGate`, ``device=``): the Mahalanobis
   distances of the synthetic features (the N x m x m part) in float64 on the device; the per-bin
-  Ledoit-Wolf fits stay in scikit-learn on the CPU (K small m x m problems on the real features);
+  Ledoit-Wolf fits stay on the CPU (:mod:`latentdiff.shrinkage`, K problems on the real
+  features);
 * stage 7, the head (:func:`latentdiff.training.fit_head`): on the device of the model it
   retrains.
 
