@@ -1,8 +1,7 @@
 """The arithmetic of docs/scaling.md's IMDB-WIKI-DIR plan: an ESTIMATE from the throughput
 measured here (scripts/scaling_throughput.py) and seed 000's GPU figures (app. A, Tables 4-5).
 
-    python scripts/scaling_plan.py [--throughput docs/results/issue-11/scaling/throughput.json] \
-        > docs/results/issue-11/scaling/plan.txt
+    python scripts/scaling_plan.py > docs/results/issue-11/scaling/plan.txt
 
 Every line prints its formula with the numbers put in. Assumptions are named as such.
 """
@@ -35,8 +34,15 @@ def line(text: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--throughput", default="docs/results/issue-11/scaling/throughput.json")
-    t = json.loads(Path(ap.parse_args().throughput).read_text())
+    ap.add_argument("--throughput", nargs="+", default=[
+        "docs/results/issue-11/scaling/throughput-quiet.json",
+        "docs/results/issue-11/scaling/throughput-decode-gate.json"],
+        help="result files of scripts/scaling_throughput.py; a figure is taken from the first "
+             "file that has it")  # fmt: skip
+    t: dict = {}
+    for path in ap.parse_args().throughput:
+        for key, value in json.loads(Path(path).read_text()).items():
+            t.setdefault(key, value)
     cpu_resnet = t["resnet50_train"]["images_per_s"]
     decode = t["image_decode"]["images_per_s"]
     d_train = t["diffusion_2048"]["train_samples_per_s"]
@@ -98,6 +104,12 @@ def main() -> None:
         total = h + val_h + enc_h + PAPER_DIFFUSION_H + rest_h
         line(f"total per seed, e = {e}, loader keeping up: {h:.2f} + {val_h:.2f} + "
              f"{enc_h:.2f} + {PAPER_DIFFUSION_H:.2f} + {rest_h:.2f} = {total:.1f} h")  # fmt: skip
+    # today's loop: every image decoded in the process that uses it, one core per rank
+    s1, v, enc = images / loader / 3600, EPOCHS_004 * N_VAL / decode / 3600, n_all / decode / 3600
+    line(f"decode-bound today: stage 1 {s1:.2f} h; validation {EPOCHS_004} x {N_VAL:,} / "
+         f"{decode:.1f} = {v:.2f} h; features {n_all:,} / {decode:.1f} = {enc:.2f} h; total "
+         f"{s1:.2f} + {v:.2f} + {enc:.2f} + {PAPER_DIFFUSION_H:.2f} + {rest_h:.2f} = "
+         f"{s1 + v + enc + PAPER_DIFFUSION_H + rest_h:.1f} h")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Throughput on this machine behind the estimates of docs/scaling.md.
 
     OMP_NUM_THREADS=1 python scripts/scaling_throughput.py \
-        [--out docs/results/issue-11/scaling/throughput.json]
+        [--out docs/results/issue-11/scaling/throughput.json] [--only resnet decode gate diffusion]
 
 Measures, each as the median of timed repetitions after a warm-up, with torch's CPU threads as
 set (``torch.get_num_threads()`` is recorded):
@@ -13,8 +13,8 @@ set (``torch.get_num_threads()`` is recorded):
   RGB, bilinear resize to 224 x 224, to a float tensor), images/s on one core: a synthetic
   400 x 400 JPEG (smooth gradients plus noise, quality 90; the face images are not here);
 * the quality gate's fit of one bin of 2048-d features (Ledoit-Wolf on the bin and on its 5
-  cross-validation folds, the precision matrices), at 1,000 and 2,000 rows: seconds, so that
-  a fit's time is (seconds per bin) + (seconds per row) x rows;
+  cross-validation folds, the precision matrices), at 4,096 and 8,192 rows: seconds, so that
+  a bin's fit takes (seconds per bin) + (seconds per row) x rows;
 * the feature diffusion model at m = 2048 with a denoiser of seed 000's size (Table 4c: 12.9 M
   parameters; here hidden_dim 1024, 4 blocks, embed_dim 128): training samples/s (one
   optimiser step per batch, EMA included) and generation samples/s at T = 50 (ancestral DDPM).
@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -98,19 +99,22 @@ def image_decode(repeats: int = 200) -> dict:
 
 
 def gate_fit() -> dict:
+    """One bin's gate fit at 4,096 and 8,192 rows of 2048-d features: more rows than
+    dimensions, the case of IMDB-WIKI-DIR's bins (about 9,600 rows each at K = 20), where
+    :mod:`latentdiff.shrinkage` forms and inverts the m x m covariance."""
     from latentdiff.augment import QualityGate
 
     rng = np.random.default_rng(0)
     out = {}
-    for n in (1000, 2000):
+    for n in (4096, 8192):
         Z = rng.normal(size=(n, 2048))
         gate = QualityGate(0.95)
         t0 = time.perf_counter()
         gate.fit(Z, np.zeros(n, dtype=int), 1)
         out[n] = time.perf_counter() - t0
-    per_row = (out[2000] - out[1000]) / 1000
-    return {"m": 2048, "seconds_1000_rows": out[1000], "seconds_2000_rows": out[2000],
-            "seconds_per_row": per_row, "seconds_per_bin": out[1000] - 1000 * per_row}  # fmt: skip
+    per_row = (out[8192] - out[4096]) / 4096
+    return {"m": 2048, "seconds_4096_rows": out[4096], "seconds_8192_rows": out[8192],
+            "seconds_per_row": per_row, "seconds_per_bin": out[4096] - 4096 * per_row}  # fmt: skip
 
 
 def diffusion_2048(train_batch: int, gen_batch: int, steps: int) -> dict:
@@ -148,25 +152,29 @@ def main() -> None:
     ap.add_argument("--diffusion-train-batch", type=int, default=256)
     ap.add_argument("--diffusion-steps", type=int, default=20)
     ap.add_argument("--generation-batch", type=int, default=1024)
+    ap.add_argument("--only", nargs="*", help="measure only these parts (matmul is always)",
+                    choices=["resnet", "decode", "gate", "diffusion"])  # fmt: skip
     a = ap.parse_args()
     out = {
-        "command": "OMP_NUM_THREADS=1 python scripts/scaling_throughput.py",
+        "command": "OMP_NUM_THREADS=1 python scripts/scaling_throughput.py "
+        + " ".join(sys.argv[1:]),
         "machine": {"processor": platform.processor() or platform.machine(),
                     "torch": torch.__version__, "threads": torch.get_num_threads(),
                     "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()},
         "matmul_gflops": matmul_gflops(),
     }  # fmt: skip
     print(json.dumps(out, indent=1), flush=True)
-    out["resnet50_train"] = resnet50_train(a.resnet_batch, a.resnet_repeats)
-    print(json.dumps(out["resnet50_train"], indent=1), flush=True)
-    out["image_decode"] = image_decode()
-    print(json.dumps(out["image_decode"], indent=1), flush=True)
-    out["gate_fit"] = gate_fit()
-    print(json.dumps(out["gate_fit"], indent=1), flush=True)
-    out["diffusion_2048"] = diffusion_2048(
-        a.diffusion_train_batch, a.generation_batch, a.diffusion_steps
-    )
-    print(json.dumps(out["diffusion_2048"], indent=1), flush=True)
+    parts = {
+        "resnet": ("resnet50_train", lambda: resnet50_train(a.resnet_batch, a.resnet_repeats)),
+        "decode": ("image_decode", image_decode),
+        "gate": ("gate_fit", gate_fit),
+        "diffusion": ("diffusion_2048", lambda: diffusion_2048(
+            a.diffusion_train_batch, a.generation_batch, a.diffusion_steps)),
+    }  # fmt: skip
+    for name, (key, measure) in parts.items():
+        if a.only is None or name in a.only:
+            out[key] = measure()
+            print(json.dumps(out[key], indent=1), flush=True)
     out["machine"]["load_average_at_end"] = os.getloadavg()
     path = Path(a.out)
     path.parent.mkdir(parents=True, exist_ok=True)
