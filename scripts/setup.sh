@@ -12,6 +12,6 @@ stamp=.venv/.latentdiff-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   python -m pip install --quiet --upgrade pip 2>/dev/null || true
   python -m pip install --quiet "torch==2.13.0"
-  python -m pip install --quiet -e ".[text,dev]"
+  python -m pip install --quiet -e ".[text,dev,ray]"
   touch "$stamp"
 fi

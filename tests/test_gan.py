@@ -99,5 +99,5 @@ def test_sampler_with_gan_end_to_end():
 
 def test_bad_generator_name_raises_naming_the_choices():
     Z, y = _toy(50)
-    with pytest.raises(ValueError, match=r"'diffusion', 'gan'.*'vae'"):
+    with pytest.raises(ValueError, match=r"generator = 'vae'.*'diffusion', 'gan', 'gaussian'"):
         LatentDiffSampler(generator="vae").fit(Z, y)

@@ -104,7 +104,9 @@ def test_tuner_scores_every_candidate_and_chooses_the_lowest(ctx, tmp_path):
     result = tuner.run()
     cands = result.report["candidates"]
     stages = {c["stage"] for c in cands}
-    assert stages == {"baseline", "ratio-allocation", "quantile", "split"}
+    # the default generators: diffusion searched in full, gaussian and interp on the ratio axis
+    assert stages == {"baseline", "ratio-allocation", "generator", "quantile", "split"}
+    assert set(result.report["generators"]) == {"diffusion", "gaussian", "interp"}
     assert result.report["chosen_score"] == pytest.approx(min(c["val_score"] for c in cands))
     assert result.report["chosen_score"] <= result.report["baseline_score"]
     # resumed: every score is read back, only the chosen head is fitted again, same choice

@@ -16,6 +16,10 @@ every process runs the whole benchmark; the network and the diffusion model trai
 DistributedDataParallel job across them, the rest each process computes itself, and only rank
 0 writes ``out``: the other ranks write into a private temporary directory (a copy of ``out``
 when resuming, so that all continue from the same checkpoints), deleted at the end.
+
+``executor="ray"`` runs the (method, seed) pairs as Ray tasks (:mod:`latentdiff.ray_executor`)
+and writes the same directory; ``runs.json`` and ``results.json`` list the pairs in the order
+of the seeds, then of the methods, whichever executor finished them first.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ from .reporting.tables import results_table
 from .rundir import open_run_dir, resumed_results, write_config
 from .settings import BenchConfig
 
+#: how the (method, seed) pairs are run
+EXECUTORS = ("local", "ray")
+
 
 def _records(dataset: str, method: str, seed: int, metrics: dict) -> list[dict]:
     return [
@@ -55,13 +62,31 @@ def run_bench(
     dataset: DIRDataset | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    executor: str = "local",
+    address: str | None = None,
 ) -> list[dict]:
     """Run every method for every seed, write the run directory, return the records.
 
     ``dataset``: the data set already loaded (default: loaded as ``config.data`` says). A
     directory that already holds a run is refused unless ``resume`` (continue it: same
     configuration and data, checked) or ``overwrite`` (discard it and start again).
+    ``executor``: ``"local"`` (one method after another in this process) or ``"ray"`` (the
+    pairs as Ray tasks on a local Ray started here, or on the cluster at ``address``).
     """
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise ValueError("--address names a Ray cluster: give it with --executor ray")
+    if executor == "ray":
+        if distributed.launched():
+            raise ValueError("--executor ray runs the pairs as Ray tasks; it does not combine "
+                             "with torchrun: launch one process")  # fmt: skip
+        from .ray_executor import require_ray
+
+        require_ray()  # before the run directory is touched or any data read
+        # the tasks check config.device where they run (fit_vanilla, FeatureGenerator)
+        return _run(config, Path(out), dataset, resume, overwrite, config.device, executor,
+                    address)  # fmt: skip
     device = resolve_device(config.device)  # CUDA asked for and absent: refused before any work
     device = distributed.start(device)  # under torchrun: join the group (else unchanged)
     if not distributed.active():
@@ -87,7 +112,8 @@ def _run_as_helper(config, out: Path, dataset, resume: bool, device) -> list[dic
         return _run(config.replace(progress=False), mine, dataset, resume, False, device)
 
 
-def _run(config: BenchConfig, out: Path, dataset, resume: bool, overwrite: bool, device):
+def _run(config: BenchConfig, out: Path, dataset, resume: bool, overwrite: bool, device,
+         executor: str = "local", address: str | None = None) -> list[dict]:  # fmt: skip
     saved = open_run_dir(out, resume, overwrite)
     if dataset is None:
         if config.data is None:
@@ -103,22 +129,16 @@ def _run(config: BenchConfig, out: Path, dataset, resume: bool, overwrite: bool,
         encoder = make_encoder(encoder_name, **config.encoder_options)
         write_config(out, config, encoder_name, encoder, dataset)
     done = {(r["method"], r["seed"]) for r in runs}
-    for seed in progress_bar(config.seeds, "seeds", config.progress):
-        ctx = RunContext(
-            dataset,
-            lambda: make_encoder(encoder_name, **config.encoder_options),
-            config.train,
-            int(seed),
-            sampler=config.sampler,
-            head=config.head,
-            progress=config.progress,
-            checkpoints=out / "checkpoints" / f"seed-{int(seed)}",
-            criterion=config.criterion,
-            device=str(device),
-        )
-        for name in config.methods:
-            if (name, int(seed)) not in done:
-                _run_method(name, config, ctx, dataset, out, records, runs)
+    if executor == "ray":
+        from .ray_executor import run_pairs
+
+        run_pairs(config, out, dataset, encoder_name, done, records, runs, address)
+    else:
+        for seed in progress_bar(config.seeds, "seeds", config.progress):
+            ctx = seed_context(config, dataset, encoder_name, int(seed), out, device=str(device))
+            for name in config.methods:
+                if (name, int(seed)) not in done:
+                    _run_method(name, config, ctx, dataset, out, records, runs)
     table = results_table(records, runs, dataset, config.table_metrics)
     atomic_write_text(out / "results.md", table)
     _write_figures(out, dataset)
@@ -140,21 +160,62 @@ def _write_figures(out: Path, dataset) -> None:
         print(f"latentdiff: warning: {out}: {p}", file=sys.stderr)
 
 
+def seed_context(config: BenchConfig, dataset, encoder_name: str, seed: int, out: Path,
+                 progress: bool | None = None, cls: type[RunContext] = RunContext,
+                 **extra) -> RunContext:  # fmt: skip
+    """The :class:`RunContext` of one seed of a benchmark (``cls``: a subclass, with its
+    ``extra`` fields), its checkpoints in ``out/checkpoints/seed-S``, on ``config.device``
+    unless ``extra`` names the device (this process's, under torchrun)."""
+    extra.setdefault("device", config.device)
+    return cls(
+        dataset,
+        lambda: make_encoder(encoder_name, **config.encoder_options),
+        config.train,
+        int(seed),
+        sampler=config.sampler,
+        head=config.head,
+        progress=config.progress if progress is None else progress,
+        checkpoints=Path(out) / "checkpoints" / f"seed-{int(seed)}",
+        criterion=config.criterion,
+        **extra,
+    )
+
+
+def method_outcome(name: str, config: BenchConfig, ctx: RunContext):
+    """One (method, seed): ``(output, seconds)``, or a ValueError when the method cannot run
+    here or its predictions are not finite."""
+    output, seconds = ctx.run_method(name, config.options_for(name))
+    for split, pred in output.predictions.items():
+        if not np.all(np.isfinite(pred)):
+            raise ValueError(
+                f"{int((~np.isfinite(pred)).sum())} {split} prediction(s) are NaN or inf: "
+                f"training diverged (try a smaller learning rate)"
+            )
+    return output, seconds
+
+
 def _run_method(name, config, ctx: RunContext, dataset, out: Path, records, runs) -> None:
     """One (method, seed): its records and run entry, or its error, written as soon as known."""
-    seed = ctx.seed
     try:
-        output, seconds = ctx.run_method(name, config.options_for(name))
-        for split, pred in output.predictions.items():
-            if not np.all(np.isfinite(pred)):
-                raise ValueError(
-                    f"{int((~np.isfinite(pred)).sum())} {split} prediction(s) are NaN or inf: "
-                    f"training diverged (try a smaller learning rate)"
-                )
+        outcome = method_outcome(name, config, ctx)
     except ValueError as e:  # a method that cannot run here: record it, go on
-        runs.append({"method": name, "seed": seed, "error": str(e)})
-        print(f"latentdiff: {name} (seed {seed}) failed: {e}", file=sys.stderr)
+        outcome = str(e)
+    record_outcome(name, ctx.seed, outcome, config, dataset, out, records, runs)
+    # the generator's training state is needed only until the method's outcome is recorded
+    shutil.rmtree(ctx.generator_dir(), ignore_errors=True)
+
+
+def record_outcome(name: str, seed: int, outcome, config: BenchConfig, dataset, out: Path,
+                   records: list, runs: list) -> None:  # fmt: skip
+    """Record one (method, seed): ``outcome`` is ``(output, seconds)`` or the error's text.
+    ``results.json`` and ``runs.json`` are rewritten whole, atomically, their entries in the
+    order of the seeds, then of the methods (the local executor's order)."""
+    seed = int(seed)
+    if isinstance(outcome, str):
+        runs.append({"method": name, "seed": seed, "error": outcome})
+        print(f"latentdiff: {name} (seed {seed}) failed: {outcome}", file=sys.stderr)
     else:
+        output, seconds = outcome
         # a shared network's training is counted once, under the method that is that network
         # (vanilla, lds, ...), whatever the order; head methods report their own time only
         regions = dataset.regions
@@ -164,7 +225,15 @@ def _run_method(name, config, ctx: RunContext, dataset, out: Path, records, runs
         per_bin = per_bin_errors(dataset.eval_bins, dataset.test.y, output.predictions["test"])
         runs.append({"method": name, "seed": seed, "seconds": seconds, "val": val,
                      "test_per_bin": per_bin, **output.info})  # fmt: skip
+        _in_order(records, config)
         write_json(out / "results.json", records)  # after every run: nothing is lost
+    _in_order(runs, config)
     write_json(out / "runs.json", runs)  # last: a pair counts as done once it is here
-    # the generator's training state is needed only until the method's outcome is recorded
-    shutil.rmtree(ctx.generator_dir(), ignore_errors=True)
+
+
+def _in_order(entries: list[dict], config: BenchConfig) -> None:
+    """Sort (stably, in place) by seed, then method, as the configuration lists them."""
+    seeds = {int(s): i for i, s in enumerate(config.seeds)}
+    methods = {m: i for i, m in enumerate(config.methods)}
+    entries.sort(key=lambda e: (seeds.get(int(e["seed"]), len(seeds)),
+                                methods.get(e["method"], len(methods))))  # fmt: skip

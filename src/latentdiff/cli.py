@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .data.registry import DATASETS
 from .params import Interval, Optional, SettingError
+from .rundir import IncompleteRun
 from .settings import (
     PRESETS,
     BenchConfig,
@@ -52,6 +53,7 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--n-min", "sampler.n_min", "LatentDiff"),
     ("--small-bin-rule", "sampler.small_bin_rule", "LatentDiff"),
     ("--checkpoint-every", "sampler.checkpoint_every", "LatentDiff"),
+    ("--generator", "sampler.generator", "LatentDiff"),
     ("--timesteps", "sampler.diffusion.timesteps", "LatentDiff"),
     ("--diffusion-steps", "sampler.diffusion.n_steps", "LatentDiff"),
     ("--generator-from", "sampler.generator_from", "LatentDiff"),
@@ -65,6 +67,8 @@ MAPPINGS = {
     "--encoder-option": "encoder_options",
     "--diffusion-option": "sampler.diffusion",
     "--gan-option": "sampler.gan",
+    "--gaussian-option": "sampler.gaussian",
+    "--interp-option": "sampler.interp",
     "--method-option": "method_options",
 }
 _FLAG_OF = (
@@ -144,6 +148,8 @@ def _add_common(p: argparse.ArgumentParser, data_flags: tuple[str, ...] | None =
         "--encoder-option": "encoder keyword, repeatable (e.g. dropout=0.2, hidden_size=1500)",
         "--diffusion-option": "any DiffusionConfig setting, repeatable (e.g. hidden_dim=256)",
         "--gan-option": "any GANConfig setting, repeatable (e.g. n_steps=2000)",
+        "--gaussian-option": "any GaussianConfig setting, repeatable (e.g. min_rows=20)",
+        "--interp-option": "any InterpConfig setting, repeatable (e.g. k_neighbors=null)",
     }
     for flag, text in helps.items():
         group = groups["model" if flag == "--encoder-option" else "LatentDiff"]
@@ -169,6 +175,20 @@ def _add_run_dir(p: argparse.ArgumentParser, default_out: str | None) -> None:
     )
     if default_out is None:
         g.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+
+
+#: options that choose where the pairs run, not what they compute (allowed with --resume)
+_EXECUTION = ("executor", "address")
+
+
+def _add_executor(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("execution (not part of the results)")
+    g.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: one (method, seed) after another here; ray: the pairs as Ray "
+                   "tasks (pip install 'latentdiff[ray]')")  # fmt: skip
+    g.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --executor ray: an existing Ray cluster (auto, HOST:6379, "
+                   "ray://HOST:10001); default: a local Ray started for the run")  # fmt: skip
 
 
 def _put(d: dict, path: str, value) -> None:
@@ -233,11 +253,13 @@ def _message(e: Exception, flags_given: list[tuple[str, str]]) -> str:
     return f"{', '.join(inside)}: {msg}" if inside else msg
 
 
-def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool = False) -> int:
+def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool = False,
+             a: argparse.Namespace | None = None) -> int:  # fmt: skip
     from . import distributed
     from .bench import run_bench  # torch, diffusers, the data loaders: after the settings
 
-    run_bench(cfg, out, resume=resume, overwrite=overwrite)
+    executor = {"executor": a.executor, "address": a.address} if a is not None else {}
+    run_bench(cfg, out, resume=resume, overwrite=overwrite, **executor)
     if distributed.launched_rank() != 0:  # under torchrun rank 0 reports
         return 0
     print((Path(out) / "results.md").read_text())
@@ -260,13 +282,13 @@ def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> Benc
     given = [
         "--" + k.replace("_", "-")
         for k, v in vars(a).items()
-        if k not in ("command", "resume", "no_progress", "out", "flags_given")
+        if k not in ("command", "resume", "no_progress", "out", "flags_given", *_EXECUTION)
         and v != sub.get_default(k)
     ]
     if given:
         raise ValueError(
             f"--resume continues a run with its saved configuration; drop {', '.join(given)} "
-            f"(only --no-progress may be given)"
+            f"(only --no-progress, --executor and --address may be given)"
         )
     cfg = saved_config(a.resume)
     return cfg.replace(progress=False) if a.no_progress else cfg
@@ -302,13 +324,17 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     sub = parser.add_subparsers(dest="command", required=True)
     subs = {}
     for name, text, default_out in (
-        ("demo", "vanilla vs LatentDiff and the tuned LatentDiff on the embedded diamonds data",
-         "runs/demo"),
+        (
+            "demo",
+            "vanilla vs LatentDiff and the tuned LatentDiff on the embedded diamonds data",
+            "runs/demo",
+        ),
         ("run", "one seed of vanilla vs LatentDiff on a data set", None),
         ("bench", "methods x seeds, results.json / results.md", None),
     ):
         p = subs[name] = sub.add_parser(name, help=text)
         _add_run_dir(p, default_out)
+        _add_executor(p)
         if name == "bench":
             from .methods import GRIDS, METHODS  # for the help text
 
@@ -342,8 +368,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                    help="a --grid table1 run, reported Table-1-shaped (repeatable)")  # fmt: skip
     p.add_argument("--notes", help="a markdown file appended to the document")
     p.add_argument("--output", help="write the document here instead of to the terminal")
-    p.add_argument("--html", action="store_true", help="(re)write each run directory's plots/ "
-                   "and index.html instead of the document (and the document too with --output)")
+    p.add_argument(
+        "--html",
+        action="store_true",
+        help="(re)write each run directory's plots/ "
+        "and index.html instead of the document (and the document too with --output)",
+    )
     return parser, subs
 
 
@@ -464,22 +494,28 @@ def main(argv: list[str] | None = None) -> int:
         if a.command in ("fit", "predict"):
             return _fit(a) if a.command == "fit" else _predict(a)
         if a.resume:
-            return _execute(_resumed_config(subs[a.command], a), a.resume, resume=True)
+            return _execute(_resumed_config(subs[a.command], a), a.resume, resume=True, a=a)
         if a.command in ("demo", "run"):
             if a.command == "demo" and a.dataset is None and a.data is None:
                 a.dataset = "diamonds"
-            methods = ("vanilla", "latentdiff", "latentdiff-tuned") if a.command == "demo" else (
-                "vanilla", "latentdiff")
+            methods = (
+                ("vanilla", "latentdiff", "latentdiff-tuned")
+                if a.command == "demo"
+                else ("vanilla", "latentdiff")
+            )
             cfg = _config(a, methods, (a.seed,))
             # the demo replaces its own previous run; run refuses to, unless told
-            return _execute(cfg, a.out, overwrite=a.command == "demo" or a.overwrite)
+            return _execute(cfg, a.out, overwrite=a.command == "demo" or a.overwrite, a=a)
         if a.grid and a.methods:
             raise ValueError("give --grid or --methods, not both")
         from .methods import GRIDS
 
         methods = GRIDS[a.grid] if a.grid else (a.methods or "vanilla,latentdiff").split(",")
         cfg = _config(a, [m.strip() for m in methods if m.strip()], a.seeds)
-        return _execute(cfg, a.out, overwrite=a.overwrite)
+        return _execute(cfg, a.out, overwrite=a.overwrite, a=a)
+    except IncompleteRun as e:
+        print(f"latentdiff: error: {e}", file=sys.stderr)
+        return 1
     except (
         ValueError,
         KeyError,

@@ -25,6 +25,11 @@ from .settings import BenchConfig
 FILES = ("config.json", "results.json", "runs.json", "results.md", "index.html")
 
 
+class IncompleteRun(RuntimeError):
+    """Some (method, seed) pairs stopped with an unexpected error (a bug, a lost Ray worker) and
+    were not recorded; the others are, and ``--resume`` runs the missing ones again."""
+
+
 def _read_json(path: Path, default):
     if not path.exists():
         return default

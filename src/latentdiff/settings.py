@@ -7,6 +7,8 @@ settings                  what they configure                                   
 :class:`HeadConfig`       stage 7: the head on real + synthetic features          ``training``
 :class:`DiffusionConfig`  stage 3: the feature diffusion model (Table 6)          ``generators``
 :class:`GANConfig`        LatentGAN's generator (seed 000, app. E)                ``generators``
+:class:`GaussianConfig`   the per-bin Gaussian generator (issue 11)               ``generators``
+:class:`InterpConfig`     the per-bin interpolation generator (SMOTE in z)        ``generators``
 :class:`SamplerConfig`    stages 4-6: bins, ratio, priority, gate (Table 6)       ``samplers``
 :class:`DataConfig`       which data set, from where, binned how                  ``data``
 :class:`BenchConfig`      a benchmark: data, methods, seeds and all of the above  ``bench``
@@ -38,6 +40,11 @@ from .params import (
     setting,
 )
 
+#: the feature generators by name (:data:`latentdiff.generators.GENERATORS`; each has the
+#: settings part of the same name in :class:`SamplerConfig`)
+GENERATOR_NAMES = ("diffusion", "gan", "gaussian", "interp")
+#: generators estimated from the features, not trained: nothing to checkpoint, export or fine-tune
+UNTRAINED_GENERATORS = ("gaussian", "interp")
 MAX_TIMESTEPS = 10_000  # far above any published feature or image diffusion schedule
 
 POSITIVE_INT = Interval(int, 1)
@@ -170,7 +177,7 @@ class DiffusionConfig(GeneratorConfig):
     eval_every: int = setting(50, POSITIVE_INT, "steps between held-out evaluations")
     patience: int = setting(5, POSITIVE_INT, "evaluations without improvement before stopping")
     min_delta: float = setting(
-        0.01, Interval(float, 0, 1, closed="left"), "relative loss decrease that is improvement"
+        0.02, Interval(float, 0, 1, closed="left"), "relative loss decrease that is improvement"
     )
 
     def _check_together(self) -> None:
@@ -208,6 +215,35 @@ class GANConfig(GeneratorConfig):
     grad_clip: float = setting(0.0, NON_NEGATIVE, "gradient norm bound (0: none)")
 
 
+@dataclass(frozen=True)
+class GaussianConfig(Settings):
+    """The ``gaussian`` generator (:mod:`latentdiff.generators.gaussian`): per generation bin, a
+    normal distribution with the mean and the shrunk covariance of the bin's real features. A
+    bin with fewer than ``min_rows`` rows borrows rows from its nearest bins by label
+    (:func:`latentdiff.generators.empirical.borrowed_rows`)."""
+
+    min_rows: int = setting(
+        10,
+        Interval(int, 2),
+        "rows a bin's mean and covariance need (fewer: borrow from neighbours)",
+    )
+    shrinkage: str = setting(
+        "oas", Options("oas", "ledoit-wolf"), "covariance shrinkage towards a scaled identity"
+    )
+
+
+@dataclass(frozen=True)
+class InterpConfig(Settings):
+    """The ``interp`` generator (:mod:`latentdiff.generators.interp`): z = z_i + u (z_j - z_i),
+    u ~ U(0, 1), for two real features of one generation bin (SMOTE in feature space). A bin with
+    fewer than ``min_rows`` rows borrows as ``gaussian`` does."""
+
+    min_rows: int = setting(2, Interval(int, 2), "rows a bin needs (fewer: borrow from neighbours)")
+    k_neighbors: int | None = setting(
+        5, Optional(POSITIVE_INT), "j among the k nearest rows of i in its bin (None: any row)"
+    )
+
+
 # --- stages 4-6 -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SamplerConfig(Settings):
@@ -225,6 +261,13 @@ class SamplerConfig(Settings):
     checkpoint_every: int = setting(250, POSITIVE_INT, "generator steps between checkpoints")
     diffusion: DiffusionConfig | None = setting(None, Optional(Nested(DiffusionConfig)), "")
     gan: GANConfig | None = setting(None, Optional(Nested(GANConfig)), "")
+    gaussian: GaussianConfig | None = setting(None, Optional(Nested(GaussianConfig)), "")
+    interp: InterpConfig | None = setting(None, Optional(Nested(InterpConfig)), "")
+    generator: str | None = setting(
+        None,
+        Optional(Options(*GENERATOR_NAMES)),
+        "generator of latentdiff, latentdiff-tuned (None: diffusion; tuned: its choice)",
+    )
     generator_from: str | None = setting(
         None, Optional(Text()), "pretrained generator: an exported file or a run directory"
     )
@@ -237,6 +280,11 @@ class SamplerConfig(Settings):
             raise SettingError(
                 f"fine_tune = {self.fine_tune!r} is set but there is nothing to fine-tune: it "
                 f"applies with generator_from (--generator-from)"
+            )
+        if self.generator_from is not None and self.generator in UNTRAINED_GENERATORS:
+            raise SettingError(
+                f"generator_from is set but generator = {self.generator!r} has nothing trained to "
+                f"start from: it is estimated from the features in one pass (drop --generator-from)"
             )
         if self.generator_from is not None and not Path(self.generator_from).exists():
             raise SettingError(
@@ -299,6 +347,11 @@ class TuneConfig(Settings):
         (),
         Sequence(Interval(float, 0.1, 0.9), 0, True),
         "CoDSA split ratios (generator's share); no split is always a candidate",
+    )
+    generators: tuple[str, ...] = setting(
+        ("diffusion", "gaussian", "interp"),
+        Sequence(Options(*GENERATOR_NAMES), 1, True),
+        "feature generators to choose among (the first is searched in full; --generator: one)",
     )
     metric: str | None = setting(None, Optional(Options("mse", "mae")), "None: the network's")
 
@@ -429,7 +482,8 @@ class BenchConfig(Settings):
         set_(self, "head", self._resolved(self.head, "head", HeadConfig, uses))
         sampler = self._resolved(self.sampler, "sampler", SamplerConfig, uses)
         if sampler is not None:
-            generators = (("diffusion", DiffusionConfig), ("gan", GANConfig))
+            generators = (("diffusion", DiffusionConfig), ("gan", GANConfig),
+                          ("gaussian", GaussianConfig), ("interp", InterpConfig))  # fmt: skip
             parts = {p: self._resolved(getattr(sampler, p), f"sampler.{p}", cls, uses)
                      for p, cls in generators}  # fmt: skip
             sampler = sampler.replace(**parts)
@@ -447,9 +501,21 @@ class BenchConfig(Settings):
                 f"{unused[0]!r} (methods: {', '.join(self.methods)})"
             )
         uses: dict[str, list[str]] = {}
+        chosen = None if self.sampler is None else self.sampler.generator
         for name in self.methods:
             method = get_method(name, self.options_for(name))
-            for part in method.uses:
+            try:  # the generators it fits: each uses the sampler's settings part of its name
+                generators = method.generators(chosen)
+            except ValueError as e:
+                raise SettingError(f"sampler.generator = {chosen!r} is not allowed: {e}") from None
+            untrained = [g for g in generators if g in UNTRAINED_GENERATORS]
+            if self.sampler is not None and self.sampler.generator_from and untrained:
+                raise SettingError(
+                    f"sampler.generator_from is set but {name} uses the {untrained[0]} generator, "
+                    f"which is estimated from the features in one pass: it has nothing trained to "
+                    f"start from (drop --generator-from, or run it apart from {name})"
+                )
+            for part in dict.fromkeys([*method.uses, *generators]):
                 uses.setdefault(part, []).append(name)
         return uses
 
@@ -499,14 +565,22 @@ class BenchConfig(Settings):
 
 #: which methods use each part of the configuration, for the message when none does
 _USERS = {
-    "sampler": "latentdiff or latentgan",
-    "diffusion": "latentdiff",
+    "sampler": "latentdiff, latentdiff-gaussian, latentdiff-interp or latentgan",
+    "diffusion": "latentdiff or latentdiff-tuned",
     "gan": "latentgan",
+    "gaussian": "latentdiff-gaussian (or --generator gaussian)",
+    "interp": "latentdiff-interp (or --generator interp)",
     "head": "latentdiff, latentgan, rrt or retrain-head",
 }
 
 
 def _unused(name: str, part: str, methods) -> str:
+    if part in GENERATOR_NAMES:  # which generators a method fits depends on --generator too
+        return (
+            f"{name} is set but none of the methods {', '.join(methods)} fits the {part} "
+            f"generator with this sampler.generator (it applies to {_USERS[part]}); drop it, "
+            f"or choose a method or --generator that uses it"
+        )
     return (
         f"{name} is set but none of the methods {', '.join(methods)} uses it (it applies to "
         f"{_USERS[part]}); drop it or add such a method"

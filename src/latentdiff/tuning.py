@@ -6,17 +6,21 @@ hand and names that as its own limitation (sec. 7); seed 001 chooses the ratio m
 allocation vector over user regions and a split ratio on held-out data. Here:
 
 1. The network is trained once (the vanilla one, or the one of the methods it is combined with).
-2. The generator is fitted once on all training features (and once more per CoDSA split ratio,
-   on that share of the rows), and a *pool* of synthetic features is generated once: for every
-   generation bin as many as the largest candidate ratio under any candidate allocation asks
-   for. A candidate takes the first ``requested`` features of each bin's pool, so candidates are
-   nested subsets of one draw and differ only by their settings, not by generation noise. The
-   pool and the gate's distances are cached in the generator's folder.
+2. Each candidate generator (``TuneConfig.generators``: the diffusion model, the per-bin
+   Gaussian and per-bin interpolation by default) is fitted once on all training features (the
+   chosen one once more per CoDSA split ratio, on that share of the rows), and a *pool* of
+   synthetic features is generated once per generator: for every generation bin as many as the
+   largest candidate ratio under any candidate allocation asks for. A candidate takes the first
+   ``requested`` features of each bin's pool, so candidates of one generator are nested subsets
+   of one draw and differ only by their settings, not by generation noise. The pools and the
+   gate's distances are cached in the generator's folder, one folder per generator.
 3. Each candidate retrains the head (stage 7, the same procedure as ``latentdiff``) and is
    scored on the validation split by the bin-averaged error (:func:`bin_balanced_error`).
-4. The search goes one axis at a time (coordinate search): ratio x allocation first (the axes
-   that interact most, seed 001 Fig. 2), then the gate quantile (and no gate), then the
-   synthetic sample weight, then each split ratio with the ratio axis again. Ratio 0, the head
+4. The search goes one axis at a time (coordinate search): ratio x allocation first with the
+   first generator (the axes that interact most, seed 001 Fig. 2), then generator x ratio (every
+   other generator at each ratio under the allocation chosen so far: a generator whose features
+   are worse wants fewer of them), then the gate quantile (and no gate), then the synthetic
+   sample weight, then each split ratio with the ratio axis again. Ratio 0, the head
    retrained on real features only, is a candidate, so the tuned method can decline to use
    synthetic features at all.
 
@@ -48,13 +52,14 @@ from .training import RegressionModel, TrainResult, fit_head, predict_from_featu
 class Candidate:
     """One setting of the search. ``allocation``: ``priority:LAMBDA`` or a name of
     :data:`latentdiff.settings.REGION_ALLOCATIONS`; ``quantile`` None: no gate; ``split`` None:
-    no split."""
+    no split; ``generator`` None: none (ratio 0, the baseline)."""
 
     ratio: float
     allocation: str
     quantile: float | None
     synthetic_weight: float
     split: float | None = None
+    generator: str | None = None
 
     @property
     def key(self) -> str:
@@ -175,14 +180,13 @@ class Tuner:
         head: HeadConfig,
         tune: TuneConfig,
         seed: int,
-        generator: str = "diffusion",
         progress: bool = False,
         cache_dir: Path | None = None,
         generator_dir: Path | None = None,
         criterion: str | None = None,
     ):
         self.net, self.sampler_config, self.head, self.tune = net, sampler, head, tune
-        self.seed, self.generator, self.progress = int(seed), generator, progress
+        self.seed, self.generators, self.progress = int(seed), tune.generators, progress
         self.generator_dir = generator_dir
         self.metric = tune.metric or criterion or net.train.select_metric
         ds = net.dataset
@@ -191,7 +195,7 @@ class Tuner:
         weights = [net.model.state_dict()[k] for k in sorted(net.model.state_dict())]
         self.key = fingerprint(
             "tuning", ds.fingerprint(), *weights, [type(h).__name__ for h in net.hooks],
-            sampler.to_dict(), head.to_dict(), tune.to_dict(), generator, self.seed, self.metric,
+            sampler.to_dict(), head.to_dict(), tune.to_dict(), self.seed, self.metric,
         )  # fmt: skip
         self.cache = None if cache_dir is None else Path(cache_dir) / f"{self.key[:16]}.json"
         self.scores: dict[str, float] = self._load_scores()
@@ -228,7 +232,7 @@ class Tuner:
         gen_rows = np.sort(np.concatenate(gen))
         return gen_rows, np.setdiff1d(np.arange(n), gen_rows)
 
-    def _part(self, split: float | None) -> _Part:
+    def _part(self, generator: str, split: float | None) -> _Part:
         t0 = time.perf_counter()
         ds, net = self.net.dataset, self.net
         Z, y = net.features("train"), ds.train.y
@@ -238,9 +242,11 @@ class Tuner:
         config = self.sampler_config.replace(ratio=n_max, gate=True)
         where = None
         if self.generator_dir is not None:
-            where = self.generator_dir / ("all" if split is None else f"split-{split:g}")
+            where = (
+                self.generator_dir / generator / ("all" if split is None else f"split-{split:g}")
+            )
         sampler = LatentDiffSampler.from_config(
-            config, generator=self.generator, random_state=self.seed, progress=self.progress,
+            config, generator=generator, random_state=self.seed, progress=self.progress,
             checkpoint_dir=where, device=device_of(net.model),
         )  # fmt: skip
         sampler.fit(Z[gen_rows], y[gen_rows], sample_errors=errors[gen_rows])
@@ -330,29 +336,41 @@ class Tuner:
         t0 = time.perf_counter()
         tune, base = self.tune, self.sampler_config
         q0 = base.quantile if base.gate else None
-        parts = {None: self._part(None)}
-        main = parts[None]
+        parts: dict[tuple[str, float | None], _Part] = {}
+
+        def part(generator: str, split: float | None = None) -> _Part:
+            if (generator, split) not in parts:
+                parts[(generator, split)] = self._part(generator, split)
+            return parts[(generator, split)]
+
+        first = self.generators[0]
+        main = part(first)
         baseline = Candidate(0.0, "none", None, 1.0)
         self.score(main, baseline, "baseline")
         best = min(
-            (Candidate(r, a, q0, 1.0) for a in allocation_names(tune) for r in tune.ratios),
+            (Candidate(r, a, q0, 1.0, None, first)
+             for a in allocation_names(tune) for r in tune.ratios),
             key=lambda c: (self.score(main, c, "ratio-allocation"), c.ratio),
-        )
-        quantiles = [*tune.quantiles, *([None] if tune.gate_off else [])]
-        best = self._axis(main, best, "quantile", quantiles)
-        best = self._axis(main, best, "synthetic_weight", tune.synthetic_weights)
-        for s in tune.splits:
-            parts[s] = part = self._part(s)
+        )  # fmt: skip
+        for g in self.generators[1:]:  # generator x ratio, at the allocation chosen so far
             for r in tune.ratios:
-                self.score(part, Candidate(r, best.allocation, best.quantile,
-                                           best.synthetic_weight, s), "split")  # fmt: skip
+                c = Candidate(r, best.allocation, q0, 1.0, None, g)
+                if (self.score(part(g), c, "generator"), r) < (self.scores[best.key], best.ratio):
+                    best = c
+        quantiles = [*tune.quantiles, *([None] if tune.gate_off else [])]
+        best = self._axis(part(best.generator), best, "quantile", quantiles)
+        best = self._axis(part(best.generator), best, "synthetic_weight", tune.synthetic_weights)
+        for s in tune.splits:
+            for r in tune.ratios:
+                self.score(part(best.generator, s), Candidate(r, best.allocation, best.quantile,
+                           best.synthetic_weight, s, best.generator), "split")  # fmt: skip
         evaluated = [
             Candidate(**{k: v for k, v in e.items() if k not in ("stage", "val_score")})
             for e in self.log
         ]
         chosen = min(evaluated, key=lambda c: (self.scores[c.key], c.ratio))
         search_seconds = time.perf_counter() - t0
-        part = parts[chosen.split]
+        part = main if chosen.generator is None else parts[(chosen.generator, chosen.split)]
         model, result, score, Zs, ys = self.fit_candidate(part, chosen)
         bins = part.sampler.bins_
         n_total = int(round(chosen.ratio * part.real.size))
@@ -381,14 +399,32 @@ class Tuner:
             "chosen_score": score,
             "candidates": _unique(self.log),
             "n_head_fits": self.n_heads,
+            "generators": self._per_generator(parts),
         }
         seconds = {
             "generator_fits": sum(p.seconds for p in parts.values()),
             "n_generator_fits": len(parts),
+            "generator_fit_seconds": {
+                g: sum(p.seconds for (pg, _), p in parts.items() if pg == g)
+                for g in self.generators
+            },
             "head_fits": self.head_seconds,
             "search": search_seconds,
         }
         return TuningResult(model, result, chosen, Zs, ys, part.sampler, report, seconds, per_bin)
+
+    def _per_generator(self, parts: dict) -> dict:
+        """Per candidate generator: its best validation score over the candidates that used
+        it, how many there were, and the seconds its fits and pools took."""
+        out = {}
+        for g in self.generators:
+            mine = [e for e in _unique(self.log) if e["generator"] == g]
+            out[g] = {
+                "best_val_score": min(e["val_score"] for e in mine) if mine else None,
+                "n_candidates": len(mine),
+                "fit_seconds": sum(p.seconds for (pg, _), p in parts.items() if pg == g),
+            }
+        return out
 
     def _axis(self, part: _Part, best: Candidate, name: str, values) -> Candidate:
         """The best of ``best`` with setting ``name`` changed to each of ``values``."""

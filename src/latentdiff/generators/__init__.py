@@ -1,12 +1,33 @@
-"""Label-conditioned feature generators p(z | y) by name: LatentDiff's diffusion model (seed 000)
-and the LatentGAN baseline (its app. E), on one base (:mod:`latentdiff.generators.base`)."""
+"""Label-conditioned feature generators p(z | c) by name: LatentDiff's diffusion model (seed 000),
+the LatentGAN baseline (its app. E), both trained on one base (:mod:`latentdiff.generators.base`),
+and two estimated from each bin's real features with nothing to train (issue 11,
+:mod:`latentdiff.generators.empirical`): a per-bin Gaussian and per-bin interpolation (SMOTE in
+feature space). What the sampler asks of all four: :mod:`latentdiff.generators.protocol`."""
 
 from __future__ import annotations
 
 from .base import FeatureGenerator
 from .diffusion import FeatureDiffusion
+from .empirical import BinnedGenerator
 from .gan import FeatureGAN
+from .gaussian import FeatureGaussian
+from .interp import FeatureInterp
+from .protocol import ConditionalGenerator
 
-GENERATORS: dict[str, type[FeatureGenerator]] = {"diffusion": FeatureDiffusion, "gan": FeatureGAN}
+GENERATORS: dict[str, type[ConditionalGenerator]] = {
+    "diffusion": FeatureDiffusion,
+    "gan": FeatureGAN,
+    "gaussian": FeatureGaussian,
+    "interp": FeatureInterp,
+}
 
-__all__ = ["GENERATORS", "FeatureDiffusion", "FeatureGAN", "FeatureGenerator"]
+__all__ = [
+    "GENERATORS",
+    "BinnedGenerator",
+    "ConditionalGenerator",
+    "FeatureDiffusion",
+    "FeatureGAN",
+    "FeatureGaussian",
+    "FeatureInterp",
+    "FeatureGenerator",
+]

@@ -17,7 +17,7 @@ source's statistics instead.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +35,7 @@ from ..io import fingerprint, load_state, save_state
 from ..progress import progress_bar
 from ..settings import GeneratorConfig
 from ..validation import check_labels
+from .protocol import ConditionalGenerator
 from .stopping import MIN_HELDOUT, EarlyStopping, heldout_split, stopped_at
 from .transfer import Pretrained, check_conditions, load_pretrained, save_pretrained
 
@@ -190,7 +191,7 @@ class TrainingParts:
             save_state(self.path, self.state(done), self.key, {"step": done})
 
 
-class FeatureGenerator(ABC):
+class FeatureGenerator(ConditionalGenerator):
     """A conditional generator p(z | c) over feature vectors.
 
     Parameters

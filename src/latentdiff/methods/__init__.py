@@ -15,7 +15,7 @@ from .base import (
 from .conr import ConR
 from .fds import FDSMethod
 from .focal import FocalR
-from .head import RRT, LatentDiff, LatentGAN, RetrainHead
+from .head import RRT, LatentDiff, LatentDiffGaussian, LatentDiffInterp, LatentGAN, RetrainHead
 from .input_resampling import SmognMethod, SmoterMethod
 from .ranksim import RankSim
 from .reweighting import LDS, Inv, Sqinv
@@ -42,6 +42,8 @@ METHODS: dict[str, type[Method]] = {
         RetrainHead,
         LatentDiff,
         LatentGAN,
+        LatentDiffGaussian,
+        LatentDiffInterp,
         LatentDiffTuned,
         Auto,
     )
@@ -79,7 +81,8 @@ GRIDS: dict[str, tuple[str, ...]] = {"table1": TABLE1}
 
 def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
     """A method by its registry name, or ``a+b+...``: the network methods named train one network
-    together and at most one head method (latentdiff, latentgan, rrt, retrain-head) acts on it.
+    together and at most one head method (latentdiff, latentdiff-gaussian, latentgan, rrt, ...)
+    acts on it.
 
     ``options`` maps a component name to its keyword options, e.g. ``{"lds": {"kernel":
     "laplace"}}``.

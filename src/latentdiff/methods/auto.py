@@ -44,6 +44,7 @@ class Auto(Method):
         from . import get_method
 
         uses: set[str] = set()
+        self._candidate_methods = []
         for c in self.config.candidates:
             if c.split("+")[0].strip().lower() == "auto" or "+auto" in c.lower():
                 raise ValueError("auto cannot be a candidate of itself")
@@ -51,10 +52,17 @@ class Auto(Method):
                 [c.replace(PLACEHOLDER, f"+{w}") for w in WEIGHTINGS] if PLACEHOLDER in c else [c]
             )
             for n in names:
-                uses |= get_method(n).uses  # an unknown candidate is refused here
+                self._candidate_methods.append(get_method(n))  # an unknown one is refused here
+                uses |= self._candidate_methods[-1].uses
         if self.config.guard and "vanilla" not in self.config.candidates:
             raise ValueError("auto's guard compares with vanilla: keep vanilla among candidates")
         self.uses = frozenset(uses)
+
+    def generators(self, chosen: str | None = None) -> tuple[str, ...]:
+        """The generators of every candidate."""
+        return tuple(
+            dict.fromkeys(g for m in self._candidate_methods for g in m.generators(chosen))
+        )
 
     def run(self, ctx: RunContext) -> MethodOutput:
         ds = ctx.dataset

@@ -120,6 +120,11 @@ class RunContext:
             self._outputs[key] = (output, seconds)
         return self._outputs[key]
 
+    def remember(self, name: str, options: dict | None, output: MethodOutput, seconds: float):
+        """Take the output of ``name`` with ``options`` as run elsewhere (another Ray task of this
+        seed): :meth:`run_method` then returns it instead of running the method again."""
+        self._outputs[(name, _hashable(options or {}))] = (output, seconds)
+
     def generator_dir(self, name: str | None = None) -> Path | None:
         """Where the head method ``name`` (:meth:`head_name`) keeps its generator's training
         checkpoints: a folder of its own, since one benchmark method can run several head
@@ -160,12 +165,20 @@ class Method(ABC):
     """A DIR method: given a run context, predict val and test."""
 
     name: ClassVar[str]
-    #: the parts of a benchmark's configuration the method uses ("sampler", "diffusion", "gan",
-    #: "head"): a part no chosen method uses is refused (:class:`latentdiff.settings.BenchConfig`)
+    #: the parts of a benchmark's configuration the method uses ("sampler", "head"; the
+    #: generators' parts are named by :meth:`generators`): a part no chosen method uses is
+    #: refused (:class:`latentdiff.settings.BenchConfig`)
     uses: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def run(self, ctx: RunContext) -> MethodOutput: ...
+
+    def generators(self, chosen: str | None = None) -> tuple[str, ...]:
+        """The feature generators the method fits (names of
+        :data:`latentdiff.generators.GENERATORS`, each using the sampler's settings part of its
+        name) when the sampler's ``generator`` setting (``--generator``) is ``chosen``; a
+        ValueError when that setting contradicts the method. None here."""
+        return ()
 
 
 def _hashable(value):
@@ -262,6 +275,9 @@ class Combined(Method):
 
     def key(self) -> tuple:
         return tuple(sorted(k for p in self.parts for k in p.key()))
+
+    def generators(self, chosen: str | None = None) -> tuple[str, ...]:
+        return () if self.head_method is None else self.head_method.generators(chosen)
 
     def make_hooks(self, ctx: RunContext) -> list[TrainHook]:
         return [h for p in self.parts for h in p.make_hooks(ctx)]

@@ -4,6 +4,9 @@
   model where labels are rare or errors high, gate them, retrain the head on real + synthetic.
 * ``latentgan`` (seed 000, app. E): the same allocation, gate and head retraining with a
   label-conditioned GAN in place of the diffusion model.
+* ``latentdiff-gaussian``, ``latentdiff-interp`` (issue 11): the same with a generator that has
+  nothing to train, a per-bin Gaussian or per-bin interpolation between real features (SMOTE in
+  feature space); ``latentdiff --generator NAME`` is the same as ``latentdiff-NAME``.
 * ``retrain-head``: the control, stage 7 with no synthetic feature (ratio 0). The difference
   between it and ``latentdiff`` is what the synthetic features contribute.
 * ``rrt`` (seed 004, sec. 4): "regressor re-training", the head retrained with inverse-frequency
@@ -21,6 +24,7 @@ import numpy as np
 from ..generators.transfer import export_path, resolve_source
 from ..pipeline import VanillaFit, fit_latentdiff, refit_head
 from ..samplers import LatentDiffSampler
+from ..settings import UNTRAINED_GENERATORS
 from ..training import predict_from_features
 from .base import HeadMethod, MethodOutput, RunContext
 from .reweighting import WeightingHook, default_inv_clip
@@ -28,8 +32,22 @@ from .reweighting import WeightingHook, default_inv_clip
 
 class LatentDiff(HeadMethod):
     name = "latentdiff"
+    #: the generator it fits (:data:`latentdiff.generators.GENERATORS`) ...
     generator = "diffusion"
-    uses = frozenset({"sampler", "diffusion", "head"})
+    #: ... unless the sampler's ``generator`` setting (``--generator``) names another: True
+    #: where the method follows that setting, False where its generator is its identity
+    follows_setting = True
+    uses = frozenset({"sampler", "head"})
+
+    def generators(self, chosen: str | None = None) -> tuple[str, ...]:
+        if chosen is None or chosen == self.generator:
+            return (self.generator,)
+        if self.follows_setting:
+            return (chosen,)
+        raise ValueError(
+            f"{self.name} generates with the {self.generator} generator, not {chosen}: use "
+            f"latentdiff with --generator {chosen}, or drop --generator"
+        )
 
     def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
         # the generator is exported as checkpoints/seed-S/generator-NAME.safetensors, NAME the
@@ -37,38 +55,49 @@ class LatentDiff(HeadMethod):
         # file, or a run directory: its same seed's export of NAME) starts from such a file
         name = ctx.head_name(self.name, net)
         config = ctx.sampler
+        (generator,) = self.generators(config.generator)
         if config.generator_from is not None:
+            if generator in UNTRAINED_GENERATORS:
+                raise ValueError(
+                    f"{self.name}: generator_from is set but the {generator} generator has "
+                    f"nothing trained to start from (it is estimated from the features)"
+                )
             source = resolve_source(config.generator_from, ctx.seed, name)
             config = config.replace(generator_from=str(source))
         sampler = LatentDiffSampler.from_config(
             config,
-            generator=self.generator,
+            generator=generator,
             random_state=ctx.seed,
             progress=ctx.progress,
             checkpoint_dir=ctx.generator_dir(name),
             device=ctx.device,
         )
         fit = fit_latentdiff(net, sampler, ctx.head, ctx.seed, ctx.progress)
-        s = fit.sampler
-        if ctx.checkpoints is not None:
+        s, trained = fit.sampler, fit.sampler.generator_.trains
+        if ctx.checkpoints is not None and trained:  # an estimated generator has no export
             s.export_generator(export_path(ctx.checkpoints, name))
         info = {
+            "generator": generator,
             "n_synthetic_accepted": fit.n_synthetic,
             "n_synthetic_requested": int(sum(r["requested"] for r in s.report_)),
             "acceptance_rate": s.acceptance_rate_,
             "per_bin": [{**r, **c} for r, c in zip(s.report_, fit.consistency(), strict=True)],
             "head_best_epoch": fit.head_result.best_epoch,
             "stage_seconds": fit.seconds,
+            "generator_fit_seconds": s.generator_seconds_,  # within stage_seconds.sampler_fit
             "network_train_seconds": net.seconds,
         }
-        info["generator_loss"] = s.generator_.loss_summary_  # first and last 50 steps
-        info["generator_steps"] = s.generator_.n_steps_  # fewer than n_steps: stopped early
-        if getattr(s.generator_, "early_stopping_", None) is not None:
-            info["generator_early_stopping"] = s.generator_.early_stopping_
-        if s.generator_.transfer_ is not None:
-            info["transfer"] = s.generator_.transfer_
-        if getattr(s.generator_, "resumed_from_step_", 0):
-            info["generator_resumed_from_step"] = s.generator_.resumed_from_step_
+        if trained:
+            info["generator_loss"] = s.generator_.loss_summary_  # first and last 50 steps
+            info["generator_steps"] = s.generator_.n_steps_  # fewer than n_steps: stopped early
+            if getattr(s.generator_, "early_stopping_", None) is not None:
+                info["generator_early_stopping"] = s.generator_.early_stopping_
+            if s.generator_.transfer_ is not None:
+                info["transfer"] = s.generator_.transfer_
+            if getattr(s.generator_, "resumed_from_step_", 0):
+                info["generator_resumed_from_step"] = s.generator_.resumed_from_step_
+        else:  # the rows each generation bin borrowed from its neighbours (min_rows)
+            info["generator_borrowed_rows"] = s.generator_.borrowed_.tolist()
         if net.loaded_from is not None:
             info["network_loaded_from_checkpoint"] = True
         return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info, model=fit.model)
@@ -77,7 +106,24 @@ class LatentDiff(HeadMethod):
 class LatentGAN(LatentDiff):
     name = "latentgan"
     generator = "gan"
-    uses = frozenset({"sampler", "gan", "head"})
+    follows_setting = False
+
+
+class LatentDiffGaussian(LatentDiff):
+    """LatentDiff with the per-bin Gaussian generator (:mod:`latentdiff.generators.gaussian`)."""
+
+    name = "latentdiff-gaussian"
+    generator = "gaussian"
+    follows_setting = False
+
+
+class LatentDiffInterp(LatentDiff):
+    """LatentDiff with per-bin interpolation, SMOTE in feature space
+    (:mod:`latentdiff.generators.interp`)."""
+
+    name = "latentdiff-interp"
+    generator = "interp"
+    follows_setting = False
 
 
 def _head_only(ctx: RunContext, net: VanillaFit, hooks) -> MethodOutput:

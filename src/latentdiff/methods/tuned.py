@@ -1,6 +1,7 @@
-"""``latentdiff-tuned``: LatentDiff with the ratio, the allocation (LatentDiff's priority lambda
-or CoDSA's region vector), the gate quantile, the synthetic sample weight and CoDSA's sample
-split chosen on the validation split (:mod:`latentdiff.tuning`; seed 001 on seed 000).
+"""``latentdiff-tuned``: LatentDiff with the generator, the ratio, the allocation (LatentDiff's
+priority lambda or CoDSA's region vector), the gate quantile, the synthetic sample weight and
+CoDSA's sample split chosen on the validation split (:mod:`latentdiff.tuning`; seed 001 on
+seed 000).
 
 Options (``--method-option latentdiff-tuned.KEY=VALUE``) are the fields of
 :class:`latentdiff.settings.TuneConfig`, checked when the method is made. Combined with network
@@ -19,8 +20,7 @@ from .base import HeadMethod, MethodOutput, RunContext
 
 class LatentDiffTuned(HeadMethod):
     name = "latentdiff-tuned"
-    generator = "diffusion"
-    uses = frozenset({"sampler", "diffusion", "head"})
+    uses = frozenset({"sampler", "head"})
 
     def __init__(self, **options):
         self.options = options
@@ -29,14 +29,25 @@ class LatentDiffTuned(HeadMethod):
         except SettingError as e:
             raise ValueError(str(e)) from None
 
+    def generators(self, chosen: str | None = None) -> tuple[str, ...]:
+        """Those of its ``generators`` option; ``--generator NAME`` (the sampler's ``generator``
+        setting) tunes with that one alone, unless the option names others."""
+        if chosen is None:
+            return self.tune.generators
+        if "generators" in self.options and self.tune.generators != (chosen,):
+            raise ValueError(
+                f"{self.name}.generators = {list(self.tune.generators)} and --generator {chosen} "
+                f"contradict each other: give one of them"
+            )
+        return (chosen,)
+
     def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
         tuner = Tuner(
             net,
             ctx.sampler,
             ctx.head,
-            self.tune,
+            self.tune.replace(generators=self.generators(ctx.sampler.generator)),
             ctx.seed,
-            generator=self.generator,
             progress=ctx.progress,
             generator_dir=ctx.generator_dir(ctx.head_name(self.name, net)),
             criterion=ctx.criterion,

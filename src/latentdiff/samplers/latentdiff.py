@@ -1,14 +1,16 @@
 """``LatentDiffSampler``: stages 3-6 of Fig. 2 (seed 000) as a sampler on feature vectors: fit
 the label-conditioned generator, allocate by priority, generate at bin centres, gate, and return
 originals first, then accepted synthetic features. ``generator="gan"`` puts the LatentGAN
-baseline of seed 000, app. E in place of the diffusion model, with the same allocation and gate.
+baseline of seed 000, app. E in place of the diffusion model, with the same allocation and gate;
+``"gaussian"`` and ``"interp"`` put a generator with nothing to train there (issue 11).
 
 Its settings are those of :class:`latentdiff.settings.SamplerConfig` (checked there, by name,
-before any work) plus the generator's name, the seed and where to keep checkpoints.
+before any work; ``generator`` among them) plus the seed and where to keep checkpoints.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Literal
@@ -22,7 +24,7 @@ from .. import memory
 from ..augment import QualityGate, allocate, bin_mean_abs_error, priority
 from ..binning import GenerationBins
 from ..generators import GENERATORS
-from ..settings import DiffusionConfig, GANConfig, SamplerConfig
+from ..settings import DiffusionConfig, GANConfig, GaussianConfig, InterpConfig, SamplerConfig
 from .base import BaseRegressionSampler
 
 #: peak bytes per generated value: the float64 un-standardised samples, the gate's float64
@@ -66,18 +68,24 @@ class LatentDiffSampler(BaseRegressionSampler):
     diffusion : DiffusionConfig or dict, optional
         The diffusion model's settings (:class:`latentdiff.settings.DiffusionConfig`, Table 6
         defaults); used when ``generator="diffusion"``.
-    generator : {"diffusion", "gan"}, default "diffusion"
-        The conditional feature generator: LatentDiff's diffusion model, or the LatentGAN
-        baseline (seed 000, app. E; :class:`latentdiff.generators.gan.FeatureGAN`).
-    gan : GANConfig or dict, optional
-        The GAN's settings (:class:`latentdiff.settings.GANConfig`); used when
-        ``generator="gan"``.
+    generator : {"diffusion", "gan", "gaussian", "interp"}, default "diffusion"
+        The conditional feature generator (:data:`latentdiff.generators.GENERATORS`):
+        LatentDiff's diffusion model, the LatentGAN baseline (seed 000, app. E;
+        :class:`latentdiff.generators.gan.FeatureGAN`), or one estimated from each bin's real
+        features with nothing to train: a per-bin Gaussian
+        (:class:`latentdiff.generators.gaussian.FeatureGaussian`) or per-bin interpolation,
+        SMOTE in feature space (:class:`latentdiff.generators.interp.FeatureInterp`).
+    gan, gaussian, interp : settings or dict, optional
+        The settings of those generators (:class:`latentdiff.settings.GANConfig`,
+        :class:`~latentdiff.settings.GaussianConfig`, :class:`~latentdiff.settings.InterpConfig`);
+        each is used when it is the ``generator``.
     random_state : int, RandomState or None
     progress : bool
         Show progress bars.
     checkpoint_dir : path, optional
-        A folder where the generator keeps its training state every ``checkpoint_every`` steps
-        (``diffusion.safetensors`` or ``gan.safetensors``); a later fit on the same inputs and
+        A folder where a trained generator keeps its training state every ``checkpoint_every``
+        steps (``diffusion.safetensors`` or ``gan.safetensors``; ``gaussian`` and ``interp``
+        train nothing and keep nothing there); a later fit on the same inputs and
         settings resumes from it and ends bit-identical on CPU. A checkpoint made from other
         inputs is refused (see :class:`latentdiff.generators.diffusion.FeatureDiffusion`).
     checkpoint_every : int, default 250
@@ -85,7 +93,8 @@ class LatentDiffSampler(BaseRegressionSampler):
     generator_from : path, optional
         An exported generator (:meth:`export_generator`) to fine-tune instead of training one
         from scratch (CoDSA's transfer, seed 001, app. A;
-        :mod:`latentdiff.generators.transfer`).
+        :mod:`latentdiff.generators.transfer`); refused for ``gaussian`` and ``interp``, which
+        have nothing trained to start from.
     fine_tune : {"full", "head"}, default "full"
         With ``generator_from``: fine-tune every parameter, or only the generator's
         ``head_parameters``.
@@ -107,12 +116,14 @@ class LatentDiffSampler(BaseRegressionSampler):
         diffusion: DiffusionConfig | dict | None = None,
         random_state=None,
         progress: bool = False,
-        generator: Literal["diffusion", "gan"] = "diffusion",
+        generator: Literal["diffusion", "gan", "gaussian", "interp"] = "diffusion",
         gan: GANConfig | dict | None = None,
         checkpoint_dir=None,
         checkpoint_every: int = 250,
         generator_from=None,
         fine_tune: Literal["full", "head"] = "full",
+        gaussian: GaussianConfig | dict | None = None,
+        interp: InterpConfig | dict | None = None,
         device="cpu",
     ):
         self.n_bins = n_bins
@@ -132,13 +143,19 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.checkpoint_every = checkpoint_every
         self.generator_from = generator_from
         self.fine_tune = fine_tune
+        self.gaussian = gaussian
+        self.interp = interp
         self.device = device
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
         """A sampler with the settings of ``config`` and the other ``params`` (``generator``,
-        ``random_state``, ``progress``, ``checkpoint_dir``)."""
-        return cls(**{f.name: getattr(config, f.name) for f in fields(SamplerConfig)}, **params)
+        ``random_state``, ``progress``, ``checkpoint_dir``); a ``generator`` given here replaces
+        the configuration's, and the configuration's None means the sampler's default."""
+        values = {f.name: getattr(config, f.name) for f in fields(SamplerConfig)}
+        if values["generator"] is None:
+            del values["generator"]
+        return cls(**{**values, **params})
 
     # --- fit --------------------------------------------------------------------------------
     def settings(self) -> SamplerConfig:
@@ -191,20 +208,27 @@ class LatentDiffSampler(BaseRegressionSampler):
             self.bin_errors_, self.bin_counts_, settings.priority_weight, settings.error_scale
         )  # eq. 9-10
         model = GENERATORS[self.generator]
-        config = settings.diffusion if self.generator == "diffusion" else settings.gan
-        checkpoint = None
-        if self.checkpoint_dir is not None:
-            checkpoint = Path(self.checkpoint_dir) / f"{self.generator}.safetensors"
-        self.generator_ = model(
-            config,
-            random_state=int(rs.randint(2**31 - 1)),
-            progress=self.progress,
-            checkpoint=checkpoint,
-            checkpoint_every=settings.checkpoint_every,
-            init_from=settings.generator_from,
-            fine_tune=settings.fine_tune,
-            device=self.device,
-        ).fit(np.asarray(Z, dtype=np.float32), c)
+        config = getattr(settings, self.generator)  # each generator's settings part is its name
+        seed = int(rs.randint(2**31 - 1))
+        if model.trains:
+            checkpoint = None
+            if self.checkpoint_dir is not None:
+                checkpoint = Path(self.checkpoint_dir) / f"{self.generator}.safetensors"
+            generator = model(
+                config,
+                random_state=seed,
+                progress=self.progress,
+                checkpoint=checkpoint,
+                checkpoint_every=settings.checkpoint_every,
+                init_from=settings.generator_from,
+                fine_tune=settings.fine_tune,
+                device=self.device,
+            )
+        else:  # estimated in one pass: no progress, checkpoint or pretrained start to give it
+            generator = model(config, random_state=seed)
+        t0 = time.perf_counter()
+        self.generator_ = generator.fit(np.asarray(Z, dtype=np.float32), c)
+        self.generator_seconds_ = time.perf_counter() - t0  # the generator's own fit
         self.gate_ = None
         if settings.gate:
             gate = QualityGate(
