@@ -103,6 +103,17 @@ def test_a_tiny_benchmark_on_cuda_is_close_to_the_cpu(tiny_csv, tmp_path):
         assert gpu[key] == pytest.approx(cpu[key], rel=0.10), key
     runs = json.loads((tmp_path / "cuda" / "runs.json").read_text())
     assert all("error" not in r for r in runs)
+    # the gate (off in TINY, so that the head sees every synthetic feature) on the GPU
+    from latentdiff.augment import QualityGate
+
+    rng = np.random.default_rng(0)
+    Z, bins = rng.normal(size=(300, 8)), rng.integers(0, 3, 300)
+    cpu_gate, gpu_gate = QualityGate(), QualityGate(device="cuda")
+    cpu_gate.fit(Z, bins, 3), gpu_gate.fit(Z, bins, 3)
+    Zs = rng.normal(size=(100, 8))
+    np.testing.assert_allclose(
+        gpu_gate.distances(Zs, bins[:100]), cpu_gate.distances(Zs, bins[:100]), rtol=1e-9
+    )
 
 
 @pytest.mark.slow
