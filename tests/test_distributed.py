@@ -79,6 +79,10 @@ def test_cuda_without_cuda_is_refused_before_any_work(tiny_csv, tmp_path, capsys
         resolve_device("cuda:1")
     with pytest.raises(ValueError, match="CUDA is not available"):
         FeatureDiffusion(device="cuda")  # the library's entry points refuse it too
+    from latentdiff.estimator import LatentDiffRegressor
+
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        LatentDiffRegressor(method="vanilla", device="cuda").fit(np.ones((10, 2)), np.arange(10.0))
     with pytest.raises(ValueError, match="CUDA is not available"):
         run_bench(_tiny_config(tiny_csv, device="cuda"), tmp_path / "run")
     assert not (tmp_path / "run").exists()  # nothing read or written

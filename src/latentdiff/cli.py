@@ -395,6 +395,7 @@ def _add_model_commands(sub, subs: dict) -> None:
                    metavar="METHOD.KEY=VALUE", help="a method's option, repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--id-column", metavar="COL", help="a column that is not a feature (row ids)")
+    p.add_argument("--device", help="where fitting runs: cpu (default), cuda or cuda:N")
     _add_common(p, data_flags=_FIT_DATA)
     # what _config reads that fit does not offer: a table (csv), its default encoder
     p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None)
@@ -444,6 +445,7 @@ def _fit(a: argparse.Namespace) -> int:
         missing=cfg.data.missing or "impute",
         random_state=a.seed,
         progress=cfg.progress,
+        device=cfg.device,
     )
     est.fit(df.drop(columns=drop), pd.Series(y, name=cfg.data.target))
     est.save(out)
