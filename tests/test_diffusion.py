@@ -244,11 +244,13 @@ def test_trained_model_samples_land_on_the_conditioned_cluster(clusters_model):
 
 @pytest.mark.parametrize("prediction", ["v", "epsilon"])
 def test_sampling_through_the_diffusers_scheduler_equals_the_hand_written_step(prediction):
-    # sample() steps DDPMScheduler (v- or epsilon-prediction, clip_sample off); reverse_process
-    # is eq. 13 and eq. 22 written out. Same network, same noise draws: the same samples, bit
-    # for bit (CPU, float32), for every batch of a multi-batch call.
+    # sample() with the ddpm sampler at T steps (seed 000's) steps DDPMScheduler (v- or
+    # epsilon-prediction, clip_sample off); reverse_process is eq. 13 and eq. 22 written out.
+    # Same network, same noise draws: the same samples, bit for bit (CPU, float32), for every
+    # batch of a multi-batch call.
     Z, c = _two_clusters(120)
-    cfg = DiffusionConfig(n_steps=20, prediction=prediction, **TINY)
+    cfg = DiffusionConfig(n_steps=20, prediction=prediction, scheduler="ddpm",
+                          sampling_steps=None, **TINY)  # fmt: skip
     model = FeatureDiffusion(cfg, random_state=0, progress=False).fit(Z, c)
     conds = np.array([0.0, 1.0, 1.0, 0.0, 1.0] * 3)
     got = model.sample(conds, batch_size=4, random_state=5)

@@ -56,6 +56,8 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--generator", "sampler.generator", "LatentDiff"),
     ("--timesteps", "sampler.diffusion.timesteps", "LatentDiff"),
     ("--diffusion-steps", "sampler.diffusion.n_steps", "LatentDiff"),
+    ("--sampler", "sampler.diffusion.scheduler", "LatentDiff"),
+    ("--sampling-steps", "sampler.diffusion.sampling_steps", "LatentDiff"),
     ("--generator-from", "sampler.generator_from", "LatentDiff"),
     ("--fine-tune", "sampler.fine_tune", "LatentDiff"),
     ("--mix-schedule", "head.mix_schedule", "head retraining"),

@@ -46,6 +46,9 @@ GENERATOR_NAMES = ("diffusion", "gan", "gaussian", "interp")
 #: generators estimated from the features, not trained: nothing to checkpoint, export or fine-tune
 UNTRAINED_GENERATORS = ("gaussian", "interp")
 MAX_TIMESTEPS = 10_000  # far above any published feature or image diffusion schedule
+#: reverse-process samplers of the diffusion model (diffusers schedulers, by name:
+#: :data:`latentdiff.generators.diffusion.SCHEDULERS`)
+SAMPLERS = ("ddpm", "ddim", "dpm-solver++")
 
 POSITIVE_INT = Interval(int, 1)
 NON_NEGATIVE = Interval(float, 0)
@@ -151,7 +154,11 @@ class DiffusionConfig(GeneratorConfig):
     ``n_steps`` counts optimiser steps; ``grad_clip = 0`` disables clipping. ``ema_decay`` caps
     diffusers' EMA warm-up decay_k = min(ema_decay, (1 + k) / (10 + k)), so 0.999 itself is
     reached only after about 9,000 steps. ``scheduler`` names the reverse-process sampler
-    (:data:`latentdiff.generators.diffusion.SCHEDULERS`).
+    (:data:`latentdiff.generators.diffusion.SCHEDULERS`): ``ddpm`` ancestral sampling (eq. 13,
+    22; seed 000's sampler with ``sampling_steps`` None), ``ddim`` (eta = 0) or ``dpm-solver++``
+    (2nd-order multistep, the default, in 10 steps), stepping through ``sampling_steps`` of the T
+    timesteps with "trailing" spacing (None: all T). Both only change sampling: a trained
+    generator can be sampled with another (docs/methods.md, "Samplers").
     """
 
     # the process (eq. 2-7) and its sampler
@@ -159,7 +166,12 @@ class DiffusionConfig(GeneratorConfig):
     schedule: str = setting("cosine", Options("cosine", "linear"), "noise schedule (eq. 4)")
     cosine_s: float = setting(0.008, NON_NEGATIVE, "cosine offset s (eq. 4)")
     prediction: str = setting("v", Options("v", "epsilon"), "network target (eq. 5-7)")
-    scheduler: str = setting("ddpm", Options("ddpm"), "reverse-process sampler")
+    # DPM-Solver++(2M) in 10 steps: within 2 % of DDPM's 50-step few-shot error on California
+    # Housing and STS-B-DIR at a fifth of the network evaluations (docs/methods.md, "Samplers")
+    scheduler: str = setting("dpm-solver++", Options(*SAMPLERS), "reverse-process sampler")
+    sampling_steps: int | None = setting(
+        10, Optional(Interval(int, 1, MAX_TIMESTEPS)), "reverse steps, <= T (None: T)"
+    )
     # the denoiser g(z_t, y, t); None: sized from the feature dimension
     # (:func:`latentdiff.generators.diffusion.denoiser_size`)
     hidden_dim: int | None = setting(None, Optional(POSITIVE_INT), "denoiser width (None: auto)")
@@ -167,7 +179,7 @@ class DiffusionConfig(GeneratorConfig):
     dropout: float = setting(0.1, UNIT_OPEN, "denoiser dropout")
     embed_dim: int = setting(128, Interval(int, 2), "label and time embedding width (even)")
     # AdamW on eq. 7 (and the settings of every generator, GeneratorConfig)
-    lr: float = setting(1e-3, POSITIVE, "AdamW learning rate")
+    lr: float = setting(2e-3, POSITIVE, "AdamW learning rate")
     weight_decay: float = setting(0.0, NON_NEGATIVE, "AdamW weight decay")
     # early stopping on a held-out diffusion loss (n_steps is then the cap)
     early_stopping: bool = setting(True, Boolean(), "stop on a held-out eq. 7 loss")
@@ -184,6 +196,20 @@ class DiffusionConfig(GeneratorConfig):
         if self.embed_dim % 2:
             raise SettingError(
                 f"embed_dim = {self.embed_dim} is not allowed: an even integer (sin/cos pairs)"
+            )
+        steps = self.sampling_steps
+        if steps is not None and steps > self.timesteps:
+            raise SettingError(
+                f"sampling_steps = {steps} is more than timesteps = {self.timesteps}: the "
+                f"sampler steps through a subset of the T trained timesteps (use <= "
+                f"{self.timesteps}, or None for all)"
+            )
+        if self.scheduler == "ddim" and steps is not None and self.timesteps % steps:
+            raise SettingError(
+                f"sampling_steps = {steps} with scheduler 'ddim' is not allowed for timesteps = "
+                f"{self.timesteps}: diffusers' DDIMScheduler steps from t to t - T // n, which "
+                f"misses the trailing timestep grid unless n divides T (use a divisor of "
+                f"{self.timesteps}, or 'dpm-solver++' / 'ddpm', which follow any grid)"
             )
 
 

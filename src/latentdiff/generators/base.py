@@ -529,6 +529,19 @@ class FeatureGenerator(ConditionalGenerator):
         bar.close()
         return done
 
+    def set_sampling(self, **settings) -> FeatureGenerator:
+        """Change settings that only sampling reads (``sampling_settings``, e.g. the diffusion
+        model's ``scheduler`` and ``sampling_steps``), checked, on this generator, fitted or not;
+        the others shape training and are refused. Returns the generator."""
+        other = sorted(set(settings) - set(self.sampling_settings))
+        if other:
+            raise ValueError(
+                f"{', '.join(other)}: not a sampling setting of {self.name} (those are: "
+                f"{', '.join(self.sampling_settings) or 'none'})"
+            )
+        self.config = self.config.replace(**settings)
+        return self
+
     def export(self, path, metadata: dict | None = None) -> Path:
         """Write the trained generator for a later fit to start from (``init_from``): the
         weights it samples with, its settings, feature dimension and standardisation, the

@@ -3,7 +3,8 @@
 Forward process eq. 2-3 with the cosine schedule eq. 4 (s = 0.008, T = 50), v-prediction eq. 5-7,
 a denoiser g_theta(z_t, y, t) with e_y = LayerNorm(MLP(y)) and e_t = Linear(SinusoidalPE(t)),
 EMA weights (decay 0.999) and ancestral sampling with the posterior mean eq. 13 and the variance
-of eq. 22. Index convention: the paper's t = 1..T is diffusers' timestep index t - 1 = 0..T-1;
+of eq. 22, or a few-step sampler (DDIM, DPM-Solver++) chosen by name (:data:`SCHEDULERS`).
+Index convention: the paper's t = 1..T is diffusers' timestep index t - 1 = 0..T-1;
 ``alphas_cumprod[i]`` is abar_{i+1} and abar_0 := 1.
 """
 
@@ -24,9 +25,29 @@ from .stopping import EarlyStopping
 
 MAX_BETA = 0.999  # beta cap of Nichol & Dhariwal (2021), also diffusers' default
 
-#: reverse-process samplers by name (``DiffusionConfig.scheduler``): diffusers scheduler classes
-#: that take the training schedule and the prediction type and step (b, m) tensors
-SCHEDULERS: dict[str, str] = {"ddpm": "DDPMScheduler"}
+#: reverse-process samplers by name (``DiffusionConfig.scheduler``): the diffusers scheduler class,
+#: its settings beyond the training schedule, and the keywords of its ``step``. Every one is
+#: built with the training betas, ``prediction_type`` and "trailing" timestep spacing
+#: (:func:`make_scheduler`); docs/methods.md, "Samplers", says why these settings.
+SCHEDULERS: dict[str, tuple[str, dict, dict]] = {
+    # ancestral sampling, eq. 13 + 22; with n < T steps the posterior of the respaced chain
+    # (beta from abar_t / abar_prev of the visited steps, diffusers' ``previous_timestep``)
+    "ddpm": ("DDPMScheduler", {"clip_sample": False}, {}),
+    # Song et al. (2021) eq. 12 with eta = 0 (deterministic); abar before the first step := 1
+    "ddim": ("DDIMScheduler", {"clip_sample": False, "set_alpha_to_one": True}, {"eta": 0.0}),
+    # Lu et al. (2022), DPM-Solver++(2M): data prediction, 2nd order, 1st order at the last
+    # step(s) and the last step to sigma = 0 (the denoised estimate itself)
+    "dpm-solver++": (
+        "DPMSolverMultistepScheduler",
+        {
+            "algorithm_type": "dpmsolver++",
+            "solver_order": 2,
+            "lower_order_final": True,
+            "final_sigmas_type": "zero",
+        },
+        {},
+    ),  # fmt: skip
+}
 
 
 # --- schedule -------------------------------------------------------------------------------------
@@ -52,20 +73,25 @@ def cosine_betas(T: int, s: float = 0.008, max_beta: float = MAX_BETA) -> np.nda
 
 
 def make_scheduler(config: DiffusionConfig, name: str = "ddpm"):
-    """diffusers ``DDPMScheduler`` holding the betas / alphas_cumprod of ``config`` (eq. 2-4).
+    """The diffusers scheduler ``name`` (default DDPM, the training process; sampling builds
+    ``config.scheduler``) holding the betas / alphas_cumprod of ``config`` (eq. 2-4) and its
+    prediction type, with "trailing" spacing.
 
     Cosine with s = 0.008 is ``squaredcos_cap_v2`` (its offset is hard-coded); another s passes
     :func:`cosine_betas` as ``trained_betas``. "linear" is DDPM's 1e-4..0.02 rescaled by 1000 / T
-    (as in improved DDPM) so that abar_T ~ 0 for short chains. ``clip_sample`` is off: standardised
-    features are not bounded in [-1, 1].
+    (as in improved DDPM) so that abar_T ~ 0 for short chains. No clipping of the denoised
+    estimate: standardised features are not bounded in [-1, 1]. Trailing spacing (Lin et al.,
+    2024, Table 2) starts every chain at t = T, the step whose noise level z_T ~ N(0, I) has; at
+    n = T steps it visits T..1 as the full chain does.
     """
     import diffusers  # imported when first needed: the command line checks settings without it
 
     if name not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {name!r}; known: {', '.join(SCHEDULERS)}")
+    cls, own, _ = SCHEDULERS[name]
     T = config.timesteps
     pred = "v_prediction" if config.prediction == "v" else "epsilon"
-    kw = dict(num_train_timesteps=T, prediction_type=pred, clip_sample=False)
+    kw = dict(num_train_timesteps=T, prediction_type=pred, timestep_spacing="trailing", **own)
     if config.schedule == "linear":
         k = 1000.0 / T
         kw.update(beta_schedule="linear", beta_start=min(1e-4 * k, MAX_BETA))
@@ -74,7 +100,15 @@ def make_scheduler(config: DiffusionConfig, name: str = "ddpm"):
         kw.update(beta_schedule="squaredcos_cap_v2")
     else:
         kw.update(trained_betas=cosine_betas(T, config.cosine_s))
-    return getattr(diffusers, SCHEDULERS[name])(**kw)
+    return getattr(diffusers, cls)(**kw)
+
+
+def sampling_timesteps(config: DiffusionConfig):
+    """A fresh scheduler of ``config`` set to its ``sampling_steps`` (None: T): the scheduler and
+    its timesteps (diffusers' indices, the paper's t - 1), from the noisiest down."""
+    scheduler = make_scheduler(config, config.scheduler)
+    scheduler.set_timesteps(config.sampling_steps or config.timesteps)
+    return scheduler, scheduler.timesteps
 
 
 # --- the diffusion equations (abar_t broadcastable to z, e.g. (B, 1)) -----------------------------
@@ -232,14 +266,15 @@ class Denoiser(nn.Module):
 # --- model ----------------------------------------------------------------------------------------
 class FeatureDiffusion(FeatureGenerator):
     """Conditional diffusion model p_theta(z | y) over features, trained on eq. 7 (seed 000) and
-    sampled by ancestral sampling (eq. 12-13, 22) through a diffusers scheduler
-    (``config.scheduler``), with the EMA denoiser when ``use_ema``. Settings:
+    sampled through the diffusers scheduler ``config.scheduler`` (DDPM: ancestral sampling,
+    eq. 12-13, 22; DDIM; DPM-Solver++) over ``config.sampling_steps`` steps, with the EMA
+    denoiser when ``use_ema``; :meth:`set_sampling` changes both on a fitted model. Settings:
     :class:`latentdiff.settings.DiffusionConfig` (Table 6 defaults); the rest as
     :class:`latentdiff.generators.base.FeatureGenerator`."""
 
     name = "feature-diffusion"
     config_class = DiffusionConfig
-    sampling_settings = ("scheduler",)
+    sampling_settings = ("scheduler", "sampling_steps")
     structural_settings = (
         "timesteps", "schedule", "cosine_s", "prediction", "hidden_dim", "n_blocks", "embed_dim"
     )  # fmt: skip
@@ -258,7 +293,7 @@ class FeatureDiffusion(FeatureGenerator):
 
     def _build(self, m: int):
         cfg = self.config
-        self.scheduler_ = make_scheduler(cfg, cfg.scheduler)
+        self.scheduler_ = make_scheduler(cfg)  # the training schedule (every sampler's)
         self.alphas_cumprod_ = self.scheduler_.alphas_cumprod.to(self.device, torch.float32)
         net = Denoiser(m, cfg).to(self.device)
         fused = self.device.type in ("cpu", "cuda")  # fused AdamW: ~10x faster step on CPU
@@ -326,14 +361,16 @@ class FeatureDiffusion(FeatureGenerator):
         return self.ema_denoiser_ if self.ema_denoiser_ is not None else self.denoiser_
 
     def _sample_batch(self, y: Tensor, gen: torch.Generator) -> Tensor:
-        """Ancestral sampling from z_T ~ N(0, I) through the scheduler's ``step``: the posterior
-        mean eq. 13 and variance eq. 22, no noise at the last step, no clipping of z0_hat (the
-        same numbers as :func:`reverse_process`, tested)."""
+        """Reverse process from z_T ~ N(0, I) through the scheduler ``config.scheduler`` over
+        ``config.sampling_steps`` trailing timesteps (by default DPM-Solver++(2M) in 10 steps:
+        docs/methods.md, "Samplers"). ``ddpm`` at T steps is ancestral sampling:
+        the posterior mean eq. 13 and variance eq. 22, no noise at the last step, no clipping of
+        z0_hat (the same numbers as :func:`reverse_process`, tested)."""
         net, dev = self.sampling_network_, self.device
-        scheduler = copy.deepcopy(self.scheduler_)
-        scheduler.set_timesteps(self.config.timesteps)
+        scheduler, timesteps = sampling_timesteps(self.config)
+        step_kw = SCHEDULERS[self.config.scheduler][2]
         z = torch.randn((len(y), self.n_features_in_), generator=gen).to(dev)  # z_T, (b, m)
-        for t in scheduler.timesteps:  # diffusers' index t is the paper's step t + 1
+        for t in timesteps:  # diffusers' index t is the paper's step t + 1
             out = net(z, y, torch.full((len(y),), int(t) + 1, device=dev))  # (b, m)
-            z = scheduler.step(out, t, z, generator=gen).prev_sample  # eq. 13 + sigma_t noise
+            z = scheduler.step(out, t, z, generator=gen, **step_kw).prev_sample
         return z
