@@ -98,6 +98,9 @@ class LatentDiffSampler(BaseRegressionSampler):
     fine_tune : {"full", "head"}, default "full"
         With ``generator_from``: fine-tune every parameter, or only the generator's
         ``head_parameters``.
+    device : str or torch.device, default "cpu"
+        Where the generator trains and samples and the gate measures its distances
+        (:mod:`latentdiff.device`).
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         fine_tune: Literal["full", "head"] = "full",
         gaussian: GaussianConfig | dict | None = None,
         interp: InterpConfig | dict | None = None,
+        device="cpu",
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -141,6 +145,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.fine_tune = fine_tune
         self.gaussian = gaussian
         self.interp = interp
+        self.device = device
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
@@ -217,6 +222,7 @@ class LatentDiffSampler(BaseRegressionSampler):
                 checkpoint_every=settings.checkpoint_every,
                 init_from=settings.generator_from,
                 fine_tune=settings.fine_tune,
+                device=self.device,
             )
         else:  # estimated in one pass: no progress, checkpoint or pretrained start to give it
             generator = model(config, random_state=seed)
@@ -226,7 +232,11 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.gate_ = None
         if settings.gate:
             gate = QualityGate(
-                settings.quantile, settings.n_min, settings.small_bin_rule, progress=self.progress
+                settings.quantile,
+                settings.n_min,
+                settings.small_bin_rule,
+                progress=self.progress,
+                device=self.device,
             )
             self.gate_ = gate.fit(Z, b, self.bins_.n_bins)
         self._sample_seed = int(rs.randint(2**31 - 1))
