@@ -40,3 +40,4 @@ latentdiff report --grid "$OUT/table1-california-housing" --grid "$OUT/table1-st
   --notes docs/benchmarks-reading.md --output docs/benchmarks.md
 echo "wrote docs/benchmarks.md"
 python scripts/issue10_section.py  # issue 10's section (its own runs: scripts/issue10-benchmarks.sh)
+python scripts/issue11_section.py  # issue 11's section (its own runs: scripts/issue11-benchmarks.sh, issue11-samplers.sh)

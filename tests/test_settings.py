@@ -137,6 +137,11 @@ def test_an_old_run_directory_is_refused_with_a_clear_message(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"bench": {"dataset": "diamonds"}}))
     with pytest.raises(ValueError, match="older latentdiff .config format 1.*start a new run"):
         read_run_config(tmp_path)
+    # format 2 (before issue 11) lacks the early-stopping and sampler-step settings, whose new
+    # defaults would silently fill in a resumed run
+    (tmp_path / "config.json").write_text(json.dumps({"format": 2, "bench": {"seeds": [0]}}))
+    with pytest.raises(ValueError, match="config format 2, this one writes 3"):
+        read_run_config(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Where to generate and what to keep: priority allocation (eq. 8-10) and the Mahalanobis
-quality gate (eq. 11) of seed 000. Pure numpy + scikit-learn.
+quality gate (eq. 11) of seed 000. numpy + scipy; on a GPU (``device``) the gate's distances
+of the synthetic features are computed there with torch.
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ class QualityGate:
       ``pool`` (default) widens the bin symmetrically to its neighbours until at least ``n_min``
       real samples are inside and uses their statistics; ``accept`` keeps every synthetic feature
       of such a bin; ``reject`` drops them all.
+
+    ``device``: where :meth:`distances` computes d_M of the synthetic features, the N x m x m
+    part (float64 either way). On "cpu" numpy does it; on a GPU torch does (the per-bin
+    Ledoit-Wolf fits and their calibration distances stay on the CPU,
+    :mod:`latentdiff.shrinkage`: K problems on the real features).
     """
 
     def __init__(
@@ -127,6 +133,7 @@ class QualityGate:
         calibration: Literal["cross", "in-sample"] = "cross",
         n_folds: int = 5,
         progress: bool = False,
+        device="cpu",
     ):
         if not 0 < quantile <= 1:
             raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
@@ -146,6 +153,7 @@ class QualityGate:
         self.calibration = calibration
         self.n_folds = int(n_folds)
         self.progress = progress
+        self.device = device
 
     @staticmethod
     def distance(Z, stats: ShrunkGaussian) -> np.ndarray:
@@ -197,8 +205,16 @@ class QualityGate:
             g = self.gates_.get(int(k))
             if g is not None:
                 m = bin_idx == k
-                d[m] = self.distance(Z[m], g.stats)
+                d[m] = self._device_distance(Z[m], g)
         return d
+
+    def _device_distance(self, Z: np.ndarray, g: BinGate) -> np.ndarray:
+        """:meth:`distance` of one bin's rows, on this gate's device (numpy on the CPU)."""
+        import torch
+
+        if torch.device(self.device).type == "cpu":
+            return self.distance(Z, g.stats)
+        return torch_distance(Z, g.stats, self.device)
 
     def accept_at(self, distances, bin_idx, quantile: float) -> np.ndarray:
         """The mask :meth:`accept` gives for distances from :meth:`distances`, with tau_y the
@@ -238,3 +254,22 @@ class QualityGate:
                 f"need one bin index per feature row ({Z.shape[0]}), got {bin_idx.shape}"
             )
         return self._keep(self.distances(Z, bin_idx), bin_idx, lambda g: g.tau)
+
+
+def torch_distance(Z, stats: ShrunkGaussian, device) -> np.ndarray:
+    """:meth:`QualityGate.distance` (eq. 11) computed with torch in float64 on ``device``: the
+    same two forms as :meth:`ShrunkGaussian.sq_distances` (precision, or Woodbury's)."""
+    import torch
+
+    dev = torch.device(device)
+
+    def t(a):
+        return torch.as_tensor(np.asarray(a, dtype=np.float64), device=dev)
+
+    V = t(Z) - t(stats.mean)  # (N, m)
+    if stats.precision is not None:
+        d2 = ((V @ t(stats.precision)) * V).sum(dim=1)
+    else:
+        W = V @ t(stats.rows).T  # (N, n)
+        d2 = ((V * V).sum(dim=1) - ((W @ t(stats.inner)) * W).sum(dim=1)) / stats.a
+    return d2.clamp_min(0.0).sqrt().cpu().numpy()  # eq. 11

@@ -10,6 +10,13 @@ checkpoint, and the results equal those of an uninterrupted run bit for bit (CPU
 The data split is the same for every seed; seeds change initialisation, batch order, dropout,
 diffusion noise and generation.
 
+``config.device`` (``--device``) is where every stage runs (:mod:`latentdiff.device`), checked
+before anything is read. Under ``torchrun --nproc-per-node N`` (:mod:`latentdiff.distributed`)
+every process runs the whole benchmark; the network and the diffusion model train as one
+DistributedDataParallel job across them, the rest each process computes itself, and only rank
+0 writes ``out``: the other ranks write into a private temporary directory (a copy of ``out``
+when resuming, so that all continue from the same checkpoints), deleted at the end.
+
 ``executor="ray"`` runs the (method, seed) pairs as Ray tasks (:mod:`latentdiff.ray_executor`)
 and writes the same directory; ``runs.json`` and ``results.json`` list the pairs in the order
 of the seeds, then of the methods, whichever executor finished them first.
@@ -19,12 +26,15 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from . import distributed
 from .data.base import DIRDataset
 from .data.registry import load_dataset
+from .device import resolve_device
 from .encoders import DEFAULT_ENCODER, make_encoder
 from .io import atomic_write_text, write_json
 from .methods import RunContext
@@ -68,10 +78,42 @@ def run_bench(
     if address is not None and executor != "ray":
         raise ValueError("--address names a Ray cluster: give it with --executor ray")
     if executor == "ray":
+        if distributed.launched():
+            raise ValueError("--executor ray runs the pairs as Ray tasks; it does not combine "
+                             "with torchrun: launch one process")  # fmt: skip
         from .ray_executor import require_ray
 
         require_ray()  # before the run directory is touched or any data read
-    out = Path(out)
+        # the tasks check config.device where they run (fit_vanilla, FeatureGenerator)
+        return _run(config, Path(out), dataset, resume, overwrite, config.device, executor,
+                    address)  # fmt: skip
+    device = resolve_device(config.device)  # CUDA asked for and absent: refused before any work
+    device = distributed.start(device)  # under torchrun: join the group (else unchanged)
+    if not distributed.active():
+        return _run(config, Path(out), dataset, resume, overwrite, device)
+    # an exception leaves without the last barrier: torchrun then stops the other processes
+    if distributed.is_main():
+        distributed.barrier()  # until the other ranks have copied out (resume)
+        records = _run(config, Path(out), dataset, resume, overwrite, device)
+    else:
+        records = _run_as_helper(config, Path(out), dataset, resume, device)
+    distributed.stop()  # the ranks wait for each other here
+    return records
+
+
+def _run_as_helper(config, out: Path, dataset, resume: bool, device) -> list[dict]:
+    """A torchrun process other than rank 0: the same benchmark, its files in a temporary
+    directory (rank 0's run directory copied there first when resuming)."""
+    with tempfile.TemporaryDirectory(prefix=f"latentdiff-rank{distributed.rank()}-") as tmp:
+        mine = Path(tmp) / "run"
+        if resume:
+            shutil.copytree(out, mine)
+        distributed.barrier()  # rank 0 starts (and may write to out) after the copies
+        return _run(config.replace(progress=False), mine, dataset, resume, False, device)
+
+
+def _run(config: BenchConfig, out: Path, dataset, resume: bool, overwrite: bool, device,
+         executor: str = "local", address: str | None = None) -> list[dict]:  # fmt: skip
     saved = open_run_dir(out, resume, overwrite)
     if dataset is None:
         if config.data is None:
@@ -93,7 +135,7 @@ def run_bench(
         run_pairs(config, out, dataset, encoder_name, done, records, runs, address)
     else:
         for seed in progress_bar(config.seeds, "seeds", config.progress):
-            ctx = seed_context(config, dataset, encoder_name, int(seed), out)
+            ctx = seed_context(config, dataset, encoder_name, int(seed), out, device=str(device))
             for name in config.methods:
                 if (name, int(seed)) not in done:
                     _run_method(name, config, ctx, dataset, out, records, runs)
@@ -122,7 +164,9 @@ def seed_context(config: BenchConfig, dataset, encoder_name: str, seed: int, out
                  progress: bool | None = None, cls: type[RunContext] = RunContext,
                  **extra) -> RunContext:  # fmt: skip
     """The :class:`RunContext` of one seed of a benchmark (``cls``: a subclass, with its
-    ``extra`` fields), its checkpoints in ``out/checkpoints/seed-S``."""
+    ``extra`` fields), its checkpoints in ``out/checkpoints/seed-S``, on ``config.device``
+    unless ``extra`` names the device (this process's, under torchrun)."""
+    extra.setdefault("device", config.device)
     return cls(
         dataset,
         lambda: make_encoder(encoder_name, **config.encoder_options),

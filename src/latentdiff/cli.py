@@ -83,6 +83,7 @@ _FLAG_OF = (
         "encoder": "--encoder",
         "seeds": "--seeds",
         "methods": "--methods",
+        "device": "--device",
     }
     | {path: flag for flag, path in MAPPINGS.items()}
 )
@@ -235,6 +236,8 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     if a.encoder:
         given["encoder"] = a.encoder
     given.update(methods=list(methods), seeds=list(seeds), progress=not a.no_progress)
+    if getattr(a, "device", None) is not None:
+        given["device"] = a.device
     return BenchConfig.from_dict(given)
 
 
@@ -256,10 +259,13 @@ def _message(e: Exception, flags_given: list[tuple[str, str]]) -> str:
 
 def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool = False,
              a: argparse.Namespace | None = None) -> int:  # fmt: skip
+    from . import distributed
     from .bench import run_bench  # torch, diffusers, the data loaders: after the settings
 
     executor = {"executor": a.executor, "address": a.address} if a is not None else {}
     run_bench(cfg, out, resume=resume, overwrite=overwrite, **executor)
+    if distributed.launched_rank() != 0:  # under torchrun rank 0 reports
+        return 0
     print((Path(out) / "results.md").read_text())
     print(f"run directory: {Path(out).resolve()}")
     if (Path(out) / "index.html").is_file():
@@ -353,6 +359,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
             p.add_argument("--seeds", type=_int_list, default=(0, 1, 2))
         else:
             p.add_argument("--seed", type=int, default=0)
+        p.add_argument(
+            "--device",
+            help="where every stage runs: cpu (default), cuda or cuda:N; under torchrun each "
+            "process takes cuda:LOCAL_RANK (docs/scaling.md)",
+        )
         _add_common(p)
     _add_model_commands(sub, subs)
     _add_speed_command(sub, subs)
@@ -389,6 +400,7 @@ def _add_model_commands(sub, subs: dict) -> None:
                    metavar="METHOD.KEY=VALUE", help="a method's option, repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--id-column", metavar="COL", help="a column that is not a feature (row ids)")
+    p.add_argument("--device", help="where fitting runs: cpu (default), cuda or cuda:N")
     _add_common(p, data_flags=_FIT_DATA)
     # what _config reads that fit does not offer: a table (csv), its default encoder
     p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None)
@@ -438,6 +450,7 @@ def _fit(a: argparse.Namespace) -> int:
         missing=cfg.data.missing or "impute",
         random_state=a.seed,
         progress=cfg.progress,
+        device=cfg.device,
     )
     est.fit(df.drop(columns=drop), pd.Series(y, name=cfg.data.target))
     est.save(out)

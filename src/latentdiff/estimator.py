@@ -69,6 +69,10 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         Where training keeps its checkpoints (a sub-folder per data and settings, so that a
         killed fit continues and a repeated one loads its networks); None: a temporary folder,
         removed after fitting.
+    device : {"cpu", "cuda", "cuda:N"}
+        Where fitting runs, every stage (:mod:`latentdiff.device`); CUDA asked for and absent
+        is refused before any work. ``predict`` runs where the model is: there after ``fit``,
+        on the CPU after :meth:`load`.
 
     Attributes
     ----------
@@ -100,6 +104,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         random_state: int = 0,
         progress: bool = False,
         work_dir=None,
+        device: str = "cpu",
     ):
         self.method = method
         self.method_options = method_options
@@ -112,6 +117,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.progress = progress
         self.work_dir = work_dir
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -154,6 +160,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
             "encoder": ENCODER,
             "encoder_options": self.encoder_options,
             "progress": bool(self.progress),
+            "device": self.device,
         }
         for part in ("train", "sampler", "head"):
             value = getattr(self, part)
@@ -166,12 +173,14 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         """Train the method on the rows of ``X`` (a DataFrame with numeric and text columns, or
         a 2-D array) and their labels ``y``; a validation split is carved from the rows."""
         from .data.tabular import fit_dataset
+        from .device import resolve_device
         from .encoders import make_encoder
         from .io import fingerprint
         from .methods import RunContext, get_method
         from .metrics import shot_metrics
 
         cfg = self._config()  # every parameter checked before any work
+        resolve_device(cfg.device)  # CUDA asked for and absent: refused now
         method = get_method(cfg.methods[0], cfg.options_for(cfg.methods[0]))
         frame, self._input_kind = _frame(X)
         if frame.shape[1] == 0:
@@ -214,6 +223,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
                 progress=cfg.progress,
                 checkpoints=root / f"fit-{key[:16]}",
                 criterion=cfg.criterion,
+                device=cfg.device,
             )
             output = method.run(ctx)
         if output.model is None:

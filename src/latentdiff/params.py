@@ -116,6 +116,24 @@ class Boolean(Constraint):
         return "true or false"
 
 
+class Pattern(Constraint):
+    """A string that matches the regular expression ``regex`` whole (``what``: how the
+    message says it, e.g. "cpu, cuda or cuda:N")."""
+
+    def __init__(self, regex: str, what: str):
+        import re
+
+        self.regex, self.what = re.compile(regex), what
+
+    def check(self, value, name: str):
+        if not isinstance(value, str) or not self.regex.fullmatch(value):
+            raise self.refuse(name, value)
+        return value
+
+    def describe(self) -> str:
+        return self.what
+
+
 class Text(Constraint):
     """A non-empty string (a path, a column name)."""
 

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .data.base import DIRDataset
+from .device import resolve_device
 from .encoders.base import EncoderSpec
 from .featurefile import FeatureFile
 from .io import fingerprint, load_state, save_state
@@ -85,6 +86,7 @@ def fit_vanilla(
     progress: bool = True,
     hooks=(),
     checkpoint: str | Path | None = None,
+    device: str | torch.device = "cpu",
 ) -> VanillaFit:
     """Stage 1: train f_psi and h_phi end to end, selecting the epoch on validation.
 
@@ -97,17 +99,22 @@ def fit_vanilla(
     checkpoint of anything else is refused with a ValueError. Until training ends, its state
     after every epoch is kept beside it (``NAME.training.safetensors``), and a training
     interrupted half-way continues from its last epoch.
+
+    ``device``: where the network trains and runs (:mod:`latentdiff.device`); it is built on the
+    CPU under the seed (the same initial weights everywhere) and moved there.
     """
     train = train or TrainConfig()
+    device = resolve_device(device)  # CUDA asked for and absent: refused before training
     hooks = list(hooks)
     t0 = time.perf_counter()
     checkpoint = None if checkpoint is None else Path(checkpoint)
     if checkpoint is not None:
-        key = network_key(dataset, encoder, train, random_state, hooks)  # before hooks change
+        key = network_key(dataset, encoder, train, random_state, hooks, device)  # before hooks
     encoder.prepare(dataset)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(random_state))
         model = RegressionModel(encoder.build(), encoder.out_dim, *label_scaler(dataset.train.y))
+    model.to(device)
     fit = VanillaFit(model, encoder, dataset, TrainResult(-1, float("nan")), 0.0, train, hooks)
     if checkpoint is not None and checkpoint.exists():
         state, meta = load_state(checkpoint, key)
@@ -162,16 +169,18 @@ def _hook_config(hook) -> dict:
     return {"hook": type(hook).__name__, **out}
 
 
-def network_key(dataset: DIRDataset, encoder: EncoderSpec, train: TrainConfig, seed, hooks) -> str:
+def network_key(
+    dataset: DIRDataset, encoder: EncoderSpec, train: TrainConfig, seed, hooks, device="cpu"
+) -> str:
     """What a stage-1 network is a function of: the data set's :meth:`fingerprint`, the encoder's
-    configuration, the training configuration, the seed and every hook's settings."""
+    configuration, the training configuration, the seed, every hook's settings and, off the
+    CPU, the kind of device (a GPU's network is not the CPU's bit for bit; the CPU key is the
+    one it always was)."""
+    parts = [[_hook_config(h) for h in hooks]]
+    if torch.device(device).type != "cpu":
+        parts.append(torch.device(device).type)
     return fingerprint(
-        "network",
-        dataset.fingerprint(),
-        encoder.config(),
-        train.to_dict(),
-        int(seed),
-        [_hook_config(h) for h in hooks],
+        "network", dataset.fingerprint(), encoder.config(), train.to_dict(), int(seed), *parts
     )
 
 

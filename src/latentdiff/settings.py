@@ -31,6 +31,7 @@ from .params import (
     Nested,
     Optional,
     Options,
+    Pattern,
     Sequence,
     SettingError,
     Settings,
@@ -53,6 +54,7 @@ POSITIVE_INT = Interval(int, 1)
 NON_NEGATIVE = Interval(float, 0)
 POSITIVE = Interval(float, 0, closed="neither")
 UNIT_OPEN = Interval(float, 0, 1, closed="left")  # [0, 1)
+DEVICE = Pattern(r"cpu|cuda(:[0-9]+)?", "cpu, cuda or cuda:N (N a GPU index)")
 
 
 # --- stage 1 and stage 7 --------------------------------------------------------------------------
@@ -474,7 +476,10 @@ class BenchConfig(Settings):
     that a setting is never silently ignored.
     """
 
-    FORMAT: ClassVar[int] = 2  # config.json layout; older run directories cannot be resumed
+    #: config.json layout; older run directories cannot be resumed. 3 (issue 11): the diffusion
+    #: settings gained early stopping and the sampler's steps, whose new defaults would otherwise
+    #: fill in what an older directory never had
+    FORMAT: ClassVar[int] = 3
 
     data: DataConfig | None = setting(
         None, Optional(Nested(DataConfig)), "the data set (None: given to run_bench in Python)"
@@ -493,6 +498,8 @@ class BenchConfig(Settings):
         None, Optional(Sequence(Options(*METRICS), 1, True)), "metrics of results.md"
     )
     progress: bool = setting(True, Boolean(), "progress bars (not part of the results)")
+    #: where every stage runs (network, generator, gate, head): :mod:`latentdiff.device`
+    device: str = setting("cpu", DEVICE, "where every stage runs: cpu, cuda or cuda:N")
 
     def _check_together(self) -> None:
         set_ = object.__setattr__

@@ -31,7 +31,9 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
+from . import distributed
 from .binning import Bins
+from .device import device_of, rng_devices
 from .featurefile import FeatureFile
 from .hooks import Step, TrainHook, check_hooks
 from .io import load_state, save_state
@@ -69,37 +71,40 @@ def label_scaler(y) -> tuple[float, float]:
     return float(y.mean()), (s if s > 0 else 1.0)
 
 
-def _batch(ds: Dataset, b: np.ndarray) -> tuple[Tensor, ...]:
-    """The input tensors of samples ``b`` of ``ds``."""
+def _batch(ds: Dataset, b: np.ndarray, device: torch.device | None = None) -> tuple[Tensor, ...]:
+    """The input tensors of samples ``b`` of ``ds`` (moved to ``device`` when given: the data
+    stay where they are, each batch goes to the model)."""
     if isinstance(ds, TensorDataset):
         bt = torch.as_tensor(b)
-        return tuple(t[bt] for t in ds.tensors)
-    return tuple(default_collate([ds[int(i)] for i in b]))
+        out = tuple(t[bt] for t in ds.tensors)
+    else:
+        out = tuple(default_collate([ds[int(i)] for i in b]))
+    return out if device is None else tuple(t.to(device) for t in out)
 
 
-def _batches(ds: Dataset, idx: np.ndarray, batch_size: int):
+def _batches(ds: Dataset, idx: np.ndarray, batch_size: int, device: torch.device | None = None):
     """Yield input tensors for consecutive chunks of ``idx``."""
     for s in range(0, idx.size, batch_size):
-        yield _batch(ds, idx[s : s + batch_size])
+        yield _batch(ds, idx[s : s + batch_size], device)
 
 
 @torch.no_grad()
 def predict(model: RegressionModel, inputs: Dataset, batch_size: int = 1024) -> np.ndarray:
-    """Predictions in label units, (N,)."""
+    """Predictions in label units, (N,), computed on the model's device."""
     model.eval()
-    idx = np.arange(len(inputs))
-    out = [model.to_labels(model(*b)) for b in _batches(inputs, idx, batch_size)]
-    return torch.cat(out).double().numpy()
+    idx, dev = np.arange(len(inputs)), device_of(model)
+    out = [model.to_labels(model(*b)) for b in _batches(inputs, idx, batch_size, dev)]
+    return torch.cat(out).double().cpu().numpy()
 
 
 @torch.no_grad()
 def encode(model: RegressionModel, inputs: Dataset, batch_size: int = 1024) -> np.ndarray:
-    """Features z = f_psi(x) in eval mode, (N, m) float32 (LatentDiff stage 2)."""
+    """Features z = f_psi(x) in eval mode, (N, m) float32 (LatentDiff stage 2), computed on the
+    model's device."""
     model.eval()
-    idx = np.arange(len(inputs))
-    return (
-        torch.cat([model.features(*b) for b in _batches(inputs, idx, batch_size)]).float().numpy()
-    )
+    idx, dev = np.arange(len(inputs)), device_of(model)
+    Z = [model.features(*b) for b in _batches(inputs, idx, batch_size, dev)]
+    return torch.cat(Z).float().cpu().numpy()
 
 
 def predict_from_features(model: RegressionModel, Z) -> np.ndarray:
@@ -111,8 +116,9 @@ def predict_from_features(model: RegressionModel, Z) -> np.ndarray:
         parts = [predict_from_features(model, r) for r in rows]
         return np.concatenate([np.empty(0), *parts])
     with torch.no_grad():
-        out = model.head(torch.as_tensor(np.asarray(Z), dtype=torch.float32)).squeeze(-1)
-        return model.to_labels(out).double().numpy()
+        Zt = torch.as_tensor(np.asarray(Z), dtype=torch.float32, device=device_of(model))
+        out = model.head(Zt).squeeze(-1)
+        return model.to_labels(out).double().cpu().numpy()
 
 
 def _score(kind: str, y, p) -> float:
@@ -185,6 +191,9 @@ class _EpochState:
             "rng": torch.get_rng_state(),
             "hooks": [h.state_dict() for h in self.hooks],
         }
+        dev = device_of(self.module)
+        if dev.type == "cuda":  # dropout draws from the GPU's generator there
+            state["cuda_rng"] = torch.cuda.get_rng_state(dev)
         meta = {
             "epochs_done": epochs_done,
             "stopped": stopped,
@@ -210,6 +219,8 @@ class _EpochState:
         self.history[:] = meta["history"]
         self.rng.bit_generator.state = meta["numpy_rng"]
         torch.set_rng_state(state["rng"])
+        if "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], device_of(self.module))
         for h, s in zip(self.hooks, state["hooks"], strict=True):
             h.load_state_dict(s)
         return int(meta["epochs_done"]), bool(meta["stopped"])
@@ -235,16 +246,23 @@ def _train(
     dropout RNGs, the hooks' state), stamped with ``checkpoint_key``. A later call with the same
     inputs and key continues after the last saved epoch and ends bit-identical to an
     uninterrupted run (CPU).
+
+    Runs on the device of ``select``. Under torchrun (:mod:`latentdiff.distributed`) the stage
+    shards its batches itself; here the hooks' own parameters are averaged over the processes,
+    BatchNorm statistics are rank 0's after each epoch and rank 0's validation score decides.
     """
     rng = np.random.default_rng(random_state)
+    dev, ddp = device_of(select), distributed.active()
+    extra = [p for h in hooks for g in h.param_groups() for p in g["params"]]
     groups = [{"params": stage.params}] + [g for h in hooks for g in h.param_groups()]
     opt = torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(config.lr_milestones), gamma=0.1)
     best = _BestEpoch(select, config.patience)
     history: list[dict] = []
     val_key = f"val_{config.select_metric}"
-    with torch.random.fork_rng(devices=[]):  # dropout noise from random_state, caller's RNG kept
-        torch.manual_seed(int(random_state))
+    # dropout noise from random_state (each process its own under torchrun), caller's RNG kept
+    with torch.random.fork_rng(devices=rng_devices(dev)):
+        torch.manual_seed(int(random_state) + distributed.rank())
         state = _EpochState(select, opt, sched, best, history, rng, hooks)
         start, stopped = state.resume(checkpoint, checkpoint_key)
         epochs = range(start, config.epochs if not stopped else start)
@@ -254,13 +272,19 @@ def _train(
             for loss, n in stage.losses(epoch, rng):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if ddp:
+                    distributed.average_gradients(extra)
                 if config.grad_clip:
                     nn.utils.clip_grad_norm_(stage.params, config.grad_clip)
                 opt.step()
                 total, seen = total + loss.item() * n, seen + n
             sched.step()
+            if ddp:
+                distributed.broadcast_buffers(select)
             stage.end_epoch(epoch)
             val = _score(config.select_metric, stage.y_val, stage.predict_val())
+            if ddp:
+                val = distributed.agree(val, dev)
             history.append(
                 {"epoch": epoch, **stage.epoch_info(), "train_loss": total / max(seen, 1),
                  val_key: val}
@@ -277,30 +301,57 @@ def _train(
 
 
 # --- stage 1: the network -------------------------------------------------------------------------
+class _Forward(nn.Module):
+    """Encoder, the hooks' feature calibration and head as one module: what DDP wraps."""
+
+    def __init__(self, model: RegressionModel, hooks):
+        super().__init__()
+        self.model, self.hooks = model, hooks
+
+    def forward(self, inputs: tuple[Tensor, ...], y_lab: Tensor, epoch: int):
+        z = self.model.features(*inputs)
+        for h in self.hooks:
+            z = h.calibrate(z, y_lab, epoch)
+        return z, self.model.head(z).squeeze(-1)
+
+
 class _NetworkStage:
     """Stage 1: batches of the (hook-transformed) training inputs through encoder, the hooks'
-    feature calibration and head; the hooks' loss or the plain one, plus their penalties."""
+    feature calibration and head; the hooks' loss or the plain one, plus their penalties.
 
-    def __init__(self, model, inputs, y_train, val_inputs, y_val, weights, hooks, config):
+    Under torchrun the forward pass runs through DistributedDataParallel and each process
+    takes its DistributedSampler shard, ``ceil(batch_size / N)`` rows a step
+    (:mod:`latentdiff.distributed`); alone, a permutation of all rows from ``rng``."""
+
+    def __init__(self, model, inputs, y_train, val_inputs, y_val, weights, hooks, config, seed):
         self.model, self.inputs, self.y_train = model, inputs, y_train
         self.loss, self.batch_size = config.loss, config.batch_size
-        self.val_inputs, self.y_val, self.hooks = val_inputs, y_val, hooks
+        self.val_inputs, self.y_val, self.hooks, self.seed = val_inputs, y_val, hooks, seed
         self.params = list(model.parameters())
-        self.y_lab = torch.as_tensor(y_train, dtype=torch.float32)
+        self.device = dev = device_of(model)
+        self.y_lab = torch.as_tensor(y_train, dtype=torch.float32, device=dev)
         self.yt = model.to_standard(self.y_lab)
-        self.w = None if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        self.w = (
+            None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=dev)
+        )
+        self.forward = _Forward(model, hooks)
+        if distributed.active():
+            self.forward = distributed.wrap(self.forward)
+            self.batch_size = distributed.per_rank_batch(config.batch_size)
+
+    def _order(self, epoch: int, rng: np.random.Generator) -> np.ndarray:
+        if distributed.active():
+            return distributed.shard_order(self.y_train.size, self.seed, epoch)
+        return rng.permutation(self.y_train.size)
 
     def losses(self, epoch: int, rng: np.random.Generator) -> Iterator[tuple[Tensor, int]]:
         self.model.train()
-        perm = rng.permutation(self.y_train.size)
+        perm = self._order(epoch, rng)
         for s in range(0, perm.size, self.batch_size):
             b = perm[s : s + self.batch_size]
-            bt = torch.as_tensor(b)
-            inputs = _batch(self.inputs, b)
-            z = self.model.features(*inputs)
-            for h in self.hooks:
-                z = h.calibrate(z, self.y_lab[bt], epoch)
-            pred = self.model.head(z).squeeze(-1)
+            bt = torch.as_tensor(b, device=self.device)
+            inputs = _batch(self.inputs, b, self.device)
+            z, pred = self.forward(inputs, self.y_lab[bt], epoch)
             wb = None if self.w is None else self.w[bt]
             loss = None
             for h in self.hooks:
@@ -364,7 +415,7 @@ def fit_model(
     if sample_weight is not None and np.size(sample_weight) != y_train.size:
         raise ValueError(f"{np.size(sample_weight)} sample weights for {y_train.size} samples")
     stage = _NetworkStage(model, train_inputs, y_train, val_inputs, y_val, sample_weight, hooks,
-                          config)  # fmt: skip
+                          config, random_state)  # fmt: skip
     return _train(stage, model, hooks, config, random_state, progress, desc, checkpoint,
                   checkpoint_key)  # fmt: skip
 
@@ -390,9 +441,11 @@ class _HeadStage:
         else:
             self.k = int(round(r / (1 - r) * n_real)) if r > 0 else 0
             syn_idx = rng.choice(n_syn, size=self.k, replace=self.k > n_syn)
-        y = torch.cat([self.yr, self.ys[syn_idx]])
-        w = torch.cat([self.w_real, self.w_syn[syn_idx]])
-        perm = torch.as_tensor(rng.permutation(y.shape[0]))
+        dev = self.Zr.device
+        idx = torch.as_tensor(syn_idx, device=dev)
+        y = torch.cat([self.yr, self.ys[idx]])
+        w = torch.cat([self.w_real, self.w_syn[idx]])
+        perm = torch.as_tensor(rng.permutation(y.shape[0]), device=dev)
         self.model.head.train()
         for s in range(0, perm.numel(), self.batch_size):
             b = perm[s : s + self.batch_size]
@@ -407,17 +460,17 @@ class _HeadStage:
     def _rows(self, b: Tensor, syn_idx: np.ndarray) -> Tensor:
         """Rows ``b`` of [Z_real; Z_syn[syn_idx]], gathered for this batch only: synthetic
         features on disk (a FeatureFile) are read per batch, never as a whole."""
-        n_real = self.Zr.shape[0]
+        n_real, dev = self.Zr.shape[0], self.Zr.device
         real = b < n_real
         if bool(real.all()):
             return self.Zr[b]
-        Z = torch.empty((b.numel(), self.Zr.shape[1]))
+        Z = torch.empty((b.numel(), self.Zr.shape[1]), device=dev)
         Z[real] = self.Zr[b[real]]
-        rows = syn_idx[(b[~real] - n_real).numpy()]
+        rows = syn_idx[(b[~real] - n_real).cpu().numpy()]
         if isinstance(self.Zs, FeatureFile):
-            Z[~real] = torch.from_numpy(self.Zs.rows(rows))
+            Z[~real] = torch.from_numpy(self.Zs.rows(rows)).to(dev)
         else:
-            Z[~real] = self.Zs[torch.as_tensor(rows)]
+            Z[~real] = self.Zs[torch.as_tensor(rows, device=dev)]
         return Z
 
     def end_epoch(self, epoch: int) -> None:
@@ -425,7 +478,7 @@ class _HeadStage:
 
     def predict_val(self) -> np.ndarray:
         with torch.no_grad():
-            return self.model.to_labels(self.model.head(self.Zv).squeeze(-1)).numpy()
+            return self.model.to_labels(self.model.head(self.Zv).squeeze(-1)).cpu().numpy()
 
     def epoch_info(self) -> dict:
         return {"synthetic_fraction": self.k / (self.Zr.shape[0] + self.k)}
@@ -459,18 +512,23 @@ def fit_head(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(random_state))
             model.head.reset_parameters()
-    Zr = torch.as_tensor(np.asarray(Z_real), dtype=torch.float32)
+    dev = device_of(model)  # the head retrains where the model is
+    Zr = torch.as_tensor(np.asarray(Z_real), dtype=torch.float32, device=dev)
     if isinstance(Z_syn, FeatureFile):  # on disk: read per batch (stage 7 streams them)
         if Z_syn.shape[1] != Zr.shape[1]:
             raise ValueError(f"{Z_syn} has {Z_syn.shape[1]} features, the real ones {Zr.shape[1]}")
         Zs = Z_syn
     else:
-        Zs = torch.as_tensor(np.asarray(Z_syn, dtype=np.float32).reshape(-1, Zr.shape[1]))
-    yr = model.to_standard(torch.as_tensor(np.asarray(y_real), dtype=torch.float32))
-    ys = model.to_standard(torch.as_tensor(np.asarray(y_syn), dtype=torch.float32).reshape(-1))
-    Zv = torch.as_tensor(np.asarray(Z_val), dtype=torch.float32)
-    w_real = torch.ones(Zr.shape[0])
-    w_syn = torch.full((Zs.shape[0],), float(head.synthetic_weight))
+        Zs = torch.as_tensor(
+            np.asarray(Z_syn, dtype=np.float32).reshape(-1, Zr.shape[1]), device=dev
+        )
+    yr = model.to_standard(torch.as_tensor(np.asarray(y_real), dtype=torch.float32, device=dev))
+    ys = model.to_standard(
+        torch.as_tensor(np.asarray(y_syn), dtype=torch.float32, device=dev).reshape(-1)
+    )
+    Zv = torch.as_tensor(np.asarray(Z_val), dtype=torch.float32, device=dev)
+    w_real = torch.ones(Zr.shape[0], device=dev)
+    w_syn = torch.full((Zs.shape[0],), float(head.synthetic_weight), device=dev)
     if hooks:
         y_real_np = np.asarray(y_real, dtype=np.float64).reshape(-1)
         bins = bins if bins is not None else Bins.fit(y_real_np, n_bins=100)
@@ -478,9 +536,9 @@ def fit_head(
             h.setup(model, y_real_np, bins)
             wr = h.sample_weights(y_real_np)
             if wr is not None:
-                w_real = w_real * torch.as_tensor(wr, dtype=torch.float32)
+                w_real = w_real * torch.as_tensor(wr, dtype=torch.float32, device=dev)
                 if Zs.shape[0]:
                     ws = h.sample_weights(np.asarray(y_syn, dtype=np.float64).reshape(-1))
-                    w_syn = w_syn * torch.as_tensor(ws, dtype=torch.float32)
+                    w_syn = w_syn * torch.as_tensor(ws, dtype=torch.float32, device=dev)
     stage = _HeadStage(model, Zr, yr, Zs, ys, w_real, w_syn, Zv, y_val, hooks, head, config)
     return _train(stage, model.head, hooks, config, random_state, progress, "head")

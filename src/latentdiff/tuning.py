@@ -40,6 +40,7 @@ import numpy as np
 
 from .augment import allocate, priority
 from .binning import REGIONS
+from .device import device_of
 from .io import atomic_write_text, fingerprint, load_state, save_state
 from .metrics import bin_balanced_error
 from .samplers import LatentDiffSampler
@@ -246,7 +247,7 @@ class Tuner:
             )
         sampler = LatentDiffSampler.from_config(
             config, generator=generator, random_state=self.seed, progress=self.progress,
-            checkpoint_dir=where,
+            checkpoint_dir=where, device=device_of(net.model),
         )  # fmt: skip
         sampler.fit(Z[gen_rows], y[gen_rows], sample_errors=errors[gen_rows])
         regions = bin_regions(

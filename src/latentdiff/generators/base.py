@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import memory
+from .. import distributed, memory
+from ..device import resolve_device
 from ..io import fingerprint, load_state, save_state
 from ..progress import progress_bar
 from ..settings import GeneratorConfig
@@ -101,6 +102,44 @@ class TrainingParts:
     heldout: Tensor = field(default_factory=lambda: torch.empty(0))
     #: steps already done when training began here (set by :meth:`resume`)
     start: int = field(default=0, init=False)
+    #: under torchrun, the DistributedDataParallel wrappers of the generator's
+    #: ``distributed_modules`` (what a training step calls); empty otherwise
+    ddp: dict[str, nn.Module] = field(default_factory=dict, init=False)
+    #: the seed the shards are shuffled from (under torchrun)
+    shard_seed: int = field(default=0, init=False)
+    _pass: tuple[int, np.ndarray | None] = field(default=(-1, None), init=False, repr=False)
+
+    def network(self, name: str) -> nn.Module:
+        """The network ``name`` as a training step calls it (its DDP wrapper under torchrun)."""
+        return self.ddp.get(name, self.modules[name])
+
+    def batch_rows(self, n: int, batch_size: int, step: int) -> Tensor:
+        """Row indices (on the CPU) of step ``step``'s batch of ``n`` training rows.
+
+        One process: ``batch_size`` uniform draws with replacement from ``gen``, as always.
+        Under torchrun (:mod:`latentdiff.distributed`): the next ``ceil(batch_size / N)``
+        rows of this process's DistributedSampler shard, read as one stream of passes, each
+        pass a new shuffle (``set_epoch(pass)``); a function of the step, so a resumed fit
+        takes up the stream where it was."""
+        if not self.ddp:
+            return torch.randint(n, (batch_size,), generator=self.gen)
+        b = distributed.per_rank_batch(batch_size)
+        first, rows = step * b, []
+        while len(rows) < b:
+            order = self._shard_pass(n, first // self._shard_len(n))
+            at = first % order.size
+            take = order[at : at + b - len(rows)]
+            rows.extend(take.tolist())
+            first += take.size
+        return torch.as_tensor(rows, dtype=torch.int64)
+
+    def _shard_len(self, n: int) -> int:
+        return -(-n // distributed.world_size())  # DistributedSampler pads to equal shards
+
+    def _shard_pass(self, n: int, epoch: int) -> np.ndarray:
+        if self._pass[0] != epoch:
+            self._pass = (epoch, distributed.shard_order(n, self.shard_seed, epoch))
+        return self._pass[1]
 
     @cached_property
     def key(self) -> str:
@@ -193,6 +232,10 @@ class FeatureGenerator(ConditionalGenerator):
     structural_settings: ClassVar[tuple[str, ...]] = ()
     #: the network the EMA averages (and whose average samples)
     ema_module: ClassVar[str]
+    #: the networks that train as one DistributedDataParallel job under torchrun, their batches
+    #: drawn from each process's shard (:meth:`TrainingParts.batch_rows`); the others (and every
+    #: network of a generator that names none) each process trains itself, identically
+    distributed_modules: ClassVar[tuple[str, ...]] = ()
     #: ``fine_tune="head"``: per network, the prefixes of the parameters that are trained (the
     #: others keep their pretrained values); a network not named here is trained whole
     head_parameters: ClassVar[dict[str, tuple[str, ...]]] = {}
@@ -221,7 +264,7 @@ class FeatureGenerator(ConditionalGenerator):
                 f"checkpoint_every must be a positive integer, got {checkpoint_every!r}"
             )
         self.config = config
-        self.device = torch.device(device)
+        self.device = resolve_device(device)  # CUDA asked for and absent: refused now
         self.random_state = random_state
         self.progress = progress
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
@@ -350,6 +393,18 @@ class FeatureGenerator(ConditionalGenerator):
             ema = make_ema(modules[self.ema_module].parameters(), self.config.ema_decay)
         return ema
 
+    def _distribute(self, parts: TrainingParts, seed: int) -> None:
+        """Under torchrun: wrap the ``distributed_modules`` in DDP (rank 0's weights on every
+        process), shard the batches, and give each process its own noise and dropout streams
+        (seed + rank; rank 0 keeps the single process's)."""
+        parts.shard_seed = seed
+        parts.ddp = {k: distributed.wrap(parts.modules[k]) for k in self.distributed_modules}
+        own = seed + distributed.rank()
+        parts.gen.manual_seed(own)
+        torch.default_generator.manual_seed(own)
+        if self.device.type == "cuda":
+            torch.cuda.manual_seed(own)
+
     def fit(self, Z, c):
         """Train on features Z (N, m) conditioned on c (N,), in label units (with ``init_from``:
         fine-tune the pretrained generator on them)."""
@@ -378,6 +433,8 @@ class FeatureGenerator(ConditionalGenerator):
                 key += (("fine-tune", source.key, self.fine_tune),)
             parts = TrainingParts(modules, optimizers, ema, history, gen, self.device,
                                   self.checkpoint, key, self.checkpoint_every)  # fmt: skip
+            if distributed.active() and self.distributed_modules:
+                self._distribute(parts, seed)
             if heldout is not None:
                 parts.heldout = torch.full((len(history) // heldout["every"],), float("nan"))
             self.resumed_from_step_ = parts.resume()
@@ -461,9 +518,10 @@ class FeatureGenerator(ConditionalGenerator):
                 )
             if every and done % every == 0:
                 k = done // every - 1
-                parts.heldout[k] = self._heldout_loss(
-                    parts, heldout["z"], heldout["y"], heldout["draws"]
-                )
+                loss = self._heldout_loss(parts, heldout["z"], heldout["y"], heldout["draws"])
+                if parts.ddp:  # rank 0's loss decides for all: no process stops alone
+                    loss = distributed.agree(loss, self.device)
+                parts.heldout[k] = loss
                 if stopped_at(parts.heldout[: k + 1], *rule) is not None:
                     parts.step_done(done, last=True)
                     break

@@ -279,6 +279,7 @@ class FeatureDiffusion(FeatureGenerator):
         "timesteps", "schedule", "cosine_s", "prediction", "hidden_dim", "n_blocks", "embed_dim"
     )  # fmt: skip
     ema_module = "net"
+    distributed_modules = ("net",)
     #: ``fine_tune="head"`` trains the layers at the denoiser's ends, those that read the
     #: feature vector (``input_proj``) and the label (``label_embed``) and those that write the
     #: prediction (``out_norm``, ``out_proj``: CoDSA's "noise prediction head"); the residual
@@ -306,13 +307,15 @@ class FeatureDiffusion(FeatureGenerator):
         cfg, dev, gen = self.config, self.device, parts.gen
         net, opt, abar = parts.modules["net"], parts.optimizers["opt"], self.alphas_cumprod_
         N, m = z.shape
-        idx = torch.randint(N, (cfg.batch_size,), generator=gen).to(dev)  # (B,)
-        t_index = torch.randint(cfg.timesteps, (cfg.batch_size,), generator=gen).to(dev)  # (B,)
-        eps = torch.randn((cfg.batch_size, m), generator=gen).to(dev)  # (B, m)
+        idx = parts.batch_rows(N, cfg.batch_size, step).to(dev)  # (B,); under torchrun a shard's
+        B = idx.numel()
+        t_index = torch.randint(cfg.timesteps, (B,), generator=gen).to(dev)  # (B,)
+        eps = torch.randn((B, m), generator=gen).to(dev)  # (B, m)
         z0, abar_t = z[idx], abar[t_index][:, None]  # (B, m), (B, 1)
         z_t = diffuse(z0, eps, abar_t)  # eq. 3, seed 000
         target = velocity(z0, eps, abar_t) if cfg.prediction == "v" else eps  # eq. 5
-        loss = F.mse_loss(net(z_t, y[idx], t_index + 1), target)  # eq. 7, seed 000
+        out = parts.network("net")(z_t, y[idx], t_index + 1)  # in DDP under torchrun
+        loss = F.mse_loss(out, target)  # eq. 7, seed 000
         optimiser_step(opt, loss, net, cfg.grad_clip)
         if parts.ema is not None:
             parts.ema.step(net.parameters())

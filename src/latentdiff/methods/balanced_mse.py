@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..binning import Bins
+from ..device import device_of
 from ..hooks import TrainHook
 from ..validation import check_batch
 from .base import NetworkMethod, RunContext
@@ -334,7 +335,7 @@ class BalancedMSEHook(TrainHook):
             kw = {"bucket_centers": c, "bucket_weights": p}
         elif self.mode == "gai":
             kw = {"gmm": fit_label_gmm(y_train, self.n_components, random_state=0)}
-        self.criterion = BalancedMSELoss(self.mode, max(sigma, 1e-8), **kw)
+        self.criterion = BalancedMSELoss(self.mode, max(sigma, 1e-8), **kw).to(device_of(model))
 
     def param_groups(self) -> list[dict]:
         return [{"params": [self.criterion.noise_sigma], "lr": self.sigma_lr}]

@@ -60,6 +60,8 @@ class RunContext:
     #: ``auto``) average over bins, the data set's headline metric; None: the network's
     #: selection metric
     criterion: str | None = None
+    #: where every stage runs ("cpu", "cuda", "cuda:N"; :mod:`latentdiff.device`)
+    device: str = "cpu"
     _networks: dict[tuple, VanillaFit] = field(default_factory=dict, repr=False)
     #: outputs of the methods run in this context, by (name, options): ``auto`` reuses what the
     #: benchmark ran and the other way round; with the seconds each took when it ran
@@ -94,6 +96,7 @@ class RunContext:
                 self.progress,
                 hooks=make_hooks(),
                 checkpoint=path,
+                device=self.device,
             )
             self._networks[key] = net
             if net.loaded_from is None:

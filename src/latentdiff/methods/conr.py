@@ -50,10 +50,10 @@ def augment(
     for x in inputs:
         if x.is_floating_point():
             std = x.std(0, keepdim=True) if x.shape[0] > 1 else torch.ones_like(x[:1])
-            eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            eps = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
             out.append(x + noise * std * eps)
         elif x.dtype in (torch.int64, torch.int32):
-            drop = torch.rand(x.shape, generator=generator) < token_drop
+            drop = torch.rand(x.shape, generator=generator).to(x.device) < token_drop
             out.append(torch.where(drop & (x != PAD), torch.full_like(x, UNK), x))
         else:
             raise ValueError(f"cannot make a view of inputs of dtype {x.dtype}")

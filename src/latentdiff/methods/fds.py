@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from ..binning import Bins
+from ..device import device_of
 from ..hooks import TrainHook
 from ..training import encode
 from .base import NetworkMethod
@@ -208,18 +209,19 @@ class FDSHook(TrainHook):
     def setup(self, model: nn.Module, y_train: np.ndarray, bins: Bins) -> None:
         self.bins = bins
         dim = int(model.head.in_features)
-        self.fds = FDS(dim, bins.n_bins, **self.kw)
+        self.fds = FDS(dim, bins.n_bins, **self.kw).to(device_of(model))
 
     def calibrate(self, z: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
-        b = torch.as_tensor(self.bins.assign(y.numpy()))
+        b = torch.as_tensor(self.bins.assign(y.detach().cpu().numpy()), device=z.device)
         return self.fds.smooth(z, b, epoch)
 
     def end_epoch(self, model: nn.Module, train_inputs: Dataset, y: np.ndarray, epoch: int):
         if epoch < self.fds.start_update:
             return
-        Z = torch.as_tensor(encode(model, train_inputs))
+        dev = self.fds.running_mean.device
+        Z = torch.as_tensor(encode(model, train_inputs), device=dev)
         self.fds.update_last_epoch_stats(epoch)
-        self.fds.update_running_stats(Z, torch.as_tensor(self.bins.assign(y)), epoch)
+        self.fds.update_running_stats(Z, torch.as_tensor(self.bins.assign(y), device=dev), epoch)
 
     def state_dict(self) -> dict:
         return {"fds": self.fds.state_dict()}  # running and last-epoch statistics, epoch

@@ -71,6 +71,7 @@ class LatentDiff(HeadMethod):
             random_state=ctx.seed,
             progress=ctx.progress,
             checkpoint_dir=ctx.generator_dir(name),
+            device=ctx.device,
         )
         fit = fit_latentdiff(net, sampler, ctx.head, ctx.seed, ctx.progress)
         s, trained = fit.sampler, fit.sampler.generator_.trains

@@ -116,6 +116,9 @@ class LatentDiffSampler(BaseRegressionSampler):
     fine_tune : {"full", "head"}, default "full"
         With ``generator_from``: fine-tune every parameter, or only the generator's
         ``head_parameters``.
+    device : str or torch.device, default "cpu"
+        Where the generator trains and samples and the gate measures its distances
+        (:mod:`latentdiff.device`).
     stream_dir : path, optional
         Where :meth:`generate` writes the accepted synthetic features, a new ``.npy`` file per
         call (:meth:`generate_to`), instead of holding them in memory: it returns them as a
@@ -149,6 +152,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         fine_tune: Literal["full", "head"] = "full",
         gaussian: GaussianConfig | dict | None = None,
         interp: InterpConfig | dict | None = None,
+        device="cpu",
         stream_dir=None,
         stream_chunk: int = 4096,
     ):
@@ -171,6 +175,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.fine_tune = fine_tune
         self.gaussian = gaussian
         self.interp = interp
+        self.device = device
         self.stream_dir = stream_dir
         self.stream_chunk = stream_chunk
 
@@ -255,6 +260,7 @@ class LatentDiffSampler(BaseRegressionSampler):
                 checkpoint_every=settings.checkpoint_every,
                 init_from=settings.generator_from,
                 fine_tune=settings.fine_tune,
+                device=self.device,
             )
         else:  # estimated in one pass: no progress, checkpoint or pretrained start to give it
             generator = model(config, random_state=seed)
@@ -264,7 +270,11 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.gate_ = None
         if settings.gate:
             gate = QualityGate(
-                settings.quantile, settings.n_min, settings.small_bin_rule, progress=self.progress
+                settings.quantile,
+                settings.n_min,
+                settings.small_bin_rule,
+                progress=self.progress,
+                device=self.device,
             )
             self.gate_ = gate.fit(Z, b, self.bins_.n_bins)
         self._sample_seed = int(rs.randint(2**31 - 1))
