@@ -3,11 +3,11 @@
 measured right before it (best of ``--repeats`` alternating rounds, so that the other processes
 of a shared machine hurt every variant alike).
 
-Variants: ``sample`` (``FeatureDiffusion.sample`` as the sampler calls it: ``torch.no_grad``,
-the diffusers DDPM scheduler's ``step``, noise from a CPU generator), ``sample+inference_mode``
-(the same inside ``torch.inference_mode``), ``network`` (T denoiser forward passes alone,
-``inference_mode``), ``network, 2 threads`` (the same on two threads, against the 2-thread
-matmul rate).
+Variants (seed 000's DDPM sampler over all T steps): ``sample`` (``FeatureDiffusion.sample``
+as the sampler calls it: the diffusers DDPM scheduler's ``step``, noise from a CPU generator),
+``sample+inference_mode`` (the same inside an outer ``torch.inference_mode``; ``sample`` now
+uses it itself), ``network`` (T denoiser forward passes alone, ``inference_mode``),
+``network, 2 threads`` (the same on two threads, against the 2-thread matmul rate).
 
     python scripts/generation_variants.py --batch 256 \
         --out docs/results/issue-11/speed/variants.json
@@ -38,7 +38,8 @@ def main() -> None:
     size = size_for_parameters(2048, 12.9e6)
     cfg = DiffusionConfig(hidden_dim=size.hidden_dim, n_blocks=size.n_blocks,
                           embed_dim=size.embed_dim, timesteps=a.timesteps, n_steps=1,
-                          batch_size=64)  # fmt: skip
+                          batch_size=64, early_stopping=False, scheduler="ddpm",
+                          sampling_steps=None)  # seed 000's sampler: T passes  # fmt: skip
     rng = np.random.default_rng(0)
     model = FeatureDiffusion(cfg, random_state=0, progress=False).fit(
         rng.normal(size=(256, 2048)).astype(np.float32), rng.uniform(size=256)
