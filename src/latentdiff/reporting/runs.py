@@ -12,7 +12,9 @@ import numpy as np
 
 from ..metrics import LOWER_IS_BETTER
 
-CONFIG_FORMAT = 2  # latentdiff.settings.BenchConfig.FORMAT
+#: the config.json formats a report reads (latentdiff.settings.BenchConfig.FORMAT): 3 added
+#: settings to the configuration only, so issue 10's format-2 run directories still report
+CONFIG_FORMATS = (2, 3)
 
 
 @dataclass
@@ -55,10 +57,10 @@ def load_run(path: str | Path) -> Run:
         except json.JSONDecodeError as e:
             raise ValueError(f"{f} is not valid JSON ({e})") from None
     fmt = parts[2].get("format", 1) if isinstance(parts[2], dict) else None
-    if fmt != CONFIG_FORMAT:
+    if fmt not in CONFIG_FORMATS:
         raise ValueError(
-            f"{path} was written in config format {fmt}; this latentdiff reads format "
-            f"{CONFIG_FORMAT}: run the benchmark again"
+            f"{path} was written in config format {fmt}; this latentdiff reads formats "
+            f"{', '.join(map(str, CONFIG_FORMATS))}: run the benchmark again"
         )
     return Run(path, *parts)
 
