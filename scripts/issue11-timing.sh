@@ -14,11 +14,13 @@ python scripts/suite.py write "$RUNS/suite-data" > /dev/null
 bench() { name=$1; shift; latentdiff bench --methods vanilla,latentdiff --seeds "$SEEDS" \
   --no-progress --overwrite --out "$RUNS/$name" "$@" > "$RUNS/$name.log" 2>&1 || echo "$name failed"; }
 target() { python -c "import sys; sys.path.insert(0, 'scripts'); from suite import SUITE; print(SUITE['$1'][1])"; }
+# BIG=0: only the small tables (the generator's step cap max_epochs binds only there)
+BIG=${BIG:-1}
 uptime > "$RES/load-before.txt"
-bench california-housing --dataset california-housing \
+[ "$BIG" = 1 ] && bench california-housing --dataset california-housing \
   --data "$DATA/california-housing/california_housing.csv"
 for t in psid wages1 workinghours; do bench "$t" --data "$RUNS/suite-data/$t.csv" --target "$(target $t)"; done
-bench stsb-dir-bilstm --dataset stsb-dir --data "$DATA/stsb-dir" --encoder bilstm-glove
+[ "$BIG" = 1 ] && bench stsb-dir-bilstm --dataset stsb-dir --data "$DATA/stsb-dir" --encoder bilstm-glove
 uptime > "$RES/load-after.txt"
 for run in california-housing psid wages1 workinghours stsb-dir-bilstm; do
   mkdir -p "$RES/$run"

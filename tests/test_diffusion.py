@@ -277,7 +277,8 @@ def test_fitted_state_and_ema_copy(clusters_model):
     assert fd.c_mean_ == pytest.approx(c.mean()) and fd.c_std_ == pytest.approx(c.std())
     np.testing.assert_allclose(fd.z_mean_, Z.mean(0), rtol=1e-5)
     assert fd.n_parameters_ == sum(p.numel() for p in fd.denoiser_.parameters())
-    assert len(fd.loss_history_) == 500 and np.all(np.isfinite(fd.loss_history_))
+    assert len(fd.loss_history_) == fd.n_steps_ <= fd.step_cap_ <= 500  # max_epochs may cap it
+    assert np.all(np.isfinite(fd.loss_history_))
     ema_params = list(fd.ema_denoiser_.parameters())
     for e, s in zip(ema_params, fd.ema_.shadow_params, strict=True):
         assert torch.equal(e, s)

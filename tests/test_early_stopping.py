@@ -132,3 +132,18 @@ def test_min_delta_counts_small_decreases_as_none():
     assert stopped_at(losses, patience=2) is None
     assert stopped_at(losses, patience=2, min_delta=0.01) == 2  # none beat 0.99 x 1.0
     assert stopped_at([1.0, 0.98, 0.97, 0.96], patience=2, min_delta=0.01) is None
+
+
+def test_max_epochs_bounds_the_steps_by_passes_over_the_rows(tmp_path):
+    Z, c = _data(n=200)  # too few to hold out: only the caps apply
+    cfg = DiffusionConfig(n_steps=500, max_epochs=3, **TINY)  # 3 x 200 / 32 -> 19 steps
+    path = tmp_path / "diffusion.safetensors"
+    g = FeatureDiffusion(cfg, random_state=0, progress=False, checkpoint=path).fit(Z, c)
+    assert g.step_cap_ == g.n_steps_ == 19 and len(g.loss_history_) == 19
+    assert g.early_stopping_["stopped_at_step"] is None  # capped, not stopped
+    assert load_state(path, None)[1]["step"] == 19  # the capped end is checkpointed
+    again = FeatureDiffusion(cfg, random_state=0, progress=False, checkpoint=path).fit(Z, c)
+    assert again.resumed_from_step_ == again.n_steps_ == 19
+    free = FeatureDiffusion(cfg.replace(max_epochs=None, n_steps=25), random_state=0,
+                            progress=False).fit(Z, c)  # fmt: skip
+    assert free.n_steps_ == 25

@@ -181,6 +181,9 @@ class DiffusionConfig(GeneratorConfig):
     # AdamW on eq. 7 (and the settings of every generator, GeneratorConfig)
     lr: float = setting(2e-3, POSITIVE, "AdamW learning rate")
     weight_decay: float = setting(0.0, NON_NEGATIVE, "AdamW weight decay")
+    max_epochs: int | None = setting(
+        100, Optional(POSITIVE_INT), "at most this many passes over the rows (None: n_steps)"
+    )
     # early stopping on a held-out diffusion loss (n_steps is then the cap)
     early_stopping: bool = setting(True, Boolean(), "stop on a held-out eq. 7 loss")
     heldout_fraction: float = setting(

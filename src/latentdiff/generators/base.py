@@ -438,7 +438,8 @@ class FeatureGenerator(ConditionalGenerator):
             if heldout is not None:
                 parts.heldout = torch.full((len(history) // heldout["every"],), float("nan"))
             self.resumed_from_step_ = parts.resume()
-            done = self._train(parts, z, y, heldout, source)
+            self.step_cap_ = self._step_cap(len(z))
+            done, stopped = self._train(parts, z, y, heldout, source, self.step_cap_)
         for module in parts.modules.values():
             module.eval()
         parts.history = parts.history[:done]
@@ -447,7 +448,7 @@ class FeatureGenerator(ConditionalGenerator):
             "heldout_rows": heldout["rows"],
             "eval_every": heldout["every"],
             "heldout_losses": parts.heldout[: done // heldout["every"]].tolist(),
-            "stopped_at_step": done if done < self.config.n_steps else None,
+            "stopped_at_step": done if stopped else None,
         }  # fmt: skip
         if heldout is None and self._early_stopping() is not None:
             self.early_stopping_ = {"heldout_rows": 0, "stopped_at_step": None,
@@ -494,14 +495,19 @@ class FeatureGenerator(ConditionalGenerator):
         rows = torch.as_tensor(train, device=z.device)
         return z[rows], y[rows], heldout
 
-    def _train(self, parts: TrainingParts, z: Tensor, y: Tensor, heldout, source) -> int:
-        """Train from ``parts.start`` to ``n_steps``, or until the held-out loss stops
-        improving; returns the number of steps done."""
-        n = len(parts.history)
+    def _step_cap(self, n_rows: int) -> int:
+        """The most steps this fit trains on ``n_rows`` training rows: ``n_steps`` (a generator
+        may also bound the passes over the data)."""
+        return self.config.n_steps
+
+    def _train(self, parts: TrainingParts, z: Tensor, y: Tensor, heldout, source, cap: int):
+        """Train from ``parts.start`` to ``cap`` steps, or until the held-out loss stops
+        improving; returns the number of steps done and whether the held-out loss stopped it."""
+        n = min(len(parts.history), cap)
         every = heldout["every"] if heldout is not None else 0
         rule = (heldout["patience"], heldout["min_delta"]) if heldout is not None else ()
         if every and stopped_at(parts.heldout[: parts.start // every], *rule) is not None:
-            return parts.start  # resumed from the checkpoint of an early stop
+            return parts.start, True  # resumed from the checkpoint of an early stop
         what = "fit" if source is None else f"fine-tune ({self.fine_tune})"
         bar = progress_bar(range(parts.start, n), f"{self.name} {what}", self.progress,
                            total=n, initial=parts.start)  # fmt: skip
@@ -524,10 +530,11 @@ class FeatureGenerator(ConditionalGenerator):
                 parts.heldout[k] = loss
                 if stopped_at(parts.heldout[: k + 1], *rule) is not None:
                     parts.step_done(done, last=True)
-                    break
-            parts.step_done(done)
+                    bar.close()
+                    return done, True
+            parts.step_done(done, last=done == n)
         bar.close()
-        return done
+        return done, False
 
     def set_sampling(self, **settings) -> FeatureGenerator:
         """Change settings that only sampling reads (``sampling_settings``, e.g. the diffusion

@@ -321,6 +321,13 @@ class FeatureDiffusion(FeatureGenerator):
             parts.ema.step(net.parameters())
         return loss
 
+    def _step_cap(self, n_rows: int) -> int:
+        """``n_steps``, and at most ``max_epochs`` passes over the training rows."""
+        cfg = self.config
+        if cfg.max_epochs is None:
+            return cfg.n_steps
+        return min(cfg.n_steps, max(1, math.ceil(cfg.max_epochs * n_rows / cfg.batch_size)))
+
     def _early_stopping(self) -> EarlyStopping | None:
         cfg = self.config
         if not cfg.early_stopping:
