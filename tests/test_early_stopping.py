@@ -71,7 +71,7 @@ def test_too_few_rows_to_hold_out_train_to_the_cap():
     g = FeatureDiffusion(DiffusionConfig(n_steps=30, **TINY), random_state=0, progress=False)
     g.fit(Z, c)
     assert g.n_steps_ == 30 and g.early_stopping_["heldout_rows"] == 0
-    assert "trained to n_steps" in g.early_stopping_["note"]
+    assert "trained to the step cap" in g.early_stopping_["note"]
 
 
 def test_heldout_evaluation_leaves_the_weights_and_training_stream_alone(monkeypatch):
@@ -147,3 +147,14 @@ def test_max_epochs_bounds_the_steps_by_passes_over_the_rows(tmp_path):
     free = FeatureDiffusion(cfg.replace(max_epochs=None, n_steps=25), random_state=0,
                             progress=False).fit(Z, c)  # fmt: skip
     assert free.n_steps_ == 25
+
+
+def test_an_early_stop_closes_the_line_progress_display(capsys):
+    """Off a terminal, progress is printed as lines (LineProgress): a fit that stops early ends
+    its display with a last line at the step it stopped (a missing close() broke the demo)."""
+    Z, c = _data()
+    cfg = DiffusionConfig(n_steps=2000, eval_every=10, patience=2, min_delta=0.0, lr=3e-3, **TINY)
+    g = FeatureDiffusion(cfg, random_state=0, progress=True).fit(Z, c)
+    assert g.n_steps_ < cfg.n_steps
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"feature-diffusion fit: {g.n_steps_}/{g.step_cap_} ")

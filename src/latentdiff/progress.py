@@ -21,6 +21,7 @@ class LineProgress:
         self.file = file if file is not None else sys.stderr
         self.min_seconds = min_seconds
         self.postfix = ""
+        self._open, self._done, self._t0 = False, initial, 0.0
 
     def set_postfix(self, values: dict | None = None, **kw) -> None:
         items = {**(values or {}), **kw}
@@ -34,18 +35,27 @@ class LineProgress:
               file=self.file, flush=True)  # fmt: skip
 
     def __iter__(self):
-        t0 = last = time.perf_counter()
-        done = self.initial
+        t0 = last = self._t0 = time.perf_counter()
+        done = self._done = self.initial
         step = max(1, (self.total or 0) // 10)
+        self._open = True
         self._line(done, t0)
         for item in self.iterable:
             yield item
-            done += 1
+            done = self._done = done + 1
             now = time.perf_counter()
             if done % step == 0 and now - last >= self.min_seconds and done != self.total:
                 self._line(done, t0)
                 last = now
+        self._open = False
         self._line(done, t0)
+
+    def close(self) -> None:
+        """The last line of a loop left early (``break`` after the work of an item, e.g. an
+        early stop): that item counts as done."""
+        if self._open:
+            self._open = False
+            self._line(self._done + 1, self._t0)
 
 
 def _len(iterable) -> int | None:

@@ -453,7 +453,7 @@ class FeatureGenerator(ConditionalGenerator):
         if heldout is None and self._early_stopping() is not None:
             self.early_stopping_ = {"heldout_rows": 0, "stopped_at_step": None,
                                     "note": f"fewer than {MIN_HELDOUT} rows to hold out: "
-                                    "trained to n_steps"}  # fmt: skip
+                                    "trained to the step cap"}  # fmt: skip
         self.sampling_network_ = self._finish(parts)
         #: the trained networks as exported: the EMA copy in place of the network it averages
         self.trained_modules_ = dict(parts.modules)
