@@ -2,12 +2,16 @@
 their draw against hand computations and scikit-learn, determinism, bad input, and the
 generator / method / settings surfaces."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
+from conftest import long_tailed_frame
 from scipy.ndimage import convolve1d
 from sklearn.metrics.pairwise import cosine_similarity
 
+from latentdiff.cli import main
 from latentdiff.generators import GENERATORS
 from latentdiff.generators.base import TrainingParts
 from latentdiff.generators.pogdiff import (
@@ -219,3 +223,24 @@ def test_settings_method_and_cli_surfaces():
     for bad in ({"a3": 0.0}, {"k_neighbours": 0}, {"a1": -1.0}):
         with pytest.raises(Exception, match=next(iter(bad))):
             PoGDiffConfig(**bad)
+
+
+@pytest.mark.slow  # an end-to-end run: about 10 s
+def test_the_command_line_runs_pogdiff_and_refuses_bad_settings(tmp_path, capsys):
+    data = tmp_path / "t.csv"
+    long_tailed_frame(300).to_csv(data, index=False)
+    base = ["--data", str(data), "--target", "target", "--no-progress", "--epochs", "2"]
+    rc = main(["bench", *base, "--methods", "pogdiff", "--pogdiff-option", "k_neighbours=0",
+               "--out", str(tmp_path / "refused")])  # fmt: skip
+    assert rc == 2 and "k_neighbours" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
+    out = tmp_path / "run"
+    opts = ["n_steps=20", "hidden_dim=32", "k_neighbours=7", "a3=2"]
+    rc = main(["run", *base, "--generator", "pogdiff", "--out", str(out),
+               *[x for o in opts for x in ("--pogdiff-option", o)]])  # fmt: skip
+    assert rc == 0
+    runs = json.loads((out / "runs.json").read_text())
+    config = json.loads((out / "config.json").read_text())["bench"]
+    assert next(r for r in runs if r["method"] == "latentdiff")["generator"] == "pogdiff"
+    assert config["sampler"]["pogdiff"]["k_neighbours"] == 7
+    assert config["sampler"]["pogdiff"]["a3"] == 2.0 and config["sampler"]["diffusion"] is None
