@@ -241,6 +241,7 @@ def test_the_command_line_runs_pogdiff_and_refuses_bad_settings(tmp_path, capsys
     assert rc == 0
     runs = json.loads((out / "runs.json").read_text())
     config = json.loads((out / "config.json").read_text())["bench"]
-    assert next(r for r in runs if r["method"] == "latentdiff")["generator"] == "pogdiff"
+    entry = next(r for r in runs if r["method"] == "latentdiff")
+    assert entry["generator"] == "pogdiff" and entry["pogdiff_psi"]["mean"] > 0
     assert config["sampler"]["pogdiff"]["k_neighbours"] == 7
     assert config["sampler"]["pogdiff"]["a3"] == 2.0 and config["sampler"]["diffusion"] is None

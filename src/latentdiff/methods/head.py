@@ -98,6 +98,8 @@ class LatentDiff(HeadMethod):
                 info["generator_early_stopping"] = s.generator_.early_stopping_
             if s.generator_.transfer_ is not None:
                 info["transfer"] = s.generator_.transfer_
+            if getattr(s.generator_, "psi_summary_", None) is not None:  # pogdiff: eq. 12's psi
+                info["pogdiff_psi"] = s.generator_.psi_summary_
             if getattr(s.generator_, "resumed_from_step_", 0):
                 info["generator_resumed_from_step"] = s.generator_.resumed_from_step_
         else:  # the rows each generation bin borrowed from its neighbours (min_rows)
