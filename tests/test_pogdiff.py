@@ -75,15 +75,17 @@ def test_train_step_loss_by_hand_with_fixed_neighbours():
                         early_stopping=False, **SMALL)  # fmt: skip
     g = FeaturePoGDiff(cfg, progress=False)
     z, y = g._standardised(Z, c)
-    modules, opts, _, history = g._build(z.shape[1])
-    net = modules["net"]
-    with torch.no_grad():
-        net.out_proj.weight.normal_(0, 0.1)  # not zero: v(z_t, y) and v(z_t, y') differ
-        net.blocks[0].cond.weight.mul_(20.0)  # and differ much
+    with torch.random.fork_rng():  # fixed weights, whatever ran before
+        torch.manual_seed(0)
+        modules, opts, _, history = g._build(z.shape[1])
+        net = modules["net"]
+        with torch.no_grad():
+            net.out_proj.weight.normal_(0, 0.1)  # not zero: v(z_t, y) and v(z_t, y') differ
+            net.blocks[0].cond.weight.mul_(20.0)  # and differ much
     n = len(z)
     nb_index = torch.arange(n).roll(1)[:, None]  # row i's neighbour is row i - 1
     sim = torch.linspace(-0.2, 0.9, n)[:, None]
-    density = torch.linspace(0.02, 0.2, n)
+    density = torch.linspace(0.005, 0.05, n)
     g.neighbours_ = Neighbours(nb_index, torch.ones(n, 1), sim, density)
     gen = torch.Generator().manual_seed(5)
     parts = TrainingParts(modules, opts, None, history, gen, g.device, None, (), 1)
@@ -111,7 +113,7 @@ def test_train_step_loss_by_hand_with_fixed_neighbours():
         p = (max(s, 0.0) ** e_ if s > 0 else 0.0) / (cfg.a3 * float(density[r]))  # eq. 12
         total += float(((o - v) ** 2).mean() + p * ((o - o_nb) ** 2).mean())  # eq. 13
         pull += float(p * ((o - o_nb) ** 2).mean())
-    assert pull > 0.05 * total  # the neighbour term is a real part of what is checked
+    assert pull > 0.2 * total  # the neighbour term is a real part of what is checked
     assert loss == pytest.approx(total / cfg.batch_size, rel=1e-5)
 
 
