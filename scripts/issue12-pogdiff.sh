@@ -19,7 +19,10 @@ bench california-housing vanilla,latentdiff,pogdiff "${CH[@]}"
 for ab in similarity_term density_term; do
   bench "california-housing-no-$ab" vanilla,pogdiff "${CH[@]}" --pogdiff-option "$ab=false"
 done
-for run in california-housing california-housing-no-similarity_term california-housing-no-density_term; do
+# control: psi ~ 0 (a3 = 1e9), the plain loss with PoGDiff's extra draws and forward pass
+bench california-housing-psi0 vanilla,pogdiff "${CH[@]}" --pogdiff-option a3=1e9
+for run in california-housing california-housing-no-similarity_term \
+  california-housing-no-density_term california-housing-psi0; do
   mkdir -p "$RES/$run"
   cp "$RUNS/$run"/{config.json,results.json,results.md,runs.json} "$RES/$run/"
 done
