@@ -5,7 +5,8 @@
 # inverse density: --pogdiff-option similarity_term=false / density_term=false), each with
 # vanilla in its run; the per-bin Frechet distance of generated to held-out real features
 # (scripts/issue12_pogdiff_frechet.py, on the first run's networks). Result files:
-# docs/results/issue-12/pogdiff/. Not yet here: STS-B-DIR (MiniLM), diamonds.
+# docs/results/issue-12/pogdiff/. Then STS-B-DIR (MiniLM) and diamonds, vanilla / latentdiff /
+# pogdiff.
 . "$(dirname "$0")/bench-env.sh"
 export OMP_NUM_THREADS=1
 SEEDS=${SEEDS:-0,1,2}
@@ -21,8 +22,11 @@ for ab in similarity_term density_term; do
 done
 # control: psi ~ 0 (a3 = 1e9), the plain loss with PoGDiff's extra draws and forward pass
 bench california-housing-psi0 vanilla,pogdiff "${CH[@]}" --pogdiff-option a3=1e9
+HF_HUB_OFFLINE=1 bench stsb-dir-minilm vanilla,latentdiff,pogdiff --dataset stsb-dir \
+  --data "$DATA/stsb-dir" --encoder minilm
+bench diamonds vanilla,latentdiff,pogdiff --dataset diamonds
 for run in california-housing california-housing-no-similarity_term \
-  california-housing-no-density_term california-housing-psi0; do
+  california-housing-no-density_term california-housing-psi0 stsb-dir-minilm diamonds; do
   mkdir -p "$RES/$run"
   cp "$RUNS/$run"/{config.json,results.json,results.md,runs.json} "$RES/$run/"
 done
