@@ -30,6 +30,7 @@ for run in california-housing california-housing-no-similarity_term \
   mkdir -p "$RES/$run"
   cp "$RUNS/$run"/{config.json,results.json,results.md,runs.json} "$RES/$run/"
 done
-python scripts/issue12_pogdiff_frechet.py "$RUNS/california-housing" \
-  "$RES/california-housing-frechet"
+for run in california-housing diamonds; do
+  python scripts/issue12_pogdiff_frechet.py "$RUNS/$run" "$RES/$run-frechet"
+done
 cat "$RES/california-housing/results.md"
