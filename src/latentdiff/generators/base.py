@@ -330,29 +330,17 @@ class FeatureGenerator(ConditionalGenerator):
         """Check features Z (N, m) and conditions c (N,), keep their standardisation and return
         both standardised as float32 tensors on the device. With a pretrained ``source``, its
         feature dimension must be Z's, and c is standardised with its statistics."""
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] < 1:
-            raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
-        if not np.all(np.isfinite(Z)):
-            raise ValueError(f"Z has {int((~np.isfinite(Z)).sum())} non-finite value(s)")
-        c = check_labels(c, "c", allow_empty=True)
-        if len(c) != len(Z):
-            raise ValueError(f"Z and c have different lengths: {len(Z)} vs {len(c)}")
-        if len(Z) < 2:
-            raise ValueError(f"at least 2 samples are needed to fit, got {len(Z)}")
-        self.n_features_in_ = Z.shape[1]
-        self.z_mean_ = Z.mean(axis=0)
-        self.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
+        zs, c = self._check_and_standardise(Z, c)
         self.c_range_ = (float(c.min()), float(c.max()))
         if source is not None:
-            self._check_source(source, Z.shape[1], c)
+            self._check_source(source, zs.shape[1], c)
             self.c_mean_, self.c_std_ = float(source.meta["c_mean"]), float(source.meta["c_std"])
         else:
             self.c_mean_ = float(c.mean())
             c_std = float(c.std())
             self.c_std_ = c_std if c_std > 1e-6 else 1.0  # one condition value: only centre it
         dev = self.device
-        z = torch.as_tensor((Z - self.z_mean_) / self.z_std_, dtype=torch.float32, device=dev)
+        z = torch.as_tensor(zs, dtype=torch.float32, device=dev)
         y = torch.as_tensor((c - self.c_mean_) / self.c_std_, dtype=torch.float32, device=dev)
         return z, y
 

@@ -130,20 +130,7 @@ class BinnedGenerator(ConditionalGenerator):
     # --- shared -----------------------------------------------------------------------------
     def fit(self, Z, c) -> BinnedGenerator:
         """Fit every bin (condition value) of features Z (N, m) conditioned on c (N,)."""
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] < 1:
-            raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
-        if not np.all(np.isfinite(Z)):
-            raise ValueError(f"Z has {int((~np.isfinite(Z)).sum())} non-finite value(s)")
-        c = check_labels(c, "c", allow_empty=True)
-        if len(c) != len(Z):
-            raise ValueError(f"Z and c have different lengths: {len(Z)} vs {len(c)}")
-        if len(Z) < 2:
-            raise ValueError(f"at least 2 samples are needed to fit, got {len(Z)}")
-        self.n_features_in_ = Z.shape[1]
-        self.z_mean_ = Z.mean(axis=0)
-        self.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
-        self._z = (Z - self.z_mean_) / self.z_std_
+        self._z, c = self._check_and_standardise(Z, c)
         self.conditions_, inverse = np.unique(c, return_inverse=True)
         self._rows_of = [np.flatnonzero(inverse == k) for k in range(self.conditions_.size)]
         self._seed_ = _seed(self.random_state)

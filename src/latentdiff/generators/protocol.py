@@ -23,6 +23,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..validation import check_labels
+
 
 class ConditionalGenerator(ABC):
     """A conditional generator p(z | c) over feature vectors: ``fit(Z, c)`` then
@@ -50,6 +52,25 @@ class ConditionalGenerator(ABC):
         all at once (generators whose draws are not made batch by batch); the trained ones
         (:class:`~latentdiff.generators.base.FeatureGenerator`) yield one batch at a time."""
         yield self.sample(c, batch_size, random_state)
+
+    def _check_and_standardise(self, Z, c) -> tuple[np.ndarray, np.ndarray]:
+        """Check features Z (N, m) and conditions c (N,) and keep the features' per-dimension
+        mean and std (floored at 1e-6) in ``z_mean_`` / ``z_std_``: returns (Z standardised,
+        float64; c checked)."""
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] < 1:
+            raise ValueError(f"Z must be a 2-D array of shape (n_samples, m), got shape {Z.shape}")
+        if not np.all(np.isfinite(Z)):
+            raise ValueError(f"Z has {int((~np.isfinite(Z)).sum())} non-finite value(s)")
+        c = check_labels(c, "c", allow_empty=True)
+        if len(c) != len(Z):
+            raise ValueError(f"Z and c have different lengths: {len(Z)} vs {len(c)}")
+        if len(Z) < 2:
+            raise ValueError(f"at least 2 samples are needed to fit, got {len(Z)}")
+        self.n_features_in_ = Z.shape[1]
+        self.z_mean_ = Z.mean(axis=0)
+        self.z_std_ = np.maximum(Z.std(axis=0), 1e-6)
+        return (Z - self.z_mean_) / self.z_std_, c
 
     @abstractmethod
     def export(self, path, metadata: dict | None = None) -> Path:
