@@ -8,19 +8,15 @@ and what ``latentdiff-tuned`` chose on each seed.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
 
+from run_files import load
+
 
 def _table(run: Path) -> str:
-    config = json.loads((run / "config.json").read_text())
-    metric = config["bench"]["table_metrics"][0]
-    records = json.loads((run / "results.json").read_text())
-    runs = [e for e in json.loads((run / "runs.json").read_text()) if "error" not in e]
-    value = {(r["method"], r["seed"], r["region"]): r["value"] for r in records
-             if r["metric"] == metric and r["value"] is not None}  # fmt: skip
+    config, metric, runs, value, records = load(run)
     methods = list(dict.fromkeys(r["method"] for r in records))
     seeds = sorted({r["seed"] for r in records})
     lines = [

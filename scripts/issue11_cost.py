@@ -12,29 +12,12 @@ this run (the same network), so the error comparison is like for like.
 
 from __future__ import annotations
 
-import json
-import statistics
 import sys
 from pathlib import Path
 
+from run_files import load, mean_sd
+
 ADDED = ("sampler_fit", "generate_and_gate", "head")
-
-
-def _load(run: Path):
-    config = json.loads((run / "config.json").read_text())
-    metric = config["bench"]["table_metrics"][0]
-    records = json.loads((run / "results.json").read_text())
-    runs = [e for e in json.loads((run / "runs.json").read_text()) if "error" not in e]
-    value = {(r["method"], r["seed"], r["region"]): r["value"] for r in records
-             if r["metric"] == metric and r["value"] is not None}  # fmt: skip
-    return config, metric, runs, value
-
-
-def _ms(values, fmt="{:.3f}") -> str:
-    if not values:
-        return "-"
-    sd = f" ± {fmt.format(statistics.stdev(values))}" if len(values) > 1 else ""
-    return fmt.format(statistics.fmean(values)) + sd
 
 
 def _rows(runs, value, seeds, label_suffix=""):
@@ -50,23 +33,23 @@ def _rows(runs, value, seeds, label_suffix=""):
         ]
         steps = [entries[s].get("generator_steps") for s in seeds if s in entries]
         steps = "-" if any(x is None for x in steps) else ", ".join(map(str, steps))
-        cells = [m + label_suffix, _ms(ratios, "{:.2f}") + "x", steps]
+        cells = [m + label_suffix, mean_sd(ratios, ".2f") + "x", steps]
         for region in ("all", "few"):
             r = [value[(m, s, region)] / value[("vanilla", s, region)] for s in seeds
                  if (m, s, region) in value and ("vanilla", s, region) in value]  # fmt: skip
-            cells.append(_ms(r))
+            cells.append(mean_sd(r, ".3f"))
         out.append("| " + " | ".join(cells) + " |")
     return out
 
 
 def table(run: Path, before: Path | None) -> str:
-    config, metric, runs, value = _load(run)
+    config, metric, runs, value = load(run)[:4]
     seeds = sorted({e["seed"] for e in runs})
     net = [e["seconds"] for e in runs if e["method"] == "vanilla"]
     lines = [
         f"### {config['dataset_summary']['name']} (`{run.name}`, encoder "
         f"`{config['encoder_name']}`, seeds {seeds}, {metric.upper()}; vanilla network "
-        f"{_ms(net, '{:.1f}')} s)",
+        f"{mean_sd(net, '.1f')} s)",
         "",
         f"| method | added time / network time | generator steps | {metric} all / vanilla | "
         f"{metric} few / vanilla |",
@@ -74,7 +57,7 @@ def table(run: Path, before: Path | None) -> str:
     ]
     lines += _rows(runs, value, seeds)
     if before is not None:
-        _, metric_b, runs_b, value_b = _load(before)
+        _, metric_b, runs_b, value_b = load(before)[:4]
         same = all(
             value_b.get(("vanilla", s, r)) == value.get(("vanilla", s, r))
             for s in seeds

@@ -11,26 +11,15 @@ vanilla network's training seconds, all means over seeds.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
 
-
-def _ms(values: list[float], fmt: str) -> str:
-    if not values:
-        return "-"
-    sd = f" ± {statistics.stdev(values):{fmt}}" if len(values) > 1 else ""
-    return f"{statistics.fmean(values):{fmt}}{sd}"
+from run_files import load, mean_sd
 
 
 def _table(run: Path) -> str:
-    config = json.loads((run / "config.json").read_text())
-    metric = config["bench"]["table_metrics"][0]
-    records = json.loads((run / "results.json").read_text())
-    runs = [e for e in json.loads((run / "runs.json").read_text()) if "error" not in e]
-    value = {(r["method"], r["seed"], r["region"]): r["value"] for r in records
-             if r["metric"] == metric and r["value"] is not None}  # fmt: skip
+    config, metric, runs, value, records = load(run)
     methods = list(dict.fromkeys(r["method"] for r in records))
     seeds = sorted({r["seed"] for r in records})
     vanilla_s = [e["seconds"] for e in runs if e["method"] == "vanilla"]
@@ -45,19 +34,19 @@ def _table(run: Path) -> str:
     for m in methods:
         cells = []
         for region in ("all", "few"):
-            cells.append(_ms([value[(m, s, region)] for s in seeds if (m, s, region) in value],
+            cells.append(mean_sd([value[(m, s, region)] for s in seeds if (m, s, region) in value],
                              ".4g"))  # fmt: skip
         for region in ("all", "few"):
             ratios = [value[(m, s, region)] / value[("vanilla", s, region)] for s in seeds
                       if (m, s, region) in value and ("vanilla", s, region) in value]  # fmt: skip
-            cells.append("" if m == "vanilla" else _ms(ratios, ".3f"))
+            cells.append("" if m == "vanilla" else mean_sd(ratios, ".3f"))
         mine = [e for e in runs if e["method"] == m]
         stages = [e["stage_seconds"] for e in mine if "stage_seconds" in e]
         for k in ("sampler_fit", "generate_and_gate", "head"):
-            cells.append(_ms([s[k] for s in stages], ".2f") if stages else "")
+            cells.append(mean_sd([s[k] for s in stages], ".2f") if stages else "")
         own = [e["generator_fit_seconds"] for e in mine if "generator_fit_seconds" in e]
         if own:  # recorded since issue 11: the generator's own part of the sampler fit
-            cells[-3] += f" ({_ms(own, '.2f')})"
+            cells[-3] += f" ({mean_sd(own, '.2f')})"
         acc = [(e["n_synthetic_accepted"], e["n_synthetic_requested"]) for e in mine
                if "n_synthetic_requested" in e]  # fmt: skip
         cells.append(
