@@ -102,3 +102,29 @@ def test_class_diffusion_refuses_bad_conditions():
         ClassFeatureDiffusion(n_classes=1)
     with pytest.raises(ValueError, match="pretrained"):
         ClassFeatureDiffusion(init_from="x.safetensors")
+
+
+def test_logit_adjustment_by_hand():
+    from latentdiff.classification.methods import logit_adjust
+
+    # priors 3/4, 1/4: logits (0, 0) -> (-ln 3/4, -ln 1/4) = (0.2877, 1.3863): the tail wins
+    out = logit_adjust(np.zeros((1, 2)), [30, 10])
+    assert out[0].tolist() == pytest.approx([-math.log(0.75), -math.log(0.25)])
+
+
+def test_run_classification_on_digits():
+    from latentdiff.classification.loaders import load_digits_lt
+    from latentdiff.classification.methods import LDMLRSettings, run_classification
+
+    ds = load_digits_lt(imbalance_factor=10)
+    settings = LDMLRSettings(target="few", ratio=0.2, epochs=3,
+                             diffusion=dict(LDMLR_DIFFUSION, n_steps=40))  # fmt: skip
+    rows, details = run_classification(ds, seed=0, encoder="mlp", epochs=5, ldmlr=settings)
+    methods = {r["method"] for r in rows}
+    assert methods == {"ce", "label-shift", "ldmlr", "label-shift+ldmlr"}
+    assert len(rows) == 4 * 4 * 2  # methods x (all + 3 regions) x (accuracy, macro_f1)
+    # ratio 0.2 of 544 rows = 109 features, all for the two few classes (17, 13 rows)
+    assert details["ldmlr"]["generated_per_class"] == [0] * 8 + [54, 55]
+    assert all(r["value"] is None or 0 <= r["value"] <= 1 for r in rows)
+    with pytest.raises(ValueError, match="unknown classification method"):
+        run_classification(ds, methods=("ce", "wcdas"), encoder="mlp")

@@ -29,6 +29,9 @@ LDMLR_DIFFUSION: dict = {
     "schedule": "linear",
     "timesteps": 50,
     "sampling_steps": None,
+    # seed 002, sec. 4.1: the diffusion model is trained for 200 epochs with Adam at 1e-3
+    "max_epochs": 200,
+    "lr": 1e-3,
 }
 
 

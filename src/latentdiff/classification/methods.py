@@ -1,0 +1,108 @@
+"""The classification methods of seed 002, Table 1, on one shared stage 1 per seed (so every
+method of a run is compared on the same encoder: paired differences):
+
+* ``ce``: the cross-entropy classifier of stage 1;
+* ``label-shift``: its logits adjusted by the training class priors, logit_y - log pi_y (post-hoc
+  logit adjustment, Menon et al., 2021, tau = 1; for a class-balanced test set this is the
+  prior correction p_test(y|x) ~ p_train(y|x) / pi_y of Tian et al., 2020, seed 002's [40]);
+* ``ldmlr``: stages 2-3 (a class-conditional diffusion on the stage-1 features, generated
+  features for a target and ratio, the head fine-tuned on eq. 13);
+* ``label-shift+ldmlr``: the LDMLR head's logits adjusted by the same training priors.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
+from .ldmlr import FINE_TUNE_LR, GAMMA, fine_tune_head, generation_counts, generation_labels
+from .metrics import classification_metrics, records
+from .model import build_classifier, features, logits, train_ce
+from .protocol import LTDataset
+
+CLASS_METHODS: tuple[str, ...] = ("ce", "label-shift", "ldmlr", "label-shift+ldmlr")
+
+
+def logit_adjust(logit: np.ndarray, train_counts, tau: float = 1.0) -> np.ndarray:
+    """logit_y - tau log pi_y with pi the training class frequencies (Menon et al., 2021)."""
+    counts = np.asarray(train_counts, dtype=np.float64)
+    return logit - tau * np.log(counts / counts.sum())[None, :]
+
+
+@dataclass
+class LDMLRSettings:
+    """Stages 2-3: what to generate (``target``, ``ratio``), which features train the head
+    (``use``: ``both`` or ``generated`` only, seed 002 Table 5), eq. 13's ``gamma``, the
+    fine-tuning learning rate and epochs, and the diffusion settings (DiffusionConfig names)."""
+
+    target: str = "all"
+    ratio: float = 0.2
+    use: str = "both"
+    gamma: float = GAMMA
+    lr: float = FINE_TUNE_LR
+    epochs: int = 20
+    diffusion: dict = field(default_factory=lambda: dict(LDMLR_DIFFUSION, n_steps=3000))
+
+    def __post_init__(self):
+        if self.use not in ("both", "generated"):
+            raise ValueError(f"use must be 'both' or 'generated', got {self.use!r}")
+
+
+def run_classification(
+    ds: LTDataset,
+    methods=CLASS_METHODS,
+    seed: int = 0,
+    *,
+    encoder: str = "cnn",
+    epochs: int = 30,
+    lr: float = 1e-3,
+    ldmlr: LDMLRSettings | None = None,
+) -> tuple[list[dict], dict]:
+    """Train stage 1 once, score every method of ``methods`` on the test set; returns the
+    records ``{dataset, method, seed, region, metric, value}`` and run details."""
+    unknown = [m for m in methods if m not in CLASS_METHODS]
+    if unknown:
+        raise ValueError(f"unknown classification method(s) {unknown}; known: {CLASS_METHODS}")
+    ldmlr = ldmlr or LDMLRSettings()
+    model = build_classifier(encoder, ds.train.X, ds.n_classes)
+    stage1 = train_ce(model, ds.train.X, ds.train.y, ds.val.X, ds.val.y, epochs=epochs, lr=lr,
+                      random_state=seed)  # fmt: skip
+    counts, regions = ds.train_counts, ds.region_of_class
+    test_logits = {"ce": logits(model, ds.test.X)}
+    details: dict = {"stage1": {"best_epoch": stage1.best_epoch,
+                                "val_accuracy": stage1.val_accuracy}}  # fmt: skip
+    if any("ldmlr" in m for m in methods):
+        Z = features(model, ds.train.X)  # (N, m), stage 1's encoded features D_z
+        gen = ClassFeatureDiffusion(ldmlr.diffusion, n_classes=ds.n_classes, random_state=seed,
+                                    progress=False).fit(Z, ds.train.y)  # fmt: skip
+        per_class = generation_counts(counts, regions, ldmlr.target, ldmlr.ratio)
+        y_gen = generation_labels(per_class)
+        Z_gen = gen.sample(y_gen, random_state=seed + 1)  # D_z_hat, eq. 12
+        head = copy.deepcopy(model.head)
+        if ldmlr.use == "both":
+            hist = fine_tune_head(head, Z, ds.train.y, Z_gen, y_gen, gamma=ldmlr.gamma,
+                                  lr=ldmlr.lr, epochs=ldmlr.epochs, random_state=seed)  # fmt: skip
+        else:  # generated only: plain CE on D_z_hat
+            hist = fine_tune_head(head, Z_gen, y_gen, Z_gen[:0], y_gen[:0], lr=ldmlr.lr,
+                                  epochs=ldmlr.epochs, random_state=seed)  # fmt: skip
+        Z_test = features(model, ds.test.X)
+        with torch.no_grad():
+            test_logits["ldmlr"] = head(torch.as_tensor(Z_test)).numpy()
+        details["ldmlr"] = {
+            "generated_per_class": per_class.tolist(),
+            "diffusion_steps": gen.n_steps_,
+            "fine_tune_loss": hist[-1],
+        }
+    rows = []
+    for m in methods:
+        base = "ldmlr" if "ldmlr" in m else "ce"
+        out = test_logits[base]
+        if m.startswith("label-shift"):
+            out = logit_adjust(out, counts)
+        scores = classification_metrics(ds.test.y, out.argmax(1), regions)
+        rows += records(ds.name, m, seed, scores)
+    return rows, details
