@@ -121,8 +121,8 @@ def test_run_classification_on_digits():
                              diffusion=dict(LDMLR_DIFFUSION, n_steps=40))  # fmt: skip
     rows, details = run_classification(ds, seed=0, encoder="mlp", epochs=5, ldmlr=settings)
     methods = {r["method"] for r in rows}
-    assert methods == {"ce", "label-shift", "ldmlr", "label-shift+ldmlr"}
-    assert len(rows) == 4 * 4 * 2  # methods x (all + 3 regions) x (accuracy, macro_f1)
+    assert methods == {"ce", "label-shift", "ldmlr", "label-shift+ldmlr", "ce-ft"}
+    assert len(rows) == 5 * 4 * 2  # methods x (all + 3 regions) x (accuracy, macro_f1)
     # ratio 0.2 of 544 rows = 109 features, all for the two few classes (17, 13 rows)
     assert details["ldmlr"]["generated_per_class"] == [0] * 8 + [54, 55]
     assert all(r["value"] is None or 0 <= r["value"] <= 1 for r in rows)

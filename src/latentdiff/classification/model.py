@@ -18,15 +18,15 @@ from torch import Tensor, nn
 
 
 class SmallCNN(nn.Module):
-    """Two conv-BN-ReLU-maxpool stages (16, 32 channels), global average pool, a linear map to
-    ``feature_dim``: (B, H, W) -> (B, feature_dim)."""
+    """Two conv-BN-ReLU-maxpool stages (16, 32 channels), flattened (32 x H/4 x W/4), a linear
+    map to ``feature_dim`` with ReLU: (B, H, W) -> (B, feature_dim)."""
 
     def __init__(self, feature_dim: int = 64, dropout: float = 0.0) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, feature_dim), nn.ReLU(),
+            nn.Flatten(), nn.LazyLinear(feature_dim), nn.ReLU(),
             nn.Dropout(dropout),
         )  # fmt: skip
 
@@ -59,6 +59,8 @@ def build_classifier(kind: str, X: np.ndarray, n_classes: int, feature_dim: int 
         if X.ndim != 3:
             raise ValueError(f"the cnn encoder takes (N, H, W) images, got shape {X.shape}")
         enc = SmallCNN(feature_dim, dropout)
+        with torch.no_grad():  # size the lazy linear layer from one image
+            enc.eval()(torch.as_tensor(X[:1], dtype=torch.float32))
     elif kind == "mlp":
         if X.ndim != 2:
             raise ValueError(f"the mlp encoder takes (N, d) vectors, got shape {X.shape}")
