@@ -126,5 +126,7 @@ def test_run_classification_on_digits():
     # ratio 0.2 of 544 rows = 109 features, all for the two few classes (17, 13 rows)
     assert details["ldmlr"]["generated_per_class"] == [0] * 8 + [54, 55]
     assert all(r["value"] is None or 0 <= r["value"] <= 1 for r in rows)
+    again, _ = run_classification(ds, seed=0, encoder="mlp", epochs=5, ldmlr=settings)
+    assert again == rows  # seeded: the same records
     with pytest.raises(ValueError, match="unknown classification method"):
         run_classification(ds, methods=("ce", "wcdas"), encoder="mlp")

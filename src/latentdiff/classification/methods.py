@@ -70,6 +70,7 @@ def run_classification(
     if unknown:
         raise ValueError(f"unknown classification method(s) {unknown}; known: {CLASS_METHODS}")
     ldmlr = ldmlr or LDMLRSettings()
+    torch.manual_seed(seed)  # the stage-1 weights
     model = build_classifier(encoder, ds.train.X, ds.n_classes)
     stage1 = train_ce(model, ds.train.X, ds.train.y, ds.val.X, ds.val.y, epochs=epochs, lr=lr,
                       random_state=seed)  # fmt: skip
