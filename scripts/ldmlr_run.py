@@ -2,7 +2,7 @@
 label-shift+ldmlr, ce-ft):
 
     python scripts/ldmlr_run.py mnist|digits IF SEED [OUT.json] [--target all|many|medium|few]
-        [--ratio 0.2] [--use both|generated]
+        [--ratio 0.2] [--use both|generated] [--methods ce,label-shift,...]
 
 seed 002's ablations: Table 4 (--target), Table 5 (--use), Figure 2 (--ratio).
 """
@@ -22,6 +22,7 @@ p.add_argument("out", nargs="?")
 p.add_argument("--target", default="all")
 p.add_argument("--ratio", type=float, default=0.2)
 p.add_argument("--use", default="both")
+p.add_argument("--methods", default="ce,label-shift,ldmlr,label-shift+ldmlr,ce-ft")
 a = p.parse_args()
 settings = LDMLRSettings(target=a.target, ratio=a.ratio, use=a.use)
 t0 = time.time()

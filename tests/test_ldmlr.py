@@ -121,8 +121,8 @@ def test_run_classification_on_digits():
                              diffusion=dict(LDMLR_DIFFUSION, n_steps=40))  # fmt: skip
     rows, details = run_classification(ds, seed=0, encoder="mlp", epochs=5, ldmlr=settings)
     methods = {r["method"] for r in rows}
-    assert methods == {"ce", "label-shift", "ldmlr", "label-shift+ldmlr", "ce-ft"}
-    assert len(rows) == 5 * 4 * 2  # methods x (all + 3 regions) x (accuracy, macro_f1)
+    assert methods == {"ce", "label-shift", "ldmlr", "label-shift+ldmlr", "ce-ft", "cb", "crt"}
+    assert len(rows) == 7 * 4 * 2  # methods x (all + 3 regions) x (accuracy, macro_f1)
     # ratio 0.2 of 544 rows = 109 features, all for the two few classes (17, 13 rows)
     assert details["ldmlr"]["generated_per_class"] == [0] * 8 + [54, 55]
     assert all(r["value"] is None or 0 <= r["value"] <= 1 for r in rows)
@@ -130,3 +130,11 @@ def test_run_classification_on_digits():
     assert again == rows  # seeded: the same records
     with pytest.raises(ValueError, match="unknown classification method"):
         run_classification(ds, methods=("ce", "wcdas"), encoder="mlp")
+
+
+def test_class_balanced_weights_by_hand():
+    from latentdiff.classification.methods import class_balanced_weights
+
+    # beta 0.5: 1/E_n = 0.5 / (1 - 0.5^n): n = 1 -> 1, n = 2 -> 2/3; normalised to sum 2
+    w = class_balanced_weights([1, 2], beta=0.5)
+    assert w.tolist() == pytest.approx([2 * 1 / (5 / 3), 2 * (2 / 3) / (5 / 3)])

@@ -9,7 +9,12 @@ method of a run is compared on the same encoder: paired differences):
   features for a target and ratio, the head fine-tuned on eq. 13);
 * ``label-shift+ldmlr``: the LDMLR head's logits adjusted by the same training priors;
 * ``ce-ft`` (a control, not in seed 002): the head fine-tuned as in stage 3 with no generated
-  features (eq. 13 without its second term), to separate LDMLR's gain from the extra epochs.
+  features (eq. 13 without its second term), to separate LDMLR's gain from the extra epochs;
+* ``cb`` (the field's control): its own stage 1, cross-entropy weighted by the class-balanced
+  weights of Cui et al. (2019), w_c ~ (1 - beta) / (1 - beta^n_c), beta = 0.999, sum_c w_c = C;
+* ``crt`` (the field's control): classifier re-training (Kang et al., 2020): a fresh head on the
+  frozen stage-1 features, trained on a class-balanced resample of them (each class equally
+  likely per draw), Adam at 1e-3.
 """
 
 from __future__ import annotations
@@ -26,7 +31,16 @@ from .metrics import classification_metrics, records
 from .model import build_classifier, features, logits, train_ce
 from .protocol import LTDataset
 
-CLASS_METHODS: tuple[str, ...] = ("ce", "label-shift", "ldmlr", "label-shift+ldmlr", "ce-ft")
+CLASS_METHODS: tuple[str, ...] = (
+    "ce", "label-shift", "ldmlr", "label-shift+ldmlr", "ce-ft", "cb", "crt"
+)  # fmt: skip
+
+
+def class_balanced_weights(train_counts, beta: float = 0.999) -> np.ndarray:
+    """w_c = (1 - beta) / (1 - beta^n_c) normalised to sum to C (Cui et al., 2019, eq. 5)."""
+    n = np.asarray(train_counts, dtype=np.float64)
+    w = (1.0 - beta) / (1.0 - np.power(beta, n))  # 1 / effective number E_n
+    return w * n.size / w.sum()
 
 
 def logit_adjust(logit: np.ndarray, train_counts, tau: float = 1.0) -> np.ndarray:
@@ -107,9 +121,26 @@ def run_classification(
                        epochs=ldmlr.epochs, random_state=seed)  # fmt: skip
         with torch.no_grad():
             test_logits["ce-ft"] = head(torch.as_tensor(features(model, ds.test.X))).numpy()
+    if "cb" in methods:
+        torch.manual_seed(seed)
+        cb_model = build_classifier(encoder, ds.train.X, ds.n_classes)
+        train_ce(cb_model, ds.train.X, ds.train.y, ds.val.X, ds.val.y, epochs=epochs, lr=lr,
+                 weight=class_balanced_weights(counts), random_state=seed)  # fmt: skip
+        test_logits["cb"] = logits(cb_model, ds.test.X)
+    if "crt" in methods:
+        Z = features(model, ds.train.X)
+        rng = np.random.default_rng(seed)
+        p = 1.0 / counts[ds.train.y]
+        rows_b = rng.choice(len(Z), size=len(Z), p=p / p.sum())  # class-balanced resample
+        torch.manual_seed(seed)
+        head = torch.nn.Linear(Z.shape[1], ds.n_classes)
+        fine_tune_head(head, Z[rows_b], ds.train.y[rows_b], Z[:0], ds.train.y[:0], lr=1e-3,
+                       epochs=ldmlr.epochs, random_state=seed)  # fmt: skip
+        with torch.no_grad():
+            test_logits["crt"] = head(torch.as_tensor(features(model, ds.test.X))).numpy()
     rows = []
     for m in methods:
-        base = "ldmlr" if "ldmlr" in m else ("ce-ft" if m == "ce-ft" else "ce")
+        base = "ldmlr" if "ldmlr" in m else (m if m in ("ce-ft", "cb", "crt") else "ce")
         out = test_logits[base]
         if m.startswith("label-shift"):
             out = logit_adjust(out, counts)
