@@ -8,8 +8,9 @@ import torch
 from latentdiff.generators import base as G
 from latentdiff.generators.diffusion import FeatureDiffusion
 from latentdiff.generators.gan import FeatureGAN
+from latentdiff.generators.pogdiff import FeaturePoGDiff
 from latentdiff.io import load_state, save_state
-from latentdiff.settings import DiffusionConfig, GANConfig
+from latentdiff.settings import DiffusionConfig, GANConfig, PoGDiffConfig
 
 CFG = DiffusionConfig(n_steps=30, hidden_dim=32, n_blocks=1, embed_dim=8, batch_size=32)
 GAN_CFG = GANConfig(n_steps=30, hidden_dim=32, d_hidden_dim=32, embed_dim=8, batch_size=32)
@@ -49,7 +50,12 @@ def _assert_same_model(a, b):
     assert np.array_equal(a.sample(c, random_state=1), b.sample(c, random_state=1))
 
 
-MODELS = {"diffusion": (FeatureDiffusion, CFG), "gan": (FeatureGAN, GAN_CFG)}
+POG_CFG = PoGDiffConfig(**CFG.to_dict(), k_neighbours=5)
+MODELS = {
+    "diffusion": (FeatureDiffusion, CFG),
+    "gan": (FeatureGAN, GAN_CFG),
+    "pogdiff": (FeaturePoGDiff, POG_CFG),  # its neighbour draws come from the checkpointed RNG
+}
 
 
 @pytest.mark.parametrize("every", [1, 7, 29])

@@ -20,6 +20,7 @@ from .settings import (
     DataConfig,
     DiffusionConfig,
     HeadConfig,
+    PoGDiffConfig,
     SamplerConfig,
     TrainConfig,
 )
@@ -30,6 +31,7 @@ _SECTIONS = {
     "train": TrainConfig,
     "sampler": SamplerConfig,
     "sampler.diffusion": DiffusionConfig,
+    "sampler.pogdiff": PoGDiffConfig,
     "head": HeadConfig,
 }
 
@@ -73,6 +75,7 @@ MAPPINGS = {
     "--gan-option": "sampler.gan",
     "--gaussian-option": "sampler.gaussian",
     "--interp-option": "sampler.interp",
+    "--pogdiff-option": "sampler.pogdiff",
     "--method-option": "method_options",
 }
 _FLAG_OF = (
@@ -154,6 +157,7 @@ def _add_common(p: argparse.ArgumentParser, data_flags: tuple[str, ...] | None =
         "--gan-option": "any GANConfig setting, repeatable (e.g. n_steps=2000)",
         "--gaussian-option": "any GaussianConfig setting, repeatable (e.g. min_rows=20)",
         "--interp-option": "any InterpConfig setting, repeatable (e.g. k_neighbors=null)",
+        "--pogdiff-option": "any PoGDiffConfig setting, repeatable (e.g. k_neighbours=20, a3=2)",
     }
     for flag, text in helps.items():
         group = groups["model" if flag == "--encoder-option" else "LatentDiff"]

@@ -6,6 +6,7 @@ settings                  what they configure                                   
 :class:`TrainConfig`      stage 1: the network h(f(x)) (eq. 1, seed 000)         ``training``
 :class:`HeadConfig`       stage 7: the head on real + synthetic features          ``training``
 :class:`DiffusionConfig`  stage 3: the feature diffusion model (Table 6)          ``generators``
+:class:`PoGDiffConfig`    the diffusion model trained with PoGDiff's loss (003)   ``generators``
 :class:`GANConfig`        LatentGAN's generator (seed 000, app. E)                ``generators``
 :class:`GaussianConfig`   the per-bin Gaussian generator (issue 11)               ``generators``
 :class:`InterpConfig`     the per-bin interpolation generator (SMOTE in z)        ``generators``
@@ -42,7 +43,7 @@ from .params import (
 
 #: the feature generators by name (:data:`latentdiff.generators.GENERATORS`; each has the
 #: settings part of the same name in :class:`SamplerConfig`)
-GENERATOR_NAMES = ("diffusion", "gan", "gaussian", "interp")
+GENERATOR_NAMES = ("diffusion", "gan", "gaussian", "interp", "pogdiff")
 #: generators estimated from the features, not trained: nothing to checkpoint, export or fine-tune
 UNTRAINED_GENERATORS = ("gaussian", "interp")
 MAX_TIMESTEPS = 10_000  # far above any published feature or image diffusion schedule
@@ -217,6 +218,27 @@ class DiffusionConfig(GeneratorConfig):
 
 
 @dataclass(frozen=True)
+class PoGDiffConfig(DiffusionConfig):
+    """The feature diffusion model trained on PoGDiff's loss (seed 003, eq. 8-13) in v-prediction
+    form (:mod:`latentdiff.generators.pogdiff`); every :class:`DiffusionConfig` setting as there.
+
+    ``k_neighbours`` nearest training rows by cosine similarity of their features (eq. 8); the
+    weight psi = max(0, s^(a1 + a2 1[other bin])) / (a3 density(bin)) (eq. 9-12), the density
+    the LDS-smoothed label density scaled so that 1 / density has mean one over the training rows
+    (standing in for the paper's VAE ELBO). ``similarity_term`` / ``density_term`` False drop
+    that factor of psi (the paper's Table 5 ablation). Seed 003 gives no values for k, a1-a3;
+    the defaults are its footnote-3 example (a1 = a2 = 1) and a3 = 1 (docs/methods.md).
+    """
+
+    k_neighbours: int = setting(10, POSITIVE_INT, "neighbours y' is drawn from (eq. 8)")
+    a1: float = setting(1.0, NON_NEGATIVE, "similarity exponent, same bin (eq. 9)")
+    a2: float = setting(1.0, NON_NEGATIVE, "extra similarity exponent, other bin (eq. 9)")
+    a3: float = setting(1.0, POSITIVE, "inverse-density scale (eq. 11)")
+    similarity_term: bool = setting(True, Boolean(), "psi has the similarity factor (eq. 9)")
+    density_term: bool = setting(True, Boolean(), "psi has the inverse density (eq. 11)")
+
+
+@dataclass(frozen=True)
 class GANConfig(GeneratorConfig):
     """LatentGAN's generator and discriminator (no values in seed 000; see
     :mod:`latentdiff.generators.gan`). ``n_steps`` counts generator steps, each after one
@@ -292,6 +314,7 @@ class SamplerConfig(Settings):
     gan: GANConfig | None = setting(None, Optional(Nested(GANConfig)), "")
     gaussian: GaussianConfig | None = setting(None, Optional(Nested(GaussianConfig)), "")
     interp: InterpConfig | None = setting(None, Optional(Nested(InterpConfig)), "")
+    pogdiff: PoGDiffConfig | None = setting(None, Optional(Nested(PoGDiffConfig)), "")
     generator: str | None = setting(
         None,
         Optional(Options(*GENERATOR_NAMES)),
@@ -519,7 +542,8 @@ class BenchConfig(Settings):
         sampler = self._resolved(self.sampler, "sampler", SamplerConfig, uses)
         if sampler is not None:
             generators = (("diffusion", DiffusionConfig), ("gan", GANConfig),
-                          ("gaussian", GaussianConfig), ("interp", InterpConfig))  # fmt: skip
+                          ("gaussian", GaussianConfig), ("interp", InterpConfig),
+                          ("pogdiff", PoGDiffConfig))  # fmt: skip
             parts = {p: self._resolved(getattr(sampler, p), f"sampler.{p}", cls, uses)
                      for p, cls in generators}  # fmt: skip
             sampler = sampler.replace(**parts)
@@ -601,11 +625,12 @@ class BenchConfig(Settings):
 
 #: which methods use each part of the configuration, for the message when none does
 _USERS = {
-    "sampler": "latentdiff, latentdiff-gaussian, latentdiff-interp or latentgan",
+    "sampler": "latentdiff, latentdiff-gaussian, latentdiff-interp, latentgan or pogdiff",
     "diffusion": "latentdiff or latentdiff-tuned",
     "gan": "latentgan",
     "gaussian": "latentdiff-gaussian (or --generator gaussian)",
     "interp": "latentdiff-interp (or --generator interp)",
+    "pogdiff": "pogdiff (or --generator pogdiff)",
     "head": "latentdiff, latentgan, rrt or retrain-head",
 }
 

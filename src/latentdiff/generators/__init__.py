@@ -2,7 +2,9 @@
 the LatentGAN baseline (its app. E), both trained on one base (:mod:`latentdiff.generators.base`),
 and two estimated from each bin's real features with nothing to train (issue 11,
 :mod:`latentdiff.generators.empirical`): a per-bin Gaussian and per-bin interpolation (SMOTE in
-feature space). What the sampler asks of all four: :mod:`latentdiff.generators.protocol`."""
+feature space); and PoGDiff (seed 003), the diffusion model trained on a loss that borrows from
+a neighbour's condition (:mod:`latentdiff.generators.pogdiff`). What the sampler asks of them
+all: :mod:`latentdiff.generators.protocol`."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from .empirical import BinnedGenerator
 from .gan import FeatureGAN
 from .gaussian import FeatureGaussian
 from .interp import FeatureInterp
+from .pogdiff import FeaturePoGDiff
 from .protocol import ConditionalGenerator
 
 GENERATORS: dict[str, type[ConditionalGenerator]] = {
@@ -19,6 +22,7 @@ GENERATORS: dict[str, type[ConditionalGenerator]] = {
     "gan": FeatureGAN,
     "gaussian": FeatureGaussian,
     "interp": FeatureInterp,
+    "pogdiff": FeaturePoGDiff,
 }
 
 __all__ = [
@@ -29,5 +33,6 @@ __all__ = [
     "FeatureGAN",
     "FeatureGaussian",
     "FeatureInterp",
+    "FeaturePoGDiff",
     "FeatureGenerator",
 ]

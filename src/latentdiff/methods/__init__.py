@@ -15,7 +15,15 @@ from .base import (
 from .conr import ConR
 from .fds import FDSMethod
 from .focal import FocalR
-from .head import RRT, LatentDiff, LatentDiffGaussian, LatentDiffInterp, LatentGAN, RetrainHead
+from .head import (
+    RRT,
+    LatentDiff,
+    LatentDiffGaussian,
+    LatentDiffInterp,
+    LatentGAN,
+    PoGDiff,
+    RetrainHead,
+)
 from .input_resampling import SmognMethod, SmoterMethod
 from .ranksim import RankSim
 from .reweighting import LDS, Inv, Sqinv
@@ -44,6 +52,7 @@ METHODS: dict[str, type[Method]] = {
         LatentGAN,
         LatentDiffGaussian,
         LatentDiffInterp,
+        PoGDiff,
         LatentDiffTuned,
         Auto,
     )

@@ -7,6 +7,9 @@
 * ``latentdiff-gaussian``, ``latentdiff-interp`` (issue 11): the same with a generator that has
   nothing to train, a per-bin Gaussian or per-bin interpolation between real features (SMOTE in
   feature space); ``latentdiff --generator NAME`` is the same as ``latentdiff-NAME``.
+* ``pogdiff`` (seed 003, issue 12): the same with the diffusion model trained on PoGDiff's
+  loss, which borrows from a feature neighbour's condition (:mod:`latentdiff.generators.pogdiff`);
+  ``latentdiff --generator pogdiff`` is the same.
 * ``retrain-head``: the control, stage 7 with no synthetic feature (ratio 0). The difference
   between it and ``latentdiff`` is what the synthetic features contribute.
 * ``rrt`` (seed 004, sec. 4): "regressor re-training", the head retrained with inverse-frequency
@@ -95,6 +98,8 @@ class LatentDiff(HeadMethod):
                 info["generator_early_stopping"] = s.generator_.early_stopping_
             if s.generator_.transfer_ is not None:
                 info["transfer"] = s.generator_.transfer_
+            if getattr(s.generator_, "psi_summary_", None) is not None:  # pogdiff: eq. 12's psi
+                info["pogdiff_psi"] = s.generator_.psi_summary_
             if getattr(s.generator_, "resumed_from_step_", 0):
                 info["generator_resumed_from_step"] = s.generator_.resumed_from_step_
         else:  # the rows each generation bin borrowed from its neighbours (min_rows)
@@ -126,6 +131,15 @@ class LatentDiffInterp(LatentDiff):
 
     name = "latentdiff-interp"
     generator = "interp"
+    follows_setting = False
+
+
+class PoGDiff(LatentDiff):
+    """LatentDiff with the diffusion model trained on PoGDiff's loss (seed 003, eq. 8-13;
+    :mod:`latentdiff.generators.pogdiff`)."""
+
+    name = "pogdiff"
+    generator = "pogdiff"
     follows_setting = False
 
 

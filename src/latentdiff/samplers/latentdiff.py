@@ -28,7 +28,14 @@ from ..augment import QualityGate, allocate, bin_mean_abs_error, priority
 from ..binning import GenerationBins
 from ..featurefile import FeatureFile, FeatureWriter
 from ..generators import GENERATORS
-from ..settings import DiffusionConfig, GANConfig, GaussianConfig, InterpConfig, SamplerConfig
+from ..settings import (
+    DiffusionConfig,
+    GANConfig,
+    GaussianConfig,
+    InterpConfig,
+    PoGDiffConfig,
+    SamplerConfig,
+)
 from .base import BaseRegressionSampler
 
 #: peak bytes per generated value: the float64 un-standardised samples, the gate's float64
@@ -86,7 +93,7 @@ class LatentDiffSampler(BaseRegressionSampler):
     diffusion : DiffusionConfig or dict, optional
         The diffusion model's settings (:class:`latentdiff.settings.DiffusionConfig`, Table 6
         defaults); used when ``generator="diffusion"``.
-    generator : {"diffusion", "gan", "gaussian", "interp"}, default "diffusion"
+    generator : {"diffusion", "gan", "gaussian", "interp", "pogdiff"}, default "diffusion"
         The conditional feature generator (:data:`latentdiff.generators.GENERATORS`):
         LatentDiff's diffusion model, the LatentGAN baseline (seed 000, app. E;
         :class:`latentdiff.generators.gan.FeatureGAN`), or one estimated from each bin's real
@@ -97,6 +104,10 @@ class LatentDiffSampler(BaseRegressionSampler):
         The settings of those generators (:class:`latentdiff.settings.GANConfig`,
         :class:`~latentdiff.settings.GaussianConfig`, :class:`~latentdiff.settings.InterpConfig`);
         each is used when it is the ``generator``.
+    pogdiff : PoGDiffConfig or dict, optional
+        The settings of the ``pogdiff`` generator (:class:`latentdiff.settings.PoGDiffConfig`:
+        the diffusion model's and PoGDiff's k, a1-a3; seed 003), used when it is the
+        ``generator``.
     random_state : int, RandomState or None
     progress : bool
         Show progress bars.
@@ -144,7 +155,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         diffusion: DiffusionConfig | dict | None = None,
         random_state=None,
         progress: bool = False,
-        generator: Literal["diffusion", "gan", "gaussian", "interp"] = "diffusion",
+        generator: Literal["diffusion", "gan", "gaussian", "interp", "pogdiff"] = "diffusion",
         gan: GANConfig | dict | None = None,
         checkpoint_dir=None,
         checkpoint_every: int = 250,
@@ -155,6 +166,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         device="cpu",
         stream_dir=None,
         stream_chunk: int = 4096,
+        pogdiff: PoGDiffConfig | dict | None = None,
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -178,6 +190,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.device = device
         self.stream_dir = stream_dir
         self.stream_chunk = stream_chunk
+        self.pogdiff = pogdiff
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
