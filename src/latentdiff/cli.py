@@ -361,6 +361,14 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                 help="a method's option, repeatable (e.g. lds.kernel=laplace)",
             )
             p.add_argument("--seeds", type=_int_list, default=(0, 1, 2))
+            p.add_argument("--task", choices=("regression", "classification"),
+                           default="regression", help="classification: long-tailed classes "
+                           "(LDMLR, seed 002; methods ce, label-shift, ldmlr, ...)")  # fmt: skip
+            p.add_argument(
+                "--imbalance-factor", type=float, default=None,
+                help="--task classification: n_max / n_min of the exponential training "
+                "profile (mnist-lt 100, digits-lt 10, a table: as read)",
+            )  # fmt: skip
         else:
             p.add_argument("--seed", type=int, default=0)
         p.add_argument(
@@ -551,6 +559,20 @@ def _speed(a: argparse.Namespace) -> int:
     return 0
 
 
+def _classification(a: argparse.Namespace) -> int:
+    """``bench --task classification`` (:mod:`latentdiff.classification.bench`)."""
+    from .classification.bench import run_classification_bench
+
+    if a.resume:
+        raise ValueError("--resume is not available for --task classification yet")
+    methods = [m.strip() for m in (a.methods or "ce,ldmlr").split(",") if m.strip()]
+    run_classification_bench(dataset=a.dataset, data=a.data, target=a.target, methods=methods,
+                             seeds=a.seeds, out=a.out, imbalance_factor=a.imbalance_factor,
+                             overwrite=a.overwrite)  # fmt: skip
+    print((Path(a.out) / "results.md").read_text())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, subs = _parser()
     a = parser.parse_args(argv)
@@ -563,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.command == "speed":
             a.argv = list(sys.argv[1:] if argv is None else argv)
             return _speed(a)
+        if getattr(a, "task", "regression") == "classification":
+            return _classification(a)
         if a.resume:
             return _execute(_resumed_config(subs[a.command], a), a.resume, resume=True, a=a)
         if a.command in ("demo", "run"):

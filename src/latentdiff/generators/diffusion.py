@@ -214,6 +214,12 @@ def label_embedding(E: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(1, E), nn.SiLU(), nn.Linear(E, E), nn.LayerNorm(E))
 
 
+def class_embedding(E: int, n_classes: int) -> nn.Sequential:
+    """e_y = LayerNorm(Embedding(y)) for a class index y in 0..n_classes-1: the class condition
+    of seed 002's eps_theta(z_t, t, y) (sec. 3.3), in the place of the scalar label's MLP."""
+    return nn.Sequential(nn.Embedding(n_classes, E), nn.LayerNorm(E))
+
+
 #: noise and step draws per held-out row in the early-stopping loss
 HELDOUT_DRAWS = 2
 
@@ -239,11 +245,16 @@ class Denoiser(nn.Module):
     projected into every residual block. The output layer is zero-initialised (g = 0 at start).
     """
 
-    def __init__(self, m: int, config: DiffusionConfig) -> None:
+    def __init__(self, m: int, config: DiffusionConfig, n_classes: int | None = None) -> None:
         super().__init__()
         self.embed_dim = E = config.embed_dim
         (H, n_blocks), dropout = denoiser_size(m, config), config.dropout
-        self.label_embed = label_embedding(E)  # e_y = LayerNorm(MLP(y))
+        #: None: y is a standardised scalar label; else y holds class indices 0..n_classes-1
+        self.n_classes = n_classes
+        if n_classes is None:
+            self.label_embed = label_embedding(E)  # e_y = LayerNorm(MLP(y))
+        else:
+            self.label_embed = class_embedding(E, n_classes)  # e_y = LayerNorm(Embedding(y))
         self.time_embed = nn.Linear(E, E)  # e_t = Linear(SinusoidalPE(t))
         self.input_proj = nn.Linear(m, H)
         self.blocks = nn.ModuleList(ResidualBlock(H, E, dropout) for _ in range(n_blocks))
@@ -253,8 +264,12 @@ class Denoiser(nn.Module):
         nn.init.zeros_(self.out_proj.bias)
 
     def forward(self, z_t: Tensor, y: Tensor, t: Tensor) -> Tensor:
-        """z_t (B, m), standardised label y (B,), paper step t in 1..T (B,) -> (B, m)."""
-        e_y = self.label_embed(y.to(z_t.dtype)[:, None])  # (B, E)
+        """z_t (B, m), standardised label (or class index) y (B,), paper step t in 1..T (B,)
+        -> (B, m)."""
+        if self.n_classes is None:
+            e_y = self.label_embed(y.to(z_t.dtype)[:, None])  # (B, E)
+        else:
+            e_y = self.label_embed(y.long())  # (B, E)
         e_t = self.time_embed(sinusoidal_embedding(t, self.embed_dim))  # (B, E)
         e = F.silu(e_y + e_t)  # (B, E)
         h = self.input_proj(z_t)  # (B, H)
@@ -295,13 +310,17 @@ class FeatureDiffusion(FeatureGenerator):
         cfg = self.config
         self.scheduler_ = make_scheduler(cfg)  # the training schedule (every sampler's)
         self.alphas_cumprod_ = self.scheduler_.alphas_cumprod.to(self.device, torch.float32)
-        net = Denoiser(m, cfg).to(self.device)
+        net = self._denoiser(m).to(self.device)
         fused = self.device.type in ("cpu", "cuda")  # fused AdamW: ~10x faster step on CPU
         opt = torch.optim.AdamW(
             net.parameters(), cfg.lr, weight_decay=cfg.weight_decay, fused=fused
         )
         ema = make_ema(net.parameters(), cfg.ema_decay) if cfg.use_ema else None
         return {"net": net}, {"opt": opt}, ema, torch.empty(cfg.n_steps)
+
+    def _denoiser(self, m: int) -> Denoiser:
+        """The network g_theta for m-d features (a class-conditional model overrides it)."""
+        return Denoiser(m, self.config)
 
     def _train_step(self, parts: TrainingParts, z: Tensor, y: Tensor, step: int) -> Tensor:
         cfg, dev, gen = self.config, self.device, parts.gen
