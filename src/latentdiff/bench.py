@@ -36,6 +36,7 @@ from .data.base import DIRDataset
 from .data.registry import load_dataset
 from .device import resolve_device
 from .encoders import DEFAULT_ENCODER, make_encoder
+from .generators.pogdiff import check_neighbours_before_training
 from .io import atomic_write_text, write_json
 from .methods import RunContext
 from .metrics import REGION_COLUMNS, per_bin_errors, shot_metrics
@@ -120,6 +121,7 @@ def _run(config: BenchConfig, out: Path, dataset, resume: bool, overwrite: bool,
             raise ValueError("no data: give the configuration a DataConfig or pass dataset=")
         d = config.data
         dataset = load_dataset(d.dataset, **d.given())
+    check_neighbours_before_training(dataset.train.y, config.sampler)  # before stage 1
     encoder_name = config.encoder or DEFAULT_ENCODER[dataset.modality]
     records: list[dict] = []
     runs: list[dict] = []  # one per (method, seed); a failed one holds "error" instead
