@@ -6,9 +6,11 @@ the paired change against ``latentdiff`` of the same run in brackets (mean ± st
 value / latentdiff's - 1, in %), the gate's acceptance over seeds (min-max), and the method's
 seconds (mean). For ``latentdiff-tuned`` the chosen generator per seed instead of the acceptance.
 
-    python scripts/issue12_pogdiff_table.py LABEL=RUN:METHOD [LABEL=RUN:METHOD ...]
+    python scripts/issue12_pogdiff_table.py LABEL=RUN:METHOD[@RUN:METHOD] ...
 
-RUN is a folder name under docs/results/issue-12/pogdiff/ or a path.
+RUN is a folder name under docs/results/issue-12/pogdiff/ or a path. ``@RUN:METHOD`` pairs the
+row against that method of that run (same seeds) instead of latentdiff of its own run: for runs
+whose networks are bit-identical (the tuned runs).
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ RES = Path("docs/results/issue-12/pogdiff")
 REGIONS = ("all", "many", "medium", "few")
 
 
-def row(label: str, run: Path, method: str) -> str:
+def row(label: str, run: Path, method: str, ref: tuple[Path, str] | None = None) -> str:
     _, metric, runs, value, _ = load(run)
+    ref_value, ref_method = (value, "latentdiff") if ref is None else (load(ref[0])[3], ref[1])
     seeds = sorted({s for (m, s, _) in value if m == method})
     cells = []
     for region in REGIONS:
         v = [value[(method, s, region)] for s in seeds if (method, s, region) in value]
         fmt = ".4f" if max(abs(x) for x in v) < 10 else ".1f"
         cell = mean_sd(v, fmt)
-        if method != "latentdiff" and all((("latentdiff", s, region) in value) for s in seeds):
-            ratio = [100 * (value[(method, s, region)] / value[("latentdiff", s, region)] - 1)
-                     for s in seeds]  # fmt: skip
+        base = [ref_value.get((ref_method, s, region)) for s in seeds]
+        if (ref is not None or method != "latentdiff") and None not in base:
+            pairs = zip(seeds, base, strict=True)
+            ratio = [100 * (value[(method, s, region)] / b - 1) for s, b in pairs]
             cell += f" ({_signed(ratio)} %)"
         cells.append(cell)
     mine = [e for e in runs if e["method"] == method]
@@ -59,9 +63,17 @@ def main(args: list[str]) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for a in args:
         label, _, spec = a.partition("=")
+        spec, _, against = spec.partition("@")
         run, _, method = spec.rpartition(":")
-        path = Path(run) if Path(run).is_dir() and "/" in run else RES / run
-        print(row(label, path, method))
+        ref = None
+        if against:
+            ref_run, _, ref_method = against.rpartition(":")
+            ref = (_path(ref_run), ref_method)
+        print(row(label, _path(run), method, ref))
+
+
+def _path(run: str) -> Path:
+    return Path(run) if "/" in run and Path(run).is_dir() else RES / run
 
 
 if __name__ == "__main__":
