@@ -8,8 +8,12 @@
 #     acceptance (scripts/issue12_pogdiff_frechet.py);
 #  3. latentdiff-tuned with pogdiff among its candidate generators on California Housing, beside
 #     latentdiff-tuned with its default candidates;
-#  4. pogdiff's k (k_neighbours 5, 20; 10 is the default run) on California Housing.
-# Result files: docs/results/issue-12/pogdiff/<run>/. STEPS (default "1 2 3 4") picks steps.
+#  4. pogdiff's k (k_neighbours 5, 20; 10 is the default run) on California Housing;
+#  5. latentdiff-tuned with pogdiff as its first generator (searched in full; the others on the
+#     generator axis) on California Housing;
+#  6. pogdiff's a3 (0.5, 2; 1 is the default run) on California Housing.
+# Result files: docs/results/issue-12/pogdiff/<run>/. STEPS (default "1 2 3 4 5 6") picks steps.
+# Tables: scripts/issue12_pogdiff_table.py (docs/methods.md, "PoGDiff", gives each command).
 # With a virtual environment already active (VIRTUAL_ENV), it is used as it is.
 if [ -n "${VIRTUAL_ENV:-}" ]; then
   set -euo pipefail
@@ -21,7 +25,7 @@ else
 fi
 export OMP_NUM_THREADS=1
 SEEDS=${SEEDS:-0,1,2}
-STEPS=${STEPS:-1 2 3 4}
+STEPS=${STEPS:-1 2 3 4 5 6}
 RUNS="$OUT/issue12-pogdiff"
 RES=docs/results/issue-12/pogdiff
 mkdir -p "$RUNS" "$RES"
@@ -60,6 +64,15 @@ for step in $STEPS; do
     for k in 5 20; do
       bench "california-housing-k$k" vanilla,latentdiff,pogdiff "${CH[@]}" \
         --pogdiff-option "k_neighbours=$k"
+    done ;;
+  5)
+    bench california-housing-tuned-pogdiff-first vanilla,latentdiff,latentdiff-tuned "${CH[@]}" \
+      --method-option 'latentdiff-tuned.generators=["pogdiff","diffusion","gaussian","interp"]'
+    ;;
+  6)
+    for a3 in 0.5 2; do
+      bench "california-housing-a3-$a3" vanilla,latentdiff,pogdiff "${CH[@]}" \
+        --pogdiff-option "a3=$a3"
     done ;;
   esac
 done
