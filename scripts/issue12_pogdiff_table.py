@@ -62,7 +62,7 @@ def main(args: list[str]) -> None:
     print("| method | metric | all | many | medium | few | gate acceptance / chosen | s |")
     print("|---|---|---|---|---|---|---|---|")
     for a in args:
-        label, _, spec = a.partition("=")
+        label, _, spec = a.rpartition("=")
         spec, _, against = spec.partition("@")
         run, _, method = spec.rpartition(":")
         ref = None
