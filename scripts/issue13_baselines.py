@@ -63,7 +63,9 @@ def table(run: Path) -> list[str]:
             diffs = [value[(m, s, "all")] - value[("vanilla", s, "all")] for s in seeds
                      if (m, s, "all") in value and ("vanilla", s, "all") in value]  # fmt: skip
             better = sum(d < 0 for d in diffs)
-            cells.append(f"{mean_sd(diffs, '+.4g')} ({better}/{len(diffs)})" if diffs else "-")
+            sd = f" ± {statistics.stdev(diffs):.3g}" if len(diffs) > 1 else ""
+            cells.append(f"{statistics.fmean(diffs):+.4g}{sd} ({better}/{len(diffs)})"
+                         if diffs else "-")  # fmt: skip
         cells.append(", ".join(str(e.get("best_epoch", "-")) for e in ents))
         sig = [(e.get(f"{m}_noise_sigma_init"), e.get(f"{m}_noise_sigma")) for e in ents]
         if std and all(a is not None for a, _ in sig):
