@@ -58,6 +58,7 @@ suite_target() {
 #   lr-std:    sigma's lr 1e-3 label stds per step (the authors' 1e-2 years on ~10-year age stds)
 #   init1:     sigma from 1 label std (the authors' 10 years on IMDB-WIKI, 8 on Boston), lr-std
 #   fixed1:    sigma fixed at 1 label std (the authors' NYUD2 and Boston runs fix sigma)
+#   fixed01:   sigma fixed at 0.1 label std
 #   old-grid:  old, with BNI's buckets on a grid spanning the training labels (bni_grid)
 #   new:       the defaults after issue 13 (no options)
 declare -A SIGMA=(
@@ -65,10 +66,11 @@ declare -A SIGMA=(
   [lr-std]="init_sigma_std=0.1 sigma_lr_std=0.001 bucket_centers=\"midpoint\""
   [init1]="init_sigma_std=1.0 sigma_lr_std=0.001 bucket_centers=\"midpoint\""
   [fixed1]="init_sigma_std=1.0 learn_sigma=false bucket_centers=\"midpoint\""
+  [fixed01]="init_sigma_std=0.1 learn_sigma=false bucket_centers=\"midpoint\""
   [old-grid]="init_sigma_std=0.1 sigma_lr=0.01 bucket_centers=\"grid\""
   [new]=""
 )
-SIGMA_NAMES=${SIGMA_NAMES:-old lr-std init1 fixed1 old-grid new}
+SIGMA_NAMES=${SIGMA_NAMES:-old lr-std init1 fixed1 fixed01 old-grid new}
 # the suite tables where the old defaults failed (stage bmse-suite), DATA:SETTING pairs
 TAB_RUNS=${TAB_RUNS:-medexp:old medexp:old-grid medexp:new munexp:old munexp:lr-std munexp:new}
 
@@ -76,12 +78,15 @@ if stage bmse-suite || stage bmse-tab; then
   python scripts/suite.py write "$OUT/issue13/suite-data" > /dev/null
 fi
 
-if stage bmse-suite; then  # which suite data set does Balanced MSE fail on (old defaults, seed 0)
-  for f in "$OUT"/issue13/suite-data/*.csv; do
-    name=$(basename "$f" .csv)
-    # shellcheck disable=SC2046
-    bench "suite-old/$name" --data "$f" --target "$(suite_target "$name")" \
-      --methods vanilla,bmc,bni,gai --seeds 0 $(bmse_opts ${SIGMA[old]})
+SUITE_SETTINGS=${SUITE_SETTINGS:-new old}
+if stage bmse-suite; then  # every suite data set, seed 0: where Balanced MSE fails, and the fix
+  for s in $SUITE_SETTINGS; do
+    for f in "$OUT"/issue13/suite-data/*.csv; do
+      name=$(basename "$f" .csv)
+      # shellcheck disable=SC2046
+      bench "suite-$s/$name" --data "$f" --target "$(suite_target "$name")" \
+        --methods vanilla,bmc,bni,gai --seeds 0 $(bmse_opts ${SIGMA[$s]})
+    done
   done
 fi
 

@@ -37,10 +37,10 @@ def test_balanced_mse_sigma_start_and_step_are_in_label_stds(mode):
     assert fixed.info()["noise_sigma_init"] == 2.0 and fixed.param_groups()[0]["lr"] == 0.01
 
 
-def test_balanced_mse_default_sigma_is_one_label_std_learnt_at_a_thousandth():
+def test_balanced_mse_default_sigma_starts_at_a_tenth_learnt_at_a_thousandth_label_std():
     y = np.random.default_rng(1).normal(5.0, 3.0, 200)
     hook = _setup(BalancedMSEHook("bmc"), y)
-    np.testing.assert_allclose(hook.info()["noise_sigma_init"], y.std())
+    np.testing.assert_allclose(hook.info()["noise_sigma_init"], 0.1 * y.std())
     np.testing.assert_allclose(hook.param_groups()[0]["lr"], 1e-3 * y.std())
 
 
