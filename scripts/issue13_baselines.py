@@ -89,18 +89,26 @@ def suite_table(root: Path) -> list[str]:
     head = [f"{m} {s.removeprefix('suite-')}" for m in methods for s in settings]
     lines = ["### The suite: all-shot test error over vanilla's (seed 0)", "",
              "| data set | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]  # fmt: skip
+    columns: list[list[float]] = [[] for _ in head]
     for name in names:
         cells = [name]
-        for m in methods:
-            for s in settings:
-                run = root / s / name
-                if not (run / "results.json").exists():
-                    cells.append("-")
-                    continue
-                _, _, _, value, _ = load(run)
-                a, b = value.get((m, 0, "all")), value.get(("vanilla", 0, "all"))
-                cells.append(f"{a / b:.2f}" if a is not None and b else "-")
+        for i, (m, s) in enumerate((m, s) for m in methods for s in settings):
+            run = root / s / name
+            if not (run / "results.json").exists():
+                cells.append("-")
+                continue
+            _, _, _, value, _ = load(run)
+            a, b = value.get((m, 0, "all")), value.get(("vanilla", 0, "all"))
+            if a is None or not b:
+                cells.append("-")
+                continue
+            columns[i].append(a / b)
+            cells.append(f"{a / b:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
+    medians = [f"{statistics.median(c):.2f}" if c else "-" for c in columns]
+    worst = [f"{max(c):.2f}" if c else "-" for c in columns]
+    lines.append("| **median** | " + " | ".join(medians) + " |")
+    lines.append("| **worst** | " + " | ".join(worst) + " |")
     return lines + [""]
 
 
