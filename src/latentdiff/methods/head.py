@@ -31,6 +31,19 @@ from ..samplers import LatentDiffSampler
 from ..settings import UNTRAINED_GENERATORS
 from ..training import predict_from_features
 from .base import HeadMethod, MethodOutput, RunContext
+
+
+def feature_sample(ctx: RunContext, net: VanillaFit, sampler: LatentDiffSampler, Z_syn, y_syn):
+    """The feature sample the analysis keeps (:mod:`latentdiff.analysis.sample`): the real
+    training features and the accepted synthetic ones, ``ctx.analysis_rows`` rows per side at
+    most, on the sampler's generation bins; None when the context keeps none."""
+    if not ctx.analysis_rows:
+        return None
+    from ..analysis.sample import FeatureSample
+
+    return FeatureSample.take(net.features("train"), ctx.dataset.train.y, Z_syn, y_syn,
+                              sampler.bins_, sampler.bin_labels_, ctx.analysis_rows, ctx.seed,
+                              generator=sampler.generator)  # fmt: skip
 from .reweighting import WeightingHook, default_inv_clip
 
 
@@ -106,9 +119,11 @@ class LatentDiff(HeadMethod):
             info["generator_borrowed_rows"] = s.generator_.borrowed_.tolist()
         if net.loaded_from is not None:
             info["network_loaded_from_checkpoint"] = True
+        sample = feature_sample(ctx, net, s, fit.Z_syn, fit.y_syn)  # before the file goes
         if isinstance(fit.Z_syn, FeatureFile):  # streamed to disk (stream_dir): used up
             fit.Z_syn.remove()
-        return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info, model=fit.model)
+        preds = {sp: fit.predict(sp) for sp in ("val", "test")}
+        return MethodOutput(preds, info, model=fit.model, analysis=sample)
 
 
 class LatentGAN(LatentDiff):
