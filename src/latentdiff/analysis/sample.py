@@ -91,9 +91,14 @@ class FeatureSample:
 
     @classmethod
     def take(cls, Z_real, y_real, Z_syn, y_syn, bins, bin_labels, cap: int, seed: int,
-             generator: str | None = None) -> FeatureSample:  # fmt: skip
+             regions=None, generator: str | None = None) -> FeatureSample:  # fmt: skip
         """The sample of ``cap`` rows per side; ``bins`` (a :class:`~latentdiff.binning.Bins`):
-        the generation bins, ``bin_labels`` the label each conditions on."""
+        the generation bins, ``bin_labels`` the label each conditions on; ``regions`` (the data
+        set's :class:`~latentdiff.binning.ShotRegions`): each generation bin's shot region is
+        the region most of its real training rows are in (:func:`latentdiff.tuning.bin_regions`,
+        on all the rows, not the sample), None for an empty bin."""
+        from ..tuning import bin_regions
+
         rng = np.random.default_rng((SAMPLE_STREAM, int(seed)))
         y_real = np.asarray(y_real, dtype=np.float64).reshape(-1)
         y_syn = np.asarray(y_syn, dtype=np.float64).reshape(-1)
@@ -110,7 +115,11 @@ class FeatureSample:
             "bin_labels": np.asarray(bin_labels, dtype=np.float64).tolist(),
             "real_counts": np.bincount(b_real, minlength=bins.n_bins).tolist(),
             "syn_counts": np.bincount(b_syn, minlength=bins.n_bins).tolist(),
-        }
+            "bin_regions": None
+            if regions is None
+            else [None if r is None else str(r)
+                  for r in bin_regions(b_real, regions.of(y_real), bins.n_bins)],
+        }  # fmt: skip
         return cls(_rows_of(Z_real, r), y_real[r], b_real[r], _rows_of(Z_syn, s), y_syn[s],
                    b_syn[s], meta)  # fmt: skip
 

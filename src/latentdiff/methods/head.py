@@ -43,7 +43,7 @@ def feature_sample(ctx: RunContext, net: VanillaFit, sampler: LatentDiffSampler,
 
     return FeatureSample.take(net.features("train"), ctx.dataset.train.y, Z_syn, y_syn,
                               sampler.bins_, sampler.bin_labels_, ctx.analysis_rows, ctx.seed,
-                              generator=sampler.generator)  # fmt: skip
+                              regions=ctx.dataset.regions, generator=sampler.generator)  # fmt: skip
 from .reweighting import WeightingHook, default_inv_clip
 
 
