@@ -379,6 +379,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         _add_common(p)
     _add_model_commands(sub, subs)
     _add_speed_command(sub, subs)
+    _add_analyse_command(sub, subs)
     p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
     p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
     p.add_argument("--grid", action="append", default=[], metavar="DIR",
@@ -559,6 +560,38 @@ def _speed(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_analyse_command(sub, subs: dict) -> None:
+    p = subs["analyse"] = sub.add_parser(
+        "analyse", help="feature-quality analysis of a run (seed 000 app. C): analysis.json "
+        "and figures (latentdiff.analysis)")  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished benchmark run directory")
+    p.add_argument("--out", metavar="DIR", help="where analysis.json and figures/ go "
+                   "(default RUN_DIR/analysis)")  # fmt: skip
+    p.add_argument("--methods", help="comma-separated methods to analyse (default: all)")
+    p.add_argument("--seeds", type=_int_list, help="seeds to analyse (default: all)")
+    p.add_argument(
+        "--figure-seeds",
+        choices=("first", "all"),
+        default="first",
+        help="draw each method's figures for its first seed (default) or every one",
+    )
+    p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE projection")
+
+
+def _analyse(a: argparse.Namespace) -> int:
+    """``latentdiff analyse RUN_DIR``: write analysis.json and the figures, print a summary."""
+    from .analysis.run import summary_markdown, write_analysis
+
+    if not (Path(a.run_dir) / "config.json").is_file():
+        raise FileNotFoundError(f"{a.run_dir} is not a run directory (it has no config.json)")
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()] if a.methods else None
+    path, pngs = write_analysis(a.run_dir, a.out, methods, a.seeds, a.figure_seeds,
+                                tsne=not a.no_tsne)  # fmt: skip
+    print(summary_markdown(json.loads(path.read_text())))
+    print(f"written: {path} and {len(pngs)} figures in {path.parent / 'figures'}")
+    return 0
+
+
 def _classification(a: argparse.Namespace) -> int:
     """``bench --task classification`` (:mod:`latentdiff.classification.bench`)."""
     from .classification.bench import run_classification_bench
@@ -582,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(a)
         if a.command in ("fit", "predict"):
             return _fit(a) if a.command == "fit" else _predict(a)
+        if a.command == "analyse":
+            return _analyse(a)
         if a.command == "speed":
             a.argv = list(sys.argv[1:] if argv is None else argv)
             return _speed(a)

@@ -85,8 +85,12 @@ def analyse_run(run_dir, methods=None, seeds=None) -> dict:
     return {
         "format": FORMAT,
         "dataset": config.get("dataset_summary", {}).get("name"),
-        "settings": {"min_rows": MIN_ROWS, "hist_bins": HIST_BINS, "smoothing": SMOOTHING,
-                     "neighbour_metric": "cosine"},  # fmt: skip
+        "settings": {
+            "min_rows": MIN_ROWS,
+            "hist_bins": HIST_BINS,
+            "smoothing": SMOOTHING,
+            "neighbour_metric": "cosine",
+        },  # fmt: skip
         "predictions": predictions,
         "features": features,
         "summary": summarise(features),
@@ -139,3 +143,49 @@ def write_analysis(run_dir, out=None, methods=None, seeds=None, figure_seeds="fi
             path = out / "figures" / f"{method}-seed{seed}-{name}.png"
             pngs.append(atomic_write_bytes(path, _png(drawn.figure)))
     return json_path, pngs
+
+
+#: the columns of :func:`summary_markdown`: (metric, header)
+SUMMARY_COLUMNS = (
+    ("cosine.real_syn.mean", "cos real-syn"),
+    ("cosine.real_real.mean", "cos real-real"),
+    ("neighbours.cosine_distance.median", "NN dist (median)"),
+    ("neighbours.real_to_real.mean", "real NN dist"),
+    ("neighbours.label_gap.median", "NN label gap (median)"),
+    ("activations.mean_correlation", "r(means)"),
+    ("divergence.kl", "KL"),
+    ("divergence.js", "JS"),
+    ("divergence.wasserstein", "W1"),
+    ("frechet", "Frechet"),
+)
+
+
+def summary_markdown(result: dict) -> str:
+    """A Markdown table of :func:`analyse_run`'s ``summary``: per method and group, mean ± std
+    over seeds of the main numbers; then R^2 per method."""
+    rows = {}
+    for e in result["summary"]:
+        rows.setdefault((e["method"], e["group"]), {})[e["metric"]] = e
+    head = "| method | group | " + " | ".join(h for _, h in SUMMARY_COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(SUMMARY_COLUMNS) + 2)]
+    for (method, group), cells in rows.items():
+        vals = [_cell(cells.get(m)) for m, _ in SUMMARY_COLUMNS]
+        lines.append(f"| {method} | {group} | " + " | ".join(vals) + " |")
+    r2 = {}
+    for p in result["predictions"]:
+        r2.setdefault(p["method"], []).append(p["r2"])
+    lines += ["", "| method | test R² |", "|---|---|"]
+    lines += [f"| {m} | {_cell({'mean': statistics.fmean(v), 'std': _sd(v)})} |"
+              for m, v in r2.items()]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _sd(v: list[float]) -> float | None:
+    return statistics.stdev(v) if len(v) > 1 else None
+
+
+def _cell(e: dict | None) -> str:
+    if e is None:
+        return "-"
+    sd = "" if e.get("std") is None else f" ± {e['std']:.3g}"
+    return f"{e['mean']:.3g}{sd}"

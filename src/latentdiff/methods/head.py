@@ -31,6 +31,7 @@ from ..samplers import LatentDiffSampler
 from ..settings import UNTRAINED_GENERATORS
 from ..training import predict_from_features
 from .base import HeadMethod, MethodOutput, RunContext
+from .reweighting import WeightingHook, default_inv_clip
 
 
 def feature_sample(ctx: RunContext, net: VanillaFit, sampler: LatentDiffSampler, Z_syn, y_syn):
@@ -44,7 +45,6 @@ def feature_sample(ctx: RunContext, net: VanillaFit, sampler: LatentDiffSampler,
     return FeatureSample.take(net.features("train"), ctx.dataset.train.y, Z_syn, y_syn,
                               sampler.bins_, sampler.bin_labels_, ctx.analysis_rows, ctx.seed,
                               regions=ctx.dataset.regions, generator=sampler.generator)  # fmt: skip
-from .reweighting import WeightingHook, default_inv_clip
 
 
 class LatentDiff(HeadMethod):
