@@ -352,3 +352,11 @@ def test_analysis_rows_zero_keeps_predictions_only(tmp_path, tiny_dataset):
     assert analyse_run(tmp_path)["features"] == []
     with pytest.raises(SettingError, match="analysis_rows"):
         BenchConfig(methods=("vanilla",), analysis_rows=-1)
+
+
+def test_cli_refuses_a_negative_analysis_rows_before_reading_data(tmp_path, capsys):
+    args = ["bench", "--data", str(tmp_path / "absent.csv"), "--target", "y", "--out",
+            str(tmp_path / "run"), "--analysis-rows", "-1"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--analysis-rows" in err and "Traceback" not in err

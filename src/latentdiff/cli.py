@@ -87,6 +87,7 @@ _FLAG_OF = (
         "seeds": "--seeds",
         "methods": "--methods",
         "device": "--device",
+        "analysis_rows": "--analysis-rows",
     }
     | {path: flag for flag, path in MAPPINGS.items()}
 )
@@ -242,6 +243,9 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     given.update(methods=list(methods), seeds=list(seeds), progress=not a.no_progress)
     if getattr(a, "device", None) is not None:
         given["device"] = a.device
+    if getattr(a, "analysis_rows", None) is not None:
+        given["analysis_rows"] = a.analysis_rows
+        a.flags_given.append(("--analysis-rows", "analysis_rows"))
     return BenchConfig.from_dict(given)
 
 
@@ -376,6 +380,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
             help="where every stage runs: cpu (default), cuda or cuda:N; under torchrun each "
             "process takes cuda:LOCAL_RANK (docs/scaling.md)",
         )
+        p.add_argument(
+            "--analysis-rows", type=int, default=None, metavar="N",
+            help="rows per side of the real / synthetic feature sample each LatentDiff-family "
+            "method keeps for `latentdiff analyse` (default 2000; 0: none)",
+        )  # fmt: skip
         _add_common(p)
     _add_model_commands(sub, subs)
     _add_speed_command(sub, subs)
