@@ -176,8 +176,15 @@ def test_feature_quality_groups_bins_and_regions():
     y_syn = np.repeat(bins.centers[:3], [8, 8, 3])  # bin 2 has fewer than MIN_ROWS synthetic
     Z_syn = np.random.default_rng(2).normal(size=(y_syn.size, Z.shape[1])).astype(np.float32)
     regions = ShotRegions.from_training_labels(y, bins)
-    s = FeatureSample.take(Z, y, Z_syn, y_syn, bins, bins.centers, 10_000, 0, regions=regions)
+    _, Z_test, y_test = _bins_and_rows(seed=5, n=200)  # held-out rows of the same kind
+    s = FeatureSample.take(Z, y, Z_syn, y_syn, bins, bins.centers, 10_000, 0, regions=regions,
+                           Z_test=Z_test, y_test=y_test)  # fmt: skip
     q = feature_quality(s)
+    ref = [b["reference"] for b in q["bins"]]
+    assert [r["n_test"] for r in ref] == bins.counts(y_test).tolist()
+    test0 = s.test_z[s.test_bin == 0]
+    assert ref[0]["frechet"] == pytest.approx(frechet(s.real_z[s.real_bin == 0], test0))
+    assert q["overall"]["reference"]["n_test"] == 200
     assert [b["n_real"] for b in q["bins"]] == bins.counts(y).tolist()
     assert [b["n_syn"] for b in q["bins"]] == [8, 8, 3, 0, 0]
     assert q["bins"][0]["cosine"] is not None and q["bins"][2]["cosine"] is None
@@ -281,6 +288,8 @@ def test_a_run_keeps_predictions_and_a_bounded_feature_sample(run_dir):
     f = AnalysisFile.read(out / entry["file"])
     np.testing.assert_array_equal(f.test_true, ds.test.y)
     assert f.sample.real_z.shape == (entry["real_rows"], 16)
+    assert 0 < entry["test_rows"] <= 150 and f.sample.test_z.shape == (entry["test_rows"], 16)
+    assert sum(f.sample.meta["test_counts"]) == len(ds.test.y)
     assert f.sample.meta["bin_regions"] is not None
     v = AnalysisFile.read(out / runs["vanilla"]["analysis"]["file"])
     records = json.loads((out / "results.json").read_text())

@@ -12,6 +12,11 @@ A group's comparisons are computed when it holds at least :data:`MIN_ROWS` real 
 :data:`MIN_ROWS` synthetic rows, else they are None (the row counts are always given). The
 nearest-neighbour numbers are per synthetic row (its neighbour searched among all real rows of
 the sample) and grouped by that row's bin.
+
+Each group also has a ``reference``: the same comparisons with the held-out real (test)
+features of the group in the place of the synthetic ones (in it, ``syn`` reads "held-out
+real"). A generator that drew new real features would score about the reference, sampling
+error included; a synthetic number far from it is a real difference.
 """
 
 from __future__ import annotations
@@ -44,12 +49,24 @@ def compare(real: np.ndarray, syn: np.ndarray) -> dict:
 
 def feature_quality(sample: FeatureSample) -> dict:
     """``{"overall": G, "regions": {region: G}, "bins": [G + bin fields]}``, each G holding
-    ``n_real``, ``n_syn``, ``neighbours`` and the entries of :func:`compare`."""
+    ``n_real``, ``n_syn``, ``neighbours``, the entries of :func:`compare` and ``reference``
+    (``n_test``, ``neighbours`` and :func:`compare` of real against held-out real)."""
     s, meta = sample, sample.meta
     dist, gap = nearest_real(s.real_z, s.real_y, s.syn_z, s.syn_y)
+    t_dist, t_gap = nearest_real(s.real_z, s.real_y, s.test_z, s.test_y)
     own = nearest_other_real(s.real_z)
 
-    def group(real_mask: np.ndarray, syn_mask: np.ndarray) -> dict:
+    def reference(real_mask: np.ndarray, test_mask: np.ndarray) -> dict:
+        return {
+            "n_test": int(test_mask.sum()),
+            "neighbours": {
+                "cosine_distance": summary(t_dist[test_mask]),
+                "label_gap": summary(t_gap[test_mask]),
+            },
+            **compare(s.real_z[real_mask], s.test_z[test_mask]),
+        }
+
+    def group(real_mask: np.ndarray, syn_mask: np.ndarray, test_mask: np.ndarray) -> dict:
         return {
             "n_real": int(real_mask.sum()),
             "n_syn": int(syn_mask.sum()),
@@ -59,13 +76,14 @@ def feature_quality(sample: FeatureSample) -> dict:
                 "real_to_real": summary(own[real_mask]),
             },
             **compare(s.real_z[real_mask], s.syn_z[syn_mask]),
+            "reference": reference(real_mask, test_mask),
         }
 
     edges, labels = meta["bin_edges"], meta["bin_labels"]
     bin_regions = meta.get("bin_regions") or [None] * len(labels)
     bins = []
     for k in range(len(labels)):
-        g = group(s.real_bin == k, s.syn_bin == k)
+        g = group(s.real_bin == k, s.syn_bin == k, s.test_bin == k)
         bins.append({"bin": k, "low": edges[k], "high": edges[k + 1], "label": labels[k],
                      "region": bin_regions[k], "real_total": meta["real_counts"][k],
                      "syn_total": meta["syn_counts"][k], **g})  # fmt: skip
@@ -73,8 +91,8 @@ def feature_quality(sample: FeatureSample) -> dict:
     for r in REGIONS:
         members = [k for k, br in enumerate(bin_regions) if br == r]
         if members:
-            regions[r] = group(np.isin(s.real_bin, members), np.isin(s.syn_bin, members))
-    everything = group(np.ones(len(s.real_y), bool), np.ones(len(s.syn_y), bool))
+            regions[r] = group(*(np.isin(b, members) for b in (s.real_bin, s.syn_bin, s.test_bin)))
+    everything = group(*(np.ones(len(y), bool) for y in (s.real_y, s.syn_y, s.test_y)))
     return {"overall": everything, "regions": regions, "bins": bins}
 
 
@@ -94,6 +112,14 @@ SCALARS = (
     "divergence.js",
     "divergence.wasserstein",
     "frechet",
+    "reference.cosine.real_syn.mean",
+    "reference.neighbours.cosine_distance.median",
+    "reference.neighbours.label_gap.median",
+    "reference.activations.mean_correlation",
+    "reference.divergence.kl",
+    "reference.divergence.js",
+    "reference.divergence.wasserstein",
+    "reference.frechet",
 )
 
 

@@ -79,6 +79,7 @@ def analyse_run(run_dir, methods=None, seeds=None) -> dict:
             s = f.sample
             head = {"method": method, "seed": seed, "generator": s.meta.get("generator"),
                     "real_rows": int(s.real_y.size), "synthetic_rows": int(s.syn_y.size),
+                    "test_rows": int(s.test_y.size),
                     "real_total": int(sum(s.meta["real_counts"])),
                     "synthetic_total": int(sum(s.meta["syn_counts"]))}  # fmt: skip
             features.append({**head, **feature_quality(s)})
@@ -161,20 +162,27 @@ SUMMARY_COLUMNS = (
 
 
 def summary_markdown(result: dict) -> str:
-    """A Markdown table of :func:`analyse_run`'s ``summary``: per method and group, mean ± std
-    over seeds of the main numbers; then R^2 per method."""
+    """Markdown tables of :func:`analyse_run`'s ``summary``: per method and group, mean ± std
+    over seeds of the main numbers, for the synthetic features and for the held-out real ones
+    (the reference); then R^2 per method."""
     rows = {}
     for e in result["summary"]:
         rows.setdefault((e["method"], e["group"]), {})[e["metric"]] = e
-    head = "| method | group | " + " | ".join(h for _, h in SUMMARY_COLUMNS) + " |"
-    lines = [head, "|" + "---|" * (len(SUMMARY_COLUMNS) + 2)]
-    for (method, group), cells in rows.items():
-        vals = [_cell(cells.get(m)) for m, _ in SUMMARY_COLUMNS]
-        lines.append(f"| {method} | {group} | " + " | ".join(vals) + " |")
+    lines = []
+    for title, prefix in (("synthetic features against the real training sample", ""),
+                          ("reference: held-out real (test) features against the same sample",
+                           "reference.")):  # fmt: skip
+        columns = [(prefix + m, h) for m, h in SUMMARY_COLUMNS if prefix + m in SCALARS]
+        lines += [f"{title}:", "", "| method | group | " + " | ".join(h for _, h in columns) + " |",
+                  "|" + "---|" * (len(columns) + 2)]  # fmt: skip
+        for (method, group), cells in rows.items():
+            vals = [_cell(cells.get(m)) for m, _ in columns]
+            lines.append(f"| {method} | {group} | " + " | ".join(vals) + " |")
+        lines.append("")
     r2 = {}
     for p in result["predictions"]:
         r2.setdefault(p["method"], []).append(p["r2"])
-    lines += ["", "| method | test R² |", "|---|---|"]
+    lines += ["| method | test R² |", "|---|---|"]
     lines += [f"| {m} | {_cell({'mean': statistics.fmean(v), 'std': _sd(v)})} |"
               for m, v in r2.items()]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -10,16 +10,21 @@ their ``+`` combinations) also holds
   training features the generator was fitted on, their labels and generation bins;
 * ``syn_z``, ``syn_y``, ``syn_bin``: a sample of the accepted synthetic features (after the
   gate), their labels (the bin's label) and generation bins;
+* ``test_z``, ``test_y``, ``test_bin``: a sample of the held-out real features (the test split
+  through the same encoder): the reference a synthetic feature is compared against, what a
+  generator drawing new real features would score;
 
-and in its metadata the generation bin edges and labels, the full per-bin counts of real and
-accepted synthetic rows, the evaluation bins' shot regions (``regions``), the cap and the seed.
+and in its metadata the generation bin edges and labels, the full per-bin counts of real,
+accepted synthetic and held-out rows, the evaluation bins' shot regions (``regions``), the cap
+and the seed.
 
-**The sample.** At most ``cap`` rows per side (``BenchConfig.analysis_rows``), balanced over
-generation bins (:func:`bin_quota`): every bin keeps all its rows up to a common level ``L``, the
-largest that keeps the total within the cap, the rows of a larger bin drawn uniformly without
-replacement. Rare bins are therefore kept whole (their per-bin statistics are the point of the
-analysis), and the draw uses its own generator seeded by the run's seed: keeping the sample
-changes no other random number of the run, so results are the same with or without it.
+**The sample.** At most ``cap`` rows per side (real, synthetic, held-out real;
+``BenchConfig.analysis_rows``), balanced over generation bins (:func:`bin_quota`): every bin
+keeps all its rows up to a common level ``L``, the largest that keeps the total within the cap,
+the rows of a larger bin drawn uniformly without replacement. Rare bins are therefore kept whole
+(their per-bin statistics are the point of the analysis), and the draw uses its own generator
+seeded by the run's seed: keeping the sample changes no other random number of the run, so
+results are the same with or without it.
 """
 
 from __future__ import annotations
@@ -87,12 +92,18 @@ class FeatureSample:
     syn_z: np.ndarray
     syn_y: np.ndarray
     syn_bin: np.ndarray
+    test_z: np.ndarray
+    test_y: np.ndarray
+    test_bin: np.ndarray
     meta: dict = field(default_factory=dict)
 
     @classmethod
     def take(cls, Z_real, y_real, Z_syn, y_syn, bins, bin_labels, cap: int, seed: int,
-             regions=None, generator: str | None = None) -> FeatureSample:  # fmt: skip
-        """The sample of ``cap`` rows per side; ``bins`` (a :class:`~latentdiff.binning.Bins`):
+             regions=None, generator: str | None = None, Z_test=None,
+             y_test=None) -> FeatureSample:  # fmt: skip
+        """The sample of ``cap`` rows per side (``Z_test``, ``y_test``: held-out real features,
+        none when not given; test labels outside the bins' range go to the end bins);
+        ``bins`` (a :class:`~latentdiff.binning.Bins`):
         the generation bins, ``bin_labels`` the label each conditions on; ``regions`` (the data
         set's :class:`~latentdiff.binning.ShotRegions`): each generation bin's shot region is
         the region most of its real training rows are in (:func:`latentdiff.tuning.bin_regions`,
@@ -106,6 +117,11 @@ class FeatureSample:
         b_syn = bins.assign(y_syn) if y_syn.size else np.empty(0, np.int64)
         r = balanced_rows(b_real, bins.n_bins, cap, rng)
         s = balanced_rows(b_syn, bins.n_bins, cap, rng)
+        if Z_test is None:
+            Z_test, y_test = np.empty((0, np.shape(Z_real)[1]), np.float32), np.empty(0)
+        y_test = np.asarray(y_test, dtype=np.float64).reshape(-1)
+        b_test = bins.assign(y_test) if y_test.size else np.empty(0, np.int64)
+        t = balanced_rows(b_test, bins.n_bins, cap, rng)
         meta = {
             "format": FORMAT,
             "cap": int(cap),
@@ -115,13 +131,14 @@ class FeatureSample:
             "bin_labels": np.asarray(bin_labels, dtype=np.float64).tolist(),
             "real_counts": np.bincount(b_real, minlength=bins.n_bins).tolist(),
             "syn_counts": np.bincount(b_syn, minlength=bins.n_bins).tolist(),
+            "test_counts": np.bincount(b_test, minlength=bins.n_bins).tolist(),
             "bin_regions": None
             if regions is None
             else [None if r is None else str(r)
                   for r in bin_regions(b_real, regions.of(y_real), bins.n_bins)],
         }  # fmt: skip
         return cls(_rows_of(Z_real, r), y_real[r], b_real[r], _rows_of(Z_syn, s), y_syn[s],
-                   b_syn[s], meta)  # fmt: skip
+                   b_syn[s], _rows_of(Z_test, t), y_test[t], b_test[t], meta)  # fmt: skip
 
     def summary(self) -> dict:
         """What ``runs.json`` records of it."""
@@ -130,11 +147,13 @@ class FeatureSample:
             "real_total": int(sum(self.meta["real_counts"])),
             "synthetic_rows": int(self.syn_y.size),
             "synthetic_total": int(sum(self.meta["syn_counts"])),
+            "test_rows": int(self.test_y.size),
             "cap": self.meta["cap"],
         }
 
 
-TENSORS = ("real_z", "real_y", "real_bin", "syn_z", "syn_y", "syn_bin")
+TENSORS = ("real_z", "real_y", "real_bin", "syn_z", "syn_y", "syn_bin", "test_z", "test_y",
+           "test_bin")  # fmt: skip
 
 
 def sample_path(out: Path, method: str, seed: int) -> Path:
@@ -145,9 +164,9 @@ def sample_path(out: Path, method: str, seed: int) -> Path:
 def save_analysis_file(path: Path, test_pred, test_true, sample: FeatureSample | None,
                        extra: dict) -> Path:  # fmt: skip
     """Write a (method, seed)'s file: predictions, and the feature sample when there is one."""
-    tensors = {
-        "test_pred": np.asarray(test_pred, dtype=np.float64),
-        "test_true": np.asarray(test_true, dtype=np.float64),
+    tensors = {  # copies: a data set's label array may be read-only, which torch warns about
+        "test_pred": np.array(test_pred, dtype=np.float64),
+        "test_true": np.array(test_true, dtype=np.float64),
     }
     meta = {"format": FORMAT, **extra}
     if sample is not None:

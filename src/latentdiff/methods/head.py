@@ -36,15 +36,17 @@ from .reweighting import WeightingHook, default_inv_clip
 
 def feature_sample(ctx: RunContext, net: VanillaFit, sampler: LatentDiffSampler, Z_syn, y_syn):
     """The feature sample the analysis keeps (:mod:`latentdiff.analysis.sample`): the real
-    training features and the accepted synthetic ones, ``ctx.analysis_rows`` rows per side at
-    most, on the sampler's generation bins; None when the context keeps none."""
+    training features, the accepted synthetic ones and the held-out (test) real ones,
+    ``ctx.analysis_rows`` rows per side at most, on the sampler's generation bins; None when the
+    context keeps none."""
     if not ctx.analysis_rows:
         return None
     from ..analysis.sample import FeatureSample
 
     return FeatureSample.take(net.features("train"), ctx.dataset.train.y, Z_syn, y_syn,
                               sampler.bins_, sampler.bin_labels_, ctx.analysis_rows, ctx.seed,
-                              regions=ctx.dataset.regions, generator=sampler.generator)  # fmt: skip
+                              regions=ctx.dataset.regions, generator=sampler.generator,
+                              Z_test=net.features("test"), y_test=ctx.dataset.test.y)  # fmt: skip
 
 
 class LatentDiff(HeadMethod):
