@@ -369,3 +369,26 @@ def test_cli_refuses_a_negative_analysis_rows_before_reading_data(tmp_path, caps
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "--analysis-rows" in err and "Traceback" not in err
+
+
+def test_tuned_and_auto_keep_the_features_of_their_choice(tiny_dataset):
+    from latentdiff.encoders import make_encoder
+    from latentdiff.methods import RunContext
+
+    tune = {"generators": ["gaussian"], "ratios": [0.5], "priority_weights": [0.7],
+            "region_allocations": [], "quantiles": [0.9], "synthetic_weights": [1.0],
+            "splits": []}  # fmt: skip
+    ctx = RunContext(tiny_dataset, lambda: make_encoder("mlp", hidden_dims=[16]), FAST["train"],
+                     0, sampler=FAST["sampler"], head=FAST["head"], progress=False,
+                     analysis_rows=100)  # fmt: skip
+    options = {"latentdiff-tuned": tune}
+    out, _ = ctx.run_method("latentdiff-tuned", options)
+    s = out.analysis
+    assert s.meta["generator"] == "gaussian"
+    assert sum(s.meta["syn_counts"]) == out.info["n_synthetic_accepted"]
+    assert len(s.real_y) <= 100 and len(s.test_y) <= 100
+    auto = {"auto": {"candidates": ["vanilla", "latentdiff-gaussian"], "guard": False}}
+    auto_out, _ = ctx.run_method("auto", auto)
+    chosen = auto_out.info["auto"]["chosen"]
+    assert auto_out.analysis is ctx.run_method(chosen)[0].analysis  # None for vanilla
+    assert ctx.run_method("latentdiff-gaussian")[0].analysis is not None
