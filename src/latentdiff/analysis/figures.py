@@ -31,6 +31,8 @@ from .neighbours import nearest_real
 
 #: rows t-SNE is run on at most (half real, half synthetic when both have enough)
 TSNE_ROWS = 1000
+#: fewer rows than this get no t-SNE figure (its perplexity needs several neighbours)
+TSNE_MIN_ROWS = 10
 REAL_COLOUR, SYN_COLOUR = "#3b75af", "#ef8636"
 
 
@@ -207,7 +209,8 @@ def figures(run_dir, method: str, seed: int | None = None, tsne: bool = True) ->
     """Every figure of ``method`` in the run directory ``run_dir`` for ``seed`` (default: the
     first seed it has a file for), by name: ``hexbin`` (beside vanilla of the same seed when the
     run has it) and, for a LatentDiff-family method, ``labels``, ``pca``, ``tsne`` (unless
-    ``tsne`` is False), ``activations``, ``neighbours``, ``per_bin``."""
+    ``tsne`` is False or the sample has fewer than :data:`TSNE_MIN_ROWS` rows),
+    ``activations`` and ``neighbours`` (when there are synthetic rows), ``per_bin``."""
     from .quality import feature_quality
     from .run import analysis_files
     from .sample import AnalysisFile
@@ -236,7 +239,7 @@ def figures(run_dir, method: str, seed: int | None = None, tsne: bool = True) ->
     if counts is not None:
         out["labels"] = label_histogram(regions, counts, s.meta["bin_labels"], s.meta["syn_counts"])
     out["pca"] = projection(s, "pca", seed)
-    if tsne:
+    if tsne and len(s.real_y) + len(s.syn_y) >= TSNE_MIN_ROWS:
         out["tsne"] = projection(s, "tsne", seed)
     if len(s.syn_y):
         out["activations"] = activation_scatter(s)
