@@ -352,9 +352,13 @@ def test_a_resumed_pair_writes_the_same_file(run_dir, tmp_path):
     assert (copy / name).read_bytes() == (out / name).read_bytes()
 
 
-def test_analysis_rows_zero_keeps_predictions_only(tmp_path, tiny_dataset):
+def test_analysis_rows_zero_keeps_predictions_only_and_the_same_results(run_dir, tmp_path,
+                                                                       tiny_dataset):  # fmt: skip
     cfg = BenchConfig(methods=("latentdiff-gaussian",), analysis_rows=0, **FAST)
     run_bench(cfg, tmp_path, dataset=tiny_dataset)
+    with_sample = json.loads((run_dir[0] / "results.json").read_text())
+    without = json.loads((tmp_path / "results.json").read_text())
+    assert without == [r for r in with_sample if r["method"] == "latentdiff-gaussian"]
     (entry,) = json.loads((tmp_path / "runs.json").read_text())
     assert set(entry["analysis"]) == {"file"}
     assert AnalysisFile.read(tmp_path / entry["analysis"]["file"]).sample is None
