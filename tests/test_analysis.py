@@ -80,6 +80,12 @@ def test_sample_is_bin_balanced_seeded_and_reads_a_feature_file(tmp_path):
     np.testing.assert_array_equal(again.syn_z, s.syn_z)
     other = FeatureSample.take(Z, y, Z_syn, y_syn, bins, bins.centers, cap=100, seed=4)
     assert not np.array_equal(other.real_y, s.real_y)
+    fewer = FeatureSample.take(Z, y, Z_syn[:40], y_syn[:40], bins, bins.centers, cap=100, seed=3,
+                               Z_test=Z, y_test=y)  # fmt: skip
+    again = FeatureSample.take(Z, y, Z_syn, y_syn, bins, bins.centers, cap=100, seed=3,
+                               Z_test=Z, y_test=y)  # fmt: skip
+    np.testing.assert_array_equal(fewer.real_y, again.real_y)  # whatever the synthetic count,
+    np.testing.assert_array_equal(fewer.test_y, again.test_y)  # the same real and held-out rows
     with FeatureWriter(tmp_path / "syn.npy", Z.shape[1]) as w:
         w.append(Z_syn)
     streamed = FeatureSample.take(Z, y, FeatureFile(tmp_path / "syn.npy"), y_syn, bins,

@@ -22,9 +22,10 @@ and the seed.
 ``BenchConfig.analysis_rows``), balanced over generation bins (:func:`bin_quota`): every bin
 keeps all its rows up to a common level ``L``, the largest that keeps the total within the cap,
 the rows of a larger bin drawn uniformly without replacement. Rare bins are therefore kept whole
-(their per-bin statistics are the point of the analysis), and the draw uses its own generator
-seeded by the run's seed: keeping the sample changes no other random number of the run, so
-results are the same with or without it.
+(their per-bin statistics are the point of the analysis). The draw uses its own generators,
+one per side, seeded by the run's seed: keeping the sample changes no other random number of the
+run, so results are the same with or without it, and the real and held-out samples of a seed
+are the same for every method on the same network (they share one reference).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ import numpy as np
 
 from ..io import load_tensors, save_tensors
 
-#: the sample's own random stream: (this constant, the run's seed)
+#: the sample's own random streams: (this constant, the run's seed, 0 / 1 / 2 for the real,
+#: synthetic and held-out side)
 SAMPLE_STREAM = 13
 #: rows kept per side by default (``BenchConfig.analysis_rows``)
 DEFAULT_ROWS = 2000
@@ -110,18 +112,21 @@ class FeatureSample:
         on all the rows, not the sample), None for an empty bin."""
         from ..tuning import bin_regions
 
-        rng = np.random.default_rng((SAMPLE_STREAM, int(seed)))
+        # one stream per side: the real and held-out draws of a seed do not depend on how many
+        # synthetic rows a method made, so methods on one network share its reference
+        rng_real, rng_syn, rng_test = (np.random.default_rng((SAMPLE_STREAM, int(seed), side))
+                                       for side in range(3))  # fmt: skip
         y_real = np.asarray(y_real, dtype=np.float64).reshape(-1)
         y_syn = np.asarray(y_syn, dtype=np.float64).reshape(-1)
         b_real = bins.assign(y_real)
         b_syn = bins.assign(y_syn) if y_syn.size else np.empty(0, np.int64)
-        r = balanced_rows(b_real, bins.n_bins, cap, rng)
-        s = balanced_rows(b_syn, bins.n_bins, cap, rng)
+        r = balanced_rows(b_real, bins.n_bins, cap, rng_real)
+        s = balanced_rows(b_syn, bins.n_bins, cap, rng_syn)
         if Z_test is None:
             Z_test, y_test = np.empty((0, np.shape(Z_real)[1]), np.float32), np.empty(0)
         y_test = np.asarray(y_test, dtype=np.float64).reshape(-1)
         b_test = bins.assign(y_test) if y_test.size else np.empty(0, np.int64)
-        t = balanced_rows(b_test, bins.n_bins, cap, rng)
+        t = balanced_rows(b_test, bins.n_bins, cap, rng_test)
         meta = {
             "format": FORMAT,
             "cap": int(cap),
