@@ -129,7 +129,7 @@ def test_run_classification_on_digits():
     again, _ = run_classification(ds, seed=0, encoder="mlp", epochs=5, ldmlr=settings)
     assert again == rows  # seeded: the same records
     with pytest.raises(ValueError, match="unknown classification method"):
-        run_classification(ds, methods=("ce", "wcdas"), encoder="mlp")
+        run_classification(ds, methods=("ce", "focal"), encoder="mlp")
 
 
 def test_class_balanced_weights_by_hand():
