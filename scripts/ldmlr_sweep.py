@@ -8,11 +8,10 @@ generator fit per (imbalance factor, seed), shared by every setting through
 * ``table1``: Table 1's shape, every base with and without +ldmlr, targets all and few.
 
     python scripts/ldmlr_sweep.py [--if 100 10] [--seeds 0 1 2] [--groups ratio controls table1]
-        [--out docs/results/issue-12/ldmlr]
+        [--out docs/results/issue-12/ldmlr] [--skip-existing]
 
 writes OUT/GROUP/mnist-ifIF-seedSEED.json ({records, variants, details}); a method with LDMLR
-is named ``<method> [<variant>]``, its settings in ``variants``. A target without classes in
-the data set (few at IF 10 on MNIST-LT) is skipped and listed under ``skipped``.
+is named ``<method> [<variant>]``, its settings in ``variants``.
 """
 
 import argparse
@@ -27,9 +26,10 @@ RATIOS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 BASES = ("ce", "label-shift", "cb", "crt", "wcdas")
 
 
-def groups(has_few: bool):
-    """group -> list of (variant tag, LDMLR settings, methods)."""
-    targets = ("all", "few") if has_few else ("all",)
+def groups(tail: str):
+    """group -> list of (variant tag, LDMLR settings, methods); ``tail``: the rarest region
+    of the data set (few, or medium where no class is few: MNIST-LT at IF 10)."""
+    targets = ("all", tail)
     ratio = [(f"{t}, r={r}", dict(target=t, ratio=r), ("ce", "ldmlr"))
              for t in targets for r in RATIOS]  # fmt: skip
     controls = [("encoded only", {}, ("ce", "ce-ft", "crt"))]
@@ -50,18 +50,23 @@ def main():
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--groups", nargs="+", default=["ratio", "controls", "table1"])
     p.add_argument("--out", default="docs/results/issue-12/ldmlr")
+    p.add_argument("--skip-existing", action="store_true", help="keep result files already there")
     a = p.parse_args()
     data = {imb: load_mnist_lt("../shared/data/mnist-t10k", imb, random_state=0) for imb in a.ifs}
     caches: dict = {}  # (IF, seed) -> the shared stage 1 and generators of run_classification
     for group in a.groups:  # group by group: the first groups are complete first
         for imb, ds in data.items():
-            has_few = "few" in set(ds.region_of_class)
+            present = set(ds.region_of_class)
+            tail = next(r for r in ("few", "medium", "many") if r in present)
             for seed in a.seeds:
+                out = Path(a.out) / group / f"mnist-if{imb:g}-seed{seed}.json"
+                if a.skip_existing and out.exists():
+                    continue
                 cache = caches.setdefault((imb, seed), {})
                 t0 = time.time()
                 rows, variants, details = [], {}, {}
                 seen = set()
-                for tag, kw, methods in groups(has_few)[group]:
+                for tag, kw, methods in groups(tail)[group]:
                     settings = LDMLRSettings(**kw)
                     r, d = run_classification(ds, methods, seed, encoder="cnn", epochs=30,
                                               ldmlr=settings, cache=cache)  # fmt: skip
@@ -74,9 +79,8 @@ def main():
                             rows.append(rec)
                     variants[tag] = {**settings.__dict__, "methods": list(methods)}
                     details[tag] = d
-                out = Path(a.out) / group / f"mnist-if{imb:g}-seed{seed}.json"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                skipped = [] if has_few else ["target few: no class of this data set is few"]
+                skipped = [] if tail == "few" else [f"target few: no class is few; {tail} instead"]
                 doc = {"records": rows, "variants": variants, "details": details,
                        "dataset": ds.summary(), "skipped": skipped,
                        "seconds": round(time.time() - t0, 1)}  # fmt: skip

@@ -92,8 +92,25 @@ def test_class_gaussian_control():
         ClassGaussian().fit(Z[:201], y[:201])
 
 
+def test_tail_target_is_the_rarest_region_present():
+    from latentdiff.classification.ldmlr import generation_counts, resolve_target
+
+    counts = np.array([300, 150, 60, 25, 10])  # 545 rows; ratio 0.2 -> 109 features
+    regions = np.array(["many", "many", "medium", "medium", "few"], dtype=object)
+    assert resolve_target(regions, "tail") == "few"
+    assert generation_counts(counts, regions, "tail").tolist() == [0, 0, 0, 0, 109]
+    # no few class: the medium classes are the tail; 535 rows -> 107 = 53 + 54, the extra one
+    # to the rarer class
+    assert resolve_target(regions[:4], "tail") == "medium"
+    assert generation_counts(counts[:4], regions[:4], "tail").tolist() == [0, 0, 53, 54]
+    assert resolve_target(regions[:2], "tail") == "many"
+    assert resolve_target(regions, "all") == "all"
+    with pytest.raises(ValueError, match="target must be one of"):
+        resolve_target(regions, "rare")
+
+
 def test_settings_refusals():
-    for kw, msg in [({"generator": "vae"}, "generator"), ({"target": "tail"}, "target"),
+    for kw, msg in [({"generator": "vae"}, "generator"), ({"target": "rare"}, "target"),
                     ({"ratio": -0.5}, "ratio"), ({"use": "real"}, "use")]:  # fmt: skip
         with pytest.raises(ValueError, match=msg):
             LDMLRSettings(**kw)

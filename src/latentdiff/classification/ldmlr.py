@@ -12,10 +12,23 @@ from torch import Tensor
 
 from .protocol import REGIONS
 
-TARGETS: tuple[str, ...] = ("all", *REGIONS)
+#: seed 002 Table 4's targets, and ``tail``: the rarest region the data set has (few; medium
+#: where no class is few; many where every class is many)
+TARGETS: tuple[str, ...] = ("all", *REGIONS, "tail")
 #: seed 002, sec. 4.1: gamma of eq. 13 and the fine-tuning learning rate
 GAMMA = 0.05
 FINE_TUNE_LR = 5e-4
+
+
+def resolve_target(region_of_class, target: str) -> str:
+    """The region ``target`` names on this data set: ``tail`` becomes the rarest region any
+    class is in (few, else medium, else many); other targets are returned as they are."""
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+    if target != "tail":
+        return target
+    present = set(np.asarray(region_of_class, dtype=object).tolist())
+    return next(r for r in reversed(REGIONS) if r in present)
 
 
 def generation_counts(
@@ -23,12 +36,12 @@ def generation_counts(
 ) -> np.ndarray:
     """Generated features per class: ``round(ratio * N)`` in all (N = training rows; seed 002's
     "augmentation ratio", the proportion of generated to encoded features, Figure 2), spread
-    evenly over the classes of ``target`` (p(y) of eq. 12 uniform on them), the remainder one
-    each to the targeted classes with the fewest training rows. Other classes get 0."""
+    evenly over the classes of ``target`` (p(y) of eq. 12 uniform on them; ``tail``: the
+    rarest region present, :func:`resolve_target`), the remainder one each to the targeted
+    classes with the fewest training rows. Other classes get 0."""
     counts = np.asarray(train_counts, dtype=np.int64)
     regions = np.asarray(region_of_class, dtype=object)
-    if target not in TARGETS:
-        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+    target = resolve_target(regions, target)
     if not np.isfinite(ratio) or ratio < 0:
         raise ValueError(f"ratio must be a finite number >= 0, got {ratio!r}")
     chosen = np.ones(counts.size, bool) if target == "all" else regions == target

@@ -52,6 +52,7 @@ from .ldmlr import (
     fine_tune_head,
     generation_counts,
     generation_labels,
+    resolve_target,
 )
 from .metrics import classification_metrics, records
 from .model import build_classifier, features, train_ce
@@ -339,6 +340,7 @@ def _stage3(run: _Run, base: _Base, s: LDMLRSettings, details: dict, name: str) 
                               weight=base.weight, random_state=seed)  # fmt: skip
     details.setdefault("ldmlr", {
         "generated_per_class": per_class.tolist(),
+        "target": resolve_target(ds.region_of_class, s.target),
         "generator": s.generator,
         "diffusion_steps": getattr(gen, "n_steps_", None),
     })  # fmt: skip
