@@ -4,7 +4,8 @@ generator fit per (imbalance factor, seed), shared by every setting through
 
 * ``ratio``: Figure 2, CE + LDMLR at ratios 0.05 .. 1.6, targets all and few;
 * ``controls``: Table 5 (encoded only: ce, ce-ft, crt; generated only; both) with the
-  diffusion model and the per-class Gaussian control generator, targets all and few;
+  diffusion model and the two control generators (a per-class Gaussian; the class's encoded
+  features drawn again), targets all and few;
 * ``table1``: Table 1's shape, every base with and without +ldmlr, targets all and few.
 
     python scripts/ldmlr_sweep.py [--if 100 10] [--seeds 0 1 2] [--groups ratio controls table1]
@@ -33,7 +34,7 @@ def groups(tail: str):
     ratio = [(f"{t}, r={r}", dict(target=t, ratio=r), ("ce", "ldmlr"))
              for t in targets for r in RATIOS]  # fmt: skip
     controls = [("encoded only", {}, ("ce", "ce-ft", "crt"))]
-    for gen in ("diffusion", "gaussian"):
+    for gen in ("diffusion", "gaussian", "resample"):
         controls.append((f"{gen}, generated only, all", dict(generator=gen, use="generated"),
                          ("ldmlr",)))  # fmt: skip
         for t in targets:

@@ -109,6 +109,20 @@ def test_tail_target_is_the_rarest_region_present():
         resolve_target(regions, "rare")
 
 
+def test_class_resample_control_draws_own_rows():
+    from latentdiff.classification.resample import ClassResample
+
+    Z = np.arange(12, dtype=np.float32).reshape(6, 2)
+    y = np.array([0, 0, 0, 1, 1, 2])
+    r = ClassResample().fit(Z, y)
+    s = r.sample(np.array([1] * 50 + [2] * 3), random_state=0)
+    assert {tuple(v) for v in s[:50]} == {(6.0, 7.0), (8.0, 9.0)}  # both rows of class 1
+    assert (s[50:] == Z[5]).all()
+    assert np.array_equal(s, r.sample(np.array([1] * 50 + [2] * 3), random_state=0))
+    with pytest.raises(ValueError, match="no training rows"):
+        r.sample([3])
+
+
 def test_settings_refusals():
     for kw, msg in [({"generator": "vae"}, "generator"), ({"target": "rare"}, "target"),
                     ({"ratio": -0.5}, "ratio"), ({"use": "real"}, "use")]:  # fmt: skip

@@ -57,6 +57,7 @@ from .ldmlr import (
 from .metrics import classification_metrics, records
 from .model import build_classifier, features, train_ce
 from .protocol import LTDataset
+from .resample import ClassResample
 from .wcdas import WrappedCauchyHead
 
 #: the methods ``+ldmlr`` combines with
@@ -69,7 +70,7 @@ CLASS_METHODS: tuple[str, ...] = (
 DEFAULT_METHODS: tuple[str, ...] = (
     "ce", "label-shift", "ldmlr", "label-shift+ldmlr", "ce-ft", "cb", "crt"
 )  # fmt: skip
-GENERATORS: tuple[str, ...] = ("diffusion", "gaussian")
+GENERATORS: tuple[str, ...] = ("diffusion", "gaussian", "resample")
 #: WCDAS's fixed logit scale (the reference code's iNaturalist setting). Its trainable scale
 #: s = 1 + softplus(s_raw) stays near 2 under Adam at 1e-3 over 30 epochs, and MNIST-LT stage 1
 #: then reaches 61 % test accuracy against 83 % with s = 250 (seed 0, measured in the session).
@@ -127,7 +128,8 @@ def logit_adjust(logit: np.ndarray, train_counts, tau: float = 1.0) -> np.ndarra
 @dataclass
 class LDMLRSettings:
     """Stages 2-3: what to generate (``target``, ``ratio``), by which generator (``diffusion``,
-    seed 002's; ``gaussian``, a per-class Gaussian control), which features train the head
+    seed 002's; the controls ``gaussian``, a per-class Gaussian, and ``resample``, the class's
+    encoded features drawn again), which features train the head
     (``use``: ``both`` or ``generated`` only, seed 002 Table 5), eq. 13's ``gamma``, the
     fine-tuning learning rate and epochs, and the diffusion settings (DiffusionConfig names)."""
 
@@ -253,6 +255,8 @@ class _Run:
             Z = self.features(kind, "train")
             if settings.generator == "gaussian":
                 return ClassGaussian(random_state=self.seed).fit(Z, ds.train.y)
+            if settings.generator == "resample":
+                return ClassResample().fit(Z, ds.train.y)
             return ClassFeatureDiffusion(settings.diffusion, n_classes=ds.n_classes,
                                          random_state=self.seed, progress=False
                                          ).fit(Z, ds.train.y)  # fmt: skip
