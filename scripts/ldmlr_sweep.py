@@ -35,8 +35,8 @@ def groups(tail: str):
              for t in targets for r in RATIOS]  # fmt: skip
     controls = [("encoded only", {}, ("ce", "ce-ft", "crt"))]
     for gen in ("diffusion", "gaussian", "resample"):
-        controls.append((f"{gen}, generated only, all", dict(generator=gen, use="generated"),
-                         ("ldmlr",)))  # fmt: skip
+        only = dict(generator=gen, use="generated", target="all")
+        controls.append((f"{gen}, generated only, all", only, ("ldmlr",)))
         for t in targets:
             controls.append((f"{gen}, both, {t}", dict(generator=gen, target=t),
                              ("ldmlr", "crt+ldmlr")))  # fmt: skip

@@ -131,6 +131,31 @@ def table1_gains(root: Path) -> str:
     )
 
 
+def spread(root: Path) -> str:
+    """Where the generated features of the few classes lie (scripts/ldmlr_spread.py)."""
+    path = root / "spread" / "mnist-if100.json"
+    if not path.exists():
+        return ""
+    recs = json.loads(path.read_text())["records"]
+    lines = ["\n# Generated features of the few classes, IF 100 (`python scripts/ldmlr_spread.py`,"
+             " file `spread/mnist-if100.json`)\n",
+             "Per generator and few class, mean ± std over seeds: spread = RMS distance to the "
+             "class's real mean, generated / encoded; shift = distance of the generated mean to "
+             "the real mean in real RMS spreads; CE agrees = share of generated features the "
+             "stage-1 CE head assigns to their class (%).\n",
+             "| generator | class (training rows) | spread | shift | CE agrees |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    keys = dict.fromkeys((r["generator"], r["class"], r["rows"]) for r in recs)
+    for gen, k, n in keys:
+        sel = [r for r in recs if r["generator"] == gen and r["class"] == k]
+        cells = []
+        for m, f, d in (("spread", 1, 2), ("shift", 1, 2), ("ce_agrees", 100, 0)):
+            v = np.array([r[m] for r in sel]) * f
+            cells.append(f"{v.mean():.{d}f} ± {v.std(ddof=1) if len(v) > 1 else 0:.{d}f}")
+        lines.append(f"| {gen} | {k} ({n}) | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
 def regenerate(root: Path) -> str:
     sweep = "python scripts/ldmlr_sweep.py"
     parts = [
@@ -141,6 +166,7 @@ def regenerate(root: Path) -> str:
         "medium 20-100, few < 20 (IF 100: 4 / 4 / 2 classes; IF 10: 8 / 2 / 0).\n",
         figure2(root),
         table1_gains(root),
+        spread(root),
     ]
     for imb in ("100", "10"):
         parts.append(_section(root, f"Table 1 shape, IF {imb}, all methods", sweep,
