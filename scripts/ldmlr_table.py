@@ -131,6 +131,44 @@ def table1_gains(root: Path) -> str:
     )
 
 
+def controls_gains(root: Path) -> str:
+    """CE + LDMLR with the diffusion model minus the same with each control generator, and minus
+    crt, paired by seed: what the diffusion model adds."""
+    lines = []
+    for imb in ("100", "10"):
+        files = _files(root, f"controls/mnist-if{imb}-seed*.json")
+        if not files:
+            continue
+        vals = load(files)
+        variants = json.load(open(files[0]))["variants"]
+        targets = [v.split(", ")[-1] for v in variants if v.startswith("diffusion, both")]
+        tail = targets[-1]
+        lines += [f"\nIF {imb}, accuracy points, mean ± std over {len(files)} seeds, paired: "
+                  f"all classes / {tail} classes\n",
+                  "| LDMLR (diffusion) minus | " + " | ".join(f"target {t}" for t in targets)
+                  + " |", "|---" * (len(targets) + 1) + "|"]  # fmt: skip
+        rows = [(f"the same with the {g} generator", lambda t, g=g: f"ldmlr [{g}, both, {t}]")
+                for g in ("gaussian", "resample")]  # fmt: skip
+        rows += [("crt (no generation)", lambda t: "crt"), ("ce-ft (no generation)",
+                                                             lambda t: "ce-ft")]  # fmt: skip
+        for label, ref in rows:
+            cells = [" / ".join(cell(vals, f"ldmlr [diffusion, both, {t}]", r, ref=ref(t),
+                                     value=False) for r in ("all", tail))
+                     for t in targets]  # fmt: skip
+            lines.append(f"| {label} | {' | '.join(cells)} |")
+        only = [f"ldmlr [{g}, generated only, all]" for g in ("diffusion", "gaussian", "resample")]
+        cells = [cell(vals, m, "all", ref="crt", value=False) for m in only]
+        lines += ["\nhead on generated features only (target all) minus crt, all classes: "
+                  + ", ".join(f"{g} {c}" for g, c in zip(("diffusion", "gaussian", "resample"),
+                                                        cells, strict=True))]  # fmt: skip
+    if not lines:
+        return ""
+    return (
+        "\n# What the diffusion model adds: LDMLR against its controls (MNIST-LT; "
+        "`python scripts/ldmlr_sweep.py`, files `controls/`)\n" + "\n".join(lines) + "\n"
+    )
+
+
 def spread(root: Path) -> str:
     """Where the generated features of the few classes lie (scripts/ldmlr_spread.py)."""
     path = root / "spread" / "mnist-if100.json"
@@ -166,6 +204,7 @@ def regenerate(root: Path) -> str:
         "medium 20-100, few < 20 (IF 100: 4 / 4 / 2 classes; IF 10: 8 / 2 / 0).\n",
         figure2(root),
         table1_gains(root),
+        controls_gains(root),
         spread(root),
     ]
     for imb in ("100", "10"):
