@@ -111,8 +111,8 @@ def table1_gains(root: Path) -> str:
         variants = json.load(open(files[0]))["variants"]
         bases = variants["base"]["methods"]
         targets = [t for t in variants if t != "base"]
-        head = [f"{b}" for b in ("base alone",)] + [f"+ldmlr ({t}) minus base: all / few"
-                                                     for t in targets]  # fmt: skip
+        tail = targets[-1] if targets[-1] != "all" else "few"
+        head = ["base alone"] + [f"+ldmlr ({t}) minus base: all / {tail}" for t in targets]
         lines += [f"\nIF {imb}, accuracy %, mean ± std over {len(files)} seeds; "
                   "[+ldmlr minus the base, paired]\n",
                   f"| base | {' | '.join(head)} |", "|---" * (len(head) + 1) + "|"]  # fmt: skip
@@ -121,7 +121,7 @@ def table1_gains(root: Path) -> str:
             cells = [cell(vals, b, "all", ref=None)]
             for t in targets:
                 cells.append(" / ".join(cell(vals, f"{plus} [{t}]", r, ref=b, value=False)
-                                        for r in ("all", "few")))  # fmt: skip
+                                        for r in ("all", tail)))  # fmt: skip
             lines.append(f"| {b} | {' | '.join(cells)} |")
     if not lines:
         return ""
