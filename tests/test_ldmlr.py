@@ -35,7 +35,7 @@ def test_generation_counts_by_hand():
 
 def test_generation_counts_bad_input():
     with pytest.raises(ValueError, match="target must be one of"):
-        generation_counts(COUNTS, REGIONS, "tail", 0.2)
+        generation_counts(COUNTS, REGIONS, "rare", 0.2)
     with pytest.raises(ValueError, match="ratio"):
         generation_counts(COUNTS, REGIONS, "all", -1)
     with pytest.raises(ValueError, match="no class is in region 'few'"):
