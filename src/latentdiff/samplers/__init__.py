@@ -4,6 +4,15 @@ the SMOTER / SMOGN baselines (seed 004)."""
 
 from .base import BaseRegressionSampler
 from .latentdiff import LatentDiffSampler
+from .ldmlr import LDMLRSampler
 from .smoter import SMOGN, SMOTER, smogn, smoter
 
-__all__ = ["SMOGN", "SMOTER", "BaseRegressionSampler", "LatentDiffSampler", "smogn", "smoter"]
+__all__ = [
+    "SMOGN",
+    "SMOTER",
+    "BaseRegressionSampler",
+    "LatentDiffSampler",
+    "LDMLRSampler",
+    "smogn",
+    "smoter",
+]
