@@ -196,7 +196,17 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
                              "required.")  # fmt: skip
         if y is None:
             raise ValueError("LDMLRClassifier requires y to be passed, but the target y is None")
+        if frame.shape[0] < 2:
+            raise ValueError(f"need at least 2 samples to fit, got n_samples = {frame.shape[0]}")
         self.target_ = str(y.name) if isinstance(y, pd.Series) and y.name is not None else None
+        y = y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            import warnings
+
+            from sklearn.exceptions import DataConversionWarning
+
+            warnings.warn("A column-vector y was passed when a 1d array was expected; it is read "
+                          "as one label per row", DataConversionWarning, stacklevel=2)  # fmt: skip
         classes, codes = encode_classes(y)  # missing, non-whole floats, one class: refused
         if codes.size != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {codes.size} labels")
@@ -261,7 +271,7 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
     def _score_validation(self, X_va, y_va) -> None:
         from .metrics import classification_metrics
 
-        pred = self._logits_of(X_va).argmax(1)
+        pred = self._logits_of(X_va).argmax(1)  # codes
         self.validation_ = classification_metrics(y_va, pred, self.class_regions_)
         self.validation_counts_ = {
             "all": int(y_va.size),
@@ -286,22 +296,29 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         return encode_rows(X, self.columns_, self._input_kind, self.encoding_, type(self).__name__)
 
-    def decision_function(self, X) -> np.ndarray:
-        """The (adjusted) logits, (n_rows, n_classes) float64, columns in ``classes_`` order."""
+    def _all_logits(self, X) -> np.ndarray:
         Z = self._encoded(X)
         if Z.shape[0] == 0:
             return np.empty((0, self.classes_.size))
         return self._logits_of(Z).astype(np.float64)
 
+    def decision_function(self, X) -> np.ndarray:
+        """The (adjusted) logits, (n_rows, n_classes) float64, columns in ``classes_`` order;
+        with two classes scikit-learn's (n_rows,) score of ``classes_[1]``: the logit
+        difference."""
+        out = self._all_logits(X)
+        return out[:, 1] - out[:, 0] if self.classes_.size == 2 else out
+
     def predict_proba(self, X) -> np.ndarray:
-        """Softmax of :meth:`decision_function`: class probabilities in ``classes_`` order."""
+        """Softmax of the (adjusted) logits: class probabilities in ``classes_`` order."""
         from scipy.special import softmax
 
-        return softmax(self.decision_function(X), axis=1)
+        return softmax(self._all_logits(X), axis=1)
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row, as a label of ``classes_``."""
-        return self.classes_[self.decision_function(X).argmax(1)]
+        best = self._all_logits(X).argmax(1)
+        return self.classes_[best]
 
     # --- the saved model ----------------------------------------------------------------------
     def save(self, path) -> Path:
