@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _HOMES = {
     "LatentDiffSampler": "latentdiff.samplers",
     "LDMLRSampler": "latentdiff.samplers",
-    "LDMLRClassifier": "latentdiff.classification.estimator",
+    "LDMLRClassifier": "latentdiff.classification.classifier",
     "load_model": "latentdiff.estimator",
     "SMOTER": "latentdiff.samplers",
     "SMOGN": "latentdiff.samplers",

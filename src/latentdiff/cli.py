@@ -610,7 +610,7 @@ def _fit_classification(a: argparse.Namespace) -> int:
     classifier trained and saved, its validation table printed."""
     import pandas as pd
 
-    from .classification.estimator import LDMLRClassifier
+    from .classification.classifier import LDMLRClassifier
     from .data.tabular import read_table
 
     est = LDMLRClassifier(**_classifier_params(a))

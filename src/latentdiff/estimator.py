@@ -437,10 +437,10 @@ def encode_rows(X, columns: list[dict], input_kind: str, encoding, who: str) -> 
 
 def load_model(path):
     """A saved model of either task from the folder ``path``: a :class:`LatentDiffRegressor` or
-    a :class:`latentdiff.classification.estimator.LDMLRClassifier`, by the ``format`` its
+    a :class:`latentdiff.classification.classifier.LDMLRClassifier`, by the ``format`` its
     ``model.json`` names (anything else is refused by the regressor's :meth:`load`)."""
-    from .classification.estimator import FORMAT as CLASSIFIER_FORMAT
-    from .classification.estimator import LDMLRClassifier
+    from .classification.classifier import FORMAT as CLASSIFIER_FORMAT
+    from .classification.classifier import LDMLRClassifier
 
     meta_path = Path(path) / MODEL_JSON
     try:

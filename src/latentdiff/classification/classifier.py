@@ -75,7 +75,7 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
         Stage 3: eq. 13's gamma (0.05), Adam's learning rate (5e-4) and passes over the rows.
     diffusion : dict, optional
         :class:`latentdiff.settings.DiffusionConfig` settings in place of LDMLR's
-        (:func:`latentdiff.samplers.ldmlr.ldmlr_diffusion`).
+        (:func:`latentdiff.samplers.class_conditional.ldmlr_diffusion`).
     epochs, lr, batch_size
         Stage 1: cross-entropy epochs (the best on validation kept), Adam's rate, batch size.
     feature_dim, dropout
@@ -146,7 +146,7 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
     def _check_params(self) -> dict:
         """Every parameter checked before any work; returns the diffusion settings."""
         from ..data.tabular import MISSING_RULES
-        from ..samplers.ldmlr import ldmlr_diffusion
+        from ..samplers.class_conditional import ldmlr_diffusion
 
         if self.method not in CLASSIFIER_METHODS:
             raise ValueError(f"method must be one of {', '.join(CLASSIFIER_METHODS)}, got "
@@ -183,7 +183,7 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
 
         from ..data.tabular import _encode_splits
         from ..estimator import _frame, _schema
-        from ..samplers.ldmlr import LDMLRSampler
+        from ..samplers.class_conditional import LDMLRSampler
         from .ldmlr import fine_tune_head, generation_counts
         from .methods import class_balanced_weights
         from .model import build_classifier, features, train_ce
