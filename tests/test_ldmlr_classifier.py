@@ -184,15 +184,18 @@ def test_cli_fit_and_predict_a_classifier(tmp_path, capsys):
     df.to_csv(tmp_path / "train.csv", index=False)
     model = tmp_path / "model"
     args = ["fit", "--task", "classification", "--data", tmp_path / "train.csv", "--target",
-            "kind", "--out", model, "--id-column", "row", "--epochs", "4", "--generate-for", "few",
-            "--diffusion-steps", "40", "--diffusion-option", "hidden_dim=16",
-            "--encoder-option", "feature_dim=8", "--method-option", "ldmlr.gamma=0.1",
+            "kind", "--out", model, "--id-column", "row", "--epochs", "4",
+            "--ldmlr-option", "target=few", "--diffusion-steps", "40",
+            "--diffusion-option", "hidden_dim=16",
+            "--encoder-option", "feature_dim=8", "--ldmlr-option", "gamma=0.1",
+            "--ldmlr-option", "epochs=3", "--ldmlr-option", "diffusion.embed_dim=8",
             "--no-progress"]  # fmt: skip
     rc, out, err = _cli(args, capsys)
     assert rc == 0, err
     assert "| few |" in out and "'cow': 34" in out and "model saved in" in out
     est = load_model(model)
-    assert est.target == "few" and est.gamma == 0.1 and est.diffusion_["n_steps"] == 40
+    assert est.target == "few" and est.gamma == 0.1 and est.fine_tune_epochs == 3
+    assert est.diffusion_["n_steps"] == 40 and est.diffusion_["embed_dim"] == 8
     new = _table(n=(5, 5, 5), seed=1).assign(row=lambda d: [f"n{i}" for i in range(len(d))])
     new.to_csv(tmp_path / "new.csv", index=False)  # with its class column: ignored
     rc, _, err = _cli(["predict", model, "--data", tmp_path / "new.csv", "--out",
@@ -224,13 +227,14 @@ def test_cli_classification_refusals(tmp_path, capsys):
         ([*cls, "--target", "kind", "--n-bins", "4"], "--n-bins does not apply to --task class"),
         ([*cls, "--target", "kind", "--no-gate"], "--no-gate does not apply"),
         ([*cls, "--target", "kind", "--encoder-option", "hidden_dims=[8]"], "feature_dim, drop"),
-        ([*cls, "--target", "kind", "--method-option", "lds.kernel=x"], "ldmlr.KEY"),
+        ([*cls, "--target", "kind", "--method-option", "lds.kernel=x"], "--method-option does"),
+        ([*cls, "--target", "kind", "--ldmlr-option", "use=generated"], "takes target, ratio"),
         ([*cls, "--target", "kind", "--methods", "vanilla"], "method must be one of"),
         ([*cls, "--target", "kind", "--diffusion-option", "n_stepz=1"], "n_stepz"),
         ([*cls, "--target", "a"], "not a whole number"),
         ([*cls, "--target", "nope"], "target column 'nope' not in"),
         ([*base, "--target", "kind", "--methods", "vanilla"], "--task classification"),
-        ([*base, "--target", "a", "--generate-for", "few"], "--generate-for applies to"),
+        ([*base, "--target", "a", "--ldmlr-option", "target=few"], "add --task classification"),
     ]:
         rc, _, err = _cli(args, capsys)
         assert rc == 2 and err.count("\n") == 1 and msg in err, (args, err)

@@ -435,8 +435,8 @@ def _fit(a: argparse.Namespace) -> int:
 
     if a.task == "classification":
         return _fit_classification(a)
-    if a.generate_for is not None:
-        raise ValueError("--generate-for applies to --task classification (LDMLR)")
+    if a.ldmlr_option:
+        raise ValueError("--ldmlr-option is a classification option: add --task classification")
     a.methods = a.methods or FIT_METHOD
     methods = [m.strip() for m in a.methods.split(",") if m.strip()]
     if len(methods) != 1:
@@ -542,9 +542,16 @@ _CLASS_FIT_OPTIONS = {
     "--sampler": "diffusion.scheduler",
     "--sampling-steps": "diffusion.sampling_steps",
 }
-#: ``--encoder-option`` and ``--method-option ldmlr.KEY`` keys a classifier takes
+#: ``--encoder-option`` keys a classifier takes
 _CLASS_ENCODER_KEYS = ("feature_dim", "dropout")
-_CLASS_LDMLR_KEYS = ("gamma", "fine_tune_lr", "fine_tune_epochs")
+#: ``--ldmlr-option`` keys (bench's LDMLR setting names) and the classifier parameter of each
+_CLASS_LDMLR_KEYS = {
+    "target": "target",
+    "ratio": "ratio",
+    "gamma": "gamma",
+    "lr": "fine_tune_lr",
+    "epochs": "fine_tune_epochs",
+}
 
 
 def _add_fit_task(p: argparse.ArgumentParser) -> None:
@@ -553,9 +560,11 @@ def _add_fit_task(p: argparse.ArgumentParser) -> None:
                    help="classification: the target column holds classes (integers or strings) "
                    "and fit trains LDMLR (seed 002) or a baseline: --methods ldmlr (default), "
                    "ce, label-shift, label-shift+ldmlr, cb")  # fmt: skip
-    g.add_argument("--generate-for", choices=("all", "many", "medium", "few"), default=None,
-                   help="--task classification: the classes LDMLR generates features for, by "
-                   "training rows (many > 100, few < 20; default all)")  # fmt: skip
+    g.add_argument("--ldmlr-option", type=_key_value, action="append", default=[],
+                   metavar="KEY=VALUE", help="--task classification: an LDMLR setting, "
+                   "repeatable, as bench takes it: target=all|many|medium|few (the classes "
+                   "generated for), ratio, gamma, lr and epochs (of the head's fine-tuning), "
+                   "diffusion.KEY")  # fmt: skip
 
 
 def _classifier_params(a: argparse.Namespace) -> dict:
@@ -578,7 +587,7 @@ def _classifier_params(a: argparse.Namespace) -> dict:
         raise ValueError("--no-gate does not apply to --task classification (LDMLR has no gate)")
     for flag in MAPPINGS:
         given = getattr(a, flag[2:].replace("-", "_"), None) or []
-        if given and flag not in ("--diffusion-option", "--encoder-option", "--method-option"):
+        if given and flag not in ("--diffusion-option", "--encoder-option"):
             raise ValueError(f"{flag} does not apply to --task classification")
     for key, value in a.diffusion_option:
         diffusion[key] = value
@@ -587,16 +596,16 @@ def _classifier_params(a: argparse.Namespace) -> dict:
             raise ValueError(f"--encoder-option {key}: the classifier's MLP encoder takes "
                              f"{', '.join(_CLASS_ENCODER_KEYS)}")  # fmt: skip
         params[key] = value
-    for key, value in a.method_option:
-        method, _, name = key.partition(".")
-        if method.strip().lower() != "ldmlr" or name.strip() not in _CLASS_LDMLR_KEYS:
-            raise ValueError(f"--method-option {key}: a classifier takes ldmlr.KEY with KEY one "
-                             f"of {', '.join(_CLASS_LDMLR_KEYS)}")  # fmt: skip
-        params[name.strip()] = value
+    for key, value in a.ldmlr_option:
+        if key.startswith("diffusion."):
+            diffusion[key.split(".", 1)[1]] = value
+        elif key in _CLASS_LDMLR_KEYS:
+            params[_CLASS_LDMLR_KEYS[key]] = value
+        else:
+            raise ValueError(f"--ldmlr-option {key}: a classifier takes "
+                             f"{', '.join(_CLASS_LDMLR_KEYS)} or diffusion.KEY")  # fmt: skip
     if a.device not in (None, "cpu"):
         raise ValueError(f"--device {a.device}: --task classification runs on the CPU")
-    if a.generate_for is not None:
-        params["target"] = a.generate_for
     if diffusion:
         params["diffusion"] = diffusion
     params["method"] = (a.methods or CLASS_FIT_METHOD).strip()
