@@ -152,6 +152,14 @@ def test_clone_keeps_the_parameters_and_fits_nothing(fitted):
     assert c.get_params() == fitted.get_params() and not hasattr(c, "model_")
 
 
+def test_cross_validation_with_string_classes(data):
+    from sklearn.model_selection import cross_val_score
+
+    X, y = data
+    scores = cross_val_score(LDMLRClassifier(method="ce", epochs=3, feature_dim=8), X, y, cv=2)
+    assert scores.shape == (2,) and np.all((scores > 0.4) & (scores <= 1))
+
+
 def test_scikit_learn_estimator_checks():
     from sklearn.utils.estimator_checks import check_estimator
 

@@ -89,6 +89,23 @@ def test_pandas_in_pandas_out_and_the_same_rows_for_a_seed():
     assert list(y1) == list(y2)
 
 
+def test_the_rows_are_those_of_the_class_diffusion_as_the_bench_draws_them():
+    # one diffusion implementation: the sampler's new rows are ClassFeatureDiffusion's, seeded
+    # as run_classification seeds it (fit with s, sample with s + 1)
+    from latentdiff.classification.diffusion import ClassFeatureDiffusion
+    from latentdiff.classification.ldmlr import generation_counts, generation_labels
+    from latentdiff.samplers.class_conditional import ldmlr_diffusion
+
+    X, y = _blobs([150, 60, 10])
+    X = X.astype(np.float32)
+    X_res, y_res = LDMLRSampler(diffusion=TINY, random_state=5).fit_resample(X, y)
+    gen = ClassFeatureDiffusion(ldmlr_diffusion(TINY), n_classes=3, random_state=5,
+                                progress=False).fit(X, y)  # fmt: skip
+    labels = generation_labels(generation_counts([150, 60, 10], ["many", "medium", "few"]))
+    np.testing.assert_array_equal(X_res[220:], gen.sample(labels, random_state=6))
+    np.testing.assert_array_equal(y_res[220:], labels)
+
+
 @pytest.mark.slow  # about 15 s: a class of one row needs a well-trained model
 def test_generated_rows_lie_with_their_class_and_a_class_of_one_row():
     X, y = _blobs([120, 80, 1], d=2, seed=4)  # class 2: one row
