@@ -41,5 +41,5 @@ def test_bench_classification_refusals(tmp_path, capsys):
                "--target", "kind", "--seeds", "0", "--out", str(tmp_path / "r")])  # fmt: skip
     assert rc == 2 and "'cow' (1 row)" in capsys.readouterr().err
     rc = main(["bench", "--task", "classification", "--dataset", "digits-lt", "--methods",
-               "ce,wcdas", "--seeds", "0", "--out", str(tmp_path / "r2")])  # fmt: skip
+               "ce,focal", "--seeds", "0", "--out", str(tmp_path / "r2")])  # fmt: skip
     assert rc == 2 and "unknown classification method" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-from .methods import CLASS_METHODS, LDMLRSettings, run_classification
+from .methods import LDMLRSettings, check_methods, run_classification
 
 #: named data sets of the classification task and their encoder, stage-1 epochs and default IF
 CLASS_DATASETS = {
@@ -43,10 +43,7 @@ def load_classification_data(dataset, data, target, imbalance_factor):
 
 def run_classification_bench(*, dataset, data, target, methods, seeds, out, imbalance_factor=None,
                              overwrite=False) -> list[dict]:  # fmt: skip
-    unknown = [m for m in methods if m not in CLASS_METHODS]
-    if unknown:
-        raise ValueError(f"unknown classification method(s) {unknown}; known: "
-                         f"{', '.join(CLASS_METHODS)}")  # fmt: skip
+    check_methods(methods)  # a bad name (or <base>+ldmlr with an unknown base) refused here
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not overwrite:
