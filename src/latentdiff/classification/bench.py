@@ -1,87 +1,196 @@
 """``latentdiff bench --task classification``: methods x seeds on a long-tailed classification
-data set, written to a run directory (config.json, records.json, results.md).
+data set, in the same run directory as the regression benchmark (:mod:`latentdiff.rundir`):
 
-A first version: no resume, no Ray, no report integration yet (docs/ldmlr-plan.md).
+* ``config.json``: ``{"format", "bench", "encoder_name", "encoder", "dataset_summary",
+  "data_fingerprint"}``, ``bench`` the whole :class:`latentdiff.settings.BenchConfig` with
+  ``task = "classification"`` and its :class:`latentdiff.settings.ClassificationConfig`;
+* ``results.json``: records ``{dataset, method, seed, region, metric, value}``, metrics
+  ``accuracy`` and ``macro_f1`` (:mod:`.metrics`) per region (all, many, medium, few);
+* ``runs.json``: per (method, seed) the wall ``seconds`` (below), stage 1's best epoch and
+  validation accuracy, and LDMLR's generation counts; or the error that stopped the pair;
+* ``results.md``, ``plots/labels.json`` (training count per class, by region), ``index.html``.
+
+Stage 1 is trained once per seed and shared by every method of that seed
+(:func:`.methods.run_classification`), so the methods are compared on one encoder (paired
+differences). ``resume``: the (method, seed) pairs in ``runs.json`` are kept; a seed with
+pairs left trains its stage 1 again (seeded: the same weights) and runs only those, so a
+resumed run's records equal an uninterrupted one's.
+
+``seconds`` of a pair: the wall seconds of the stages it needs beyond the shared stage 1, each
+counted in full under every method that needs it (``ldmlr`` and ``label-shift+ldmlr`` share one
+diffusion model and head); stage 1 is counted once, under ``ce``; ``label-shift`` adjusts ce's
+logits after the fact (0 s).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
+import sys
 from pathlib import Path
 
-from .methods import CLASS_METHODS, LDMLRSettings, run_classification
+import numpy as np
 
-#: named data sets of the classification task and their encoder, stage-1 epochs and default IF
-CLASS_DATASETS = {
-    "mnist-lt": ("cnn", 30, 100.0),
-    "digits-lt": ("mlp", 60, 10.0),
-}
+from ..io import atomic_write_text, write_json
+from ..progress import progress_bar
+from ..rundir import open_run_dir, resumed_results
+from ..settings import BenchConfig, ClassificationConfig, LDMLRConfig
+from .methods import LDMLRSettings, run_classification
+from .protocol import REGIONS, LTDataset
+
+#: the baseline every method's change and paired difference is taken against
+BASELINE = "ce"
+#: the feature size of stage 1's encoders (:func:`.model.build_classifier`'s default)
+FEATURE_DIM = 64
 
 
-def load_classification_data(dataset, data, target, imbalance_factor):
-    """(LTDataset, encoder, epochs) for a named data set or a class table ``data`` + ``target``."""
+def load_classification_data(c: ClassificationConfig) -> LTDataset:
+    """The long-tailed data set ``c`` names (its settings already checked and resolved)."""
     from .loaders import load_class_table, load_digits_lt, load_mnist_lt
 
-    if dataset in (None, "csv") and data is not None and Path(data).is_file():
-        if target is None:
-            raise ValueError("a classification table needs --target (its class column)")
-        return load_class_table(data, target, imbalance_factor=imbalance_factor), "mlp", 60
-    if dataset not in CLASS_DATASETS:
-        raise ValueError(f"--task classification takes --dataset {' or '.join(CLASS_DATASETS)}"
-                         f" or --data FILE --target COLUMN; got dataset {dataset!r}")  # fmt: skip
-    encoder, epochs, default_if = CLASS_DATASETS[dataset]
-    imb = default_if if imbalance_factor is None else imbalance_factor
-    if dataset == "mnist-lt":
-        if data is None:
-            raise ValueError("mnist-lt needs --data, the folder of the MNIST t10k IDX files")
-        return load_mnist_lt(data, imb), encoder, epochs
-    if data is not None:
-        raise ValueError("--data does not apply to digits-lt (scikit-learn's bundled digits)")
-    return load_digits_lt(imb), encoder, epochs
+    if c.dataset == "csv":
+        return load_class_table(c.data, c.target, imbalance_factor=c.imbalance_factor)
+    if c.dataset == "mnist-lt":
+        return load_mnist_lt(c.data, c.imbalance_factor)
+    return load_digits_lt(c.imbalance_factor)
 
 
-def run_classification_bench(*, dataset, data, target, methods, seeds, out, imbalance_factor=None,
-                             overwrite=False) -> list[dict]:  # fmt: skip
-    unknown = [m for m in methods if m not in CLASS_METHODS]
-    if unknown:
-        raise ValueError(f"unknown classification method(s) {unknown}; known: "
-                         f"{', '.join(CLASS_METHODS)}")  # fmt: skip
+def ldmlr_settings(c: LDMLRConfig | None) -> LDMLRSettings:
+    """The typed :class:`LDMLRConfig` as :func:`.methods.run_classification` takes it."""
+    if c is None:
+        return LDMLRSettings()
+    return LDMLRSettings(target=c.target, ratio=c.ratio, use=c.use, gamma=c.gamma, lr=c.lr,
+                         epochs=c.epochs, diffusion=c.diffusion.to_dict())  # fmt: skip
+
+
+def fingerprint(ds: LTDataset) -> str:
+    """SHA-256 of the splits' inputs and class codes, the class names and the region
+    thresholds: a resumed run must see the same data."""
+    from ..io import fingerprint as digest
+
+    parts: list = [ds.name, ds.modality, [str(c) for c in ds.classes], list(ds.thresholds)]
+    for part in ("train", "val", "test"):
+        split = getattr(ds, part)
+        parts += [part, np.asarray(split.X), split.y]
+    return digest(*parts)
+
+
+def dataset_summary(ds: LTDataset) -> dict:
+    """:meth:`LTDataset.summary` with the test rows per region (as the regression summary)."""
+    region = ds.region_of_class[ds.test.y]
+    counts = {"all": int(ds.test.y.size), **{r: int((region == r).sum()) for r in REGIONS}}
+    return {**ds.summary(), "test_region_counts": counts}
+
+
+def label_summary(ds: LTDataset) -> dict:
+    """``plots/labels.json`` of a classification run: one "bin" per class (code k spans
+    [k - 0.5, k + 0.5]), its training and test count and its region."""
+    k = np.arange(ds.n_classes, dtype=np.float64)
+    return {
+        "dataset": ds.name,
+        "regions": "classes by training count: many > 100, medium 20-100, few < 20",
+        "edges": np.append(k - 0.5, ds.n_classes - 0.5).tolist(),
+        "centers": k.tolist(),
+        "classes": [str(c) for c in ds.classes],
+        "train_counts": ds.train_counts.tolist(),
+        "test_counts": np.bincount(ds.test.y, minlength=ds.n_classes).tolist(),
+        "region_of_bin": [str(r) for r in ds.region_of_class],
+    }
+
+
+def pair_seconds(method: str, stage_seconds: dict) -> float:
+    """The wall seconds of ``method``'s own stages (the module docstring): stage 1 for ``ce``,
+    else the stages named by its '+' parts (``label-shift``: none)."""
+    if method == BASELINE:
+        return float(stage_seconds.get("stage1", 0.0))
+    if method in stage_seconds:
+        return float(stage_seconds[method])
+    return float(sum(stage_seconds.get(p, 0.0) for p in method.split("+") if p != "stage1"))
+
+
+def run_classification_bench(config: BenchConfig, out, resume: bool = False,
+                             overwrite: bool = False, dataset: LTDataset | None = None
+                             ) -> list[dict]:  # fmt: skip
+    """Run every method for every seed (``config.task == "classification"``), write the run
+    directory ``out``, return the records. ``resume`` continues the run in ``out`` (same
+    configuration and data, checked); ``overwrite`` replaces it; ``dataset``: already loaded."""
+    if config.task != "classification":
+        raise ValueError(f"config.task is {config.task!r}: run_bench runs the regression task")
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"{out} already holds a run (use --overwrite to replace it)")
-        shutil.rmtree(out)
-    ds, encoder, epochs = load_classification_data(dataset, data, target, imbalance_factor)
-    out.mkdir(parents=True, exist_ok=True)
-    settings = LDMLRSettings()
-    config = {"task": "classification", "dataset": ds.summary(), "methods": list(methods),
-              "seeds": list(seeds), "encoder": encoder, "epochs": epochs,
-              "ldmlr": settings.__dict__}  # fmt: skip
-    (out / "config.json").write_text(json.dumps(config, indent=1, default=str))
-    rows = []
-    for seed in seeds:
-        r, _ = run_classification(ds, methods, seed, encoder=encoder, epochs=epochs,
-                                  ldmlr=settings)  # fmt: skip
-        rows += r
-        (out / "records.json").write_text(json.dumps(rows, indent=1))
-    (out / "results.md").write_text(results_table(rows))
-    return rows
+    saved = open_run_dir(out, resume, overwrite)
+    c = config.classification
+    ds = load_classification_data(c) if dataset is None else dataset
+    key = fingerprint(ds)
+    records: list[dict] = []
+    runs: list[dict] = []
+    if resume:
+        records, runs = resumed_results(out, saved, config, key)
+    else:
+        write_json(out / "config.json", {
+            "format": BenchConfig.FORMAT,
+            "bench": config.to_dict(),
+            "encoder_name": c.encoder,
+            "encoder": {"name": c.encoder, "feature_dim": FEATURE_DIM},
+            "dataset_summary": dataset_summary(ds),
+            "data_fingerprint": key,
+        })  # fmt: skip
+    write_json(out / "plots" / "labels.json", label_summary(ds))
+    done = {(r["method"], int(r["seed"])) for r in runs}
+    settings = ldmlr_settings(c.ldmlr)
+    for seed in progress_bar(config.seeds, "seeds", config.progress):
+        todo = [m for m in config.methods if (m, int(seed)) not in done]
+        if todo:
+            _run_seed(config, ds, int(seed), todo, settings, out, records, runs)
+    _write_tables(out, config, ds, records, runs)
+    return records
 
 
-def results_table(rows: list[dict]) -> str:
-    """Accuracy and macro-F1 (%) per method and region, mean over seeds."""
-    import numpy as np
+def _run_seed(config, ds, seed, todo, settings, out, records, runs) -> None:
+    """The pairs ``todo`` of one seed on one shared stage 1; written as soon as known."""
+    from ..bench import _in_order
 
-    lines = []
-    for metric in ("accuracy", "macro_f1"):
-        lines += [f"\n{metric} (%), mean over seeds\n", "| method | all | many | medium | few |",
-                  "|---|---|---|---|---|"]  # fmt: skip
-        for m in dict.fromkeys(r["method"] for r in rows):
-            cells = []
-            for region in ("all", "many", "medium", "few"):
-                v = [r["value"] for r in rows if r["method"] == m and r["region"] == region
-                     and r["metric"] == metric and r["value"] is not None]  # fmt: skip
-                cells.append(f"{100 * np.mean(v):.1f}" if v else "-")
-            lines.append(f"| {m} | {' | '.join(cells)} |")
-    return "\n".join(lines) + "\n"
+    c = config.classification
+    try:
+        rows, details = run_classification(ds, todo, seed, encoder=c.encoder, epochs=c.epochs,
+                                           lr=c.lr, ldmlr=settings)  # fmt: skip
+    except ValueError as e:  # the seed's methods cannot run here: record it, go on
+        for m in todo:
+            runs.append({"method": m, "seed": seed, "error": str(e)})
+        print(f"latentdiff: seed {seed} failed: {e}", file=sys.stderr)
+    else:
+        stages = details.get("seconds", {})
+        for m in todo:
+            entry = {"method": m, "seed": seed, "seconds": pair_seconds(m, stages),
+                     "stage1": details.get("stage1")}  # fmt: skip
+            if "ldmlr" in m and "ldmlr" in details:
+                entry["ldmlr"] = details["ldmlr"]
+            runs.append(entry)
+        records += rows
+        _in_order(records, config)
+        write_json(out / "results.json", records)
+    _in_order(runs, config)
+    write_json(out / "runs.json", runs)  # last: a pair counts as done once it is here
+
+
+def _write_tables(out: Path, config: BenchConfig, ds: LTDataset, records, runs) -> None:
+    from ..reporting.tables import run_tables
+
+    summ = dataset_summary(ds)
+    counts = ", ".join(f"{k} {v}" for k, v in summ["test_region_counts"].items())
+    description = (
+        f"{ds.n_classes} classes, training counts {summ['train_counts']} (imbalance factor "
+        f"{summ['imbalance_factor']:.4g}); regions by training count per class (many > 100, "
+        f"few < 20): {summ['regions']} classes. Test rows (class-balanced): {counts}. "
+        f"Accuracy and macro-F1 as fractions; changes against {BASELINE} are differences."
+    )
+    note = (f"Wall seconds per seed; stage 1 is trained once per seed and counted under "
+            f"{BASELINE}; every other method counts its own stages.")  # fmt: skip
+    table = run_tables(records, runs, ds.name, description, config.table_metrics, note,
+                       baseline=BASELINE)  # fmt: skip
+    atomic_write_text(out / "results.md", table)
+    try:
+        from ..reporting.html import write_report
+
+        problems = write_report(out)
+    except Exception as e:  # the results are written; the page is extra
+        problems = [f"index.html not written: {type(e).__name__}: {e}"]
+    for p in problems:
+        print(f"latentdiff: warning: {out}: {p}", file=sys.stderr)

@@ -20,6 +20,7 @@ method of a run is compared on the same encoder: paired differences):
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,15 +85,19 @@ def run_classification(
     if unknown:
         raise ValueError(f"unknown classification method(s) {unknown}; known: {CLASS_METHODS}")
     ldmlr = ldmlr or LDMLRSettings()
+    seconds: dict[str, float] = {}  # wall seconds of each stage: stage1 and each method's own
+    start = time.perf_counter()
     torch.manual_seed(seed)  # the stage-1 weights
     model = build_classifier(encoder, ds.train.X, ds.n_classes)
     stage1 = train_ce(model, ds.train.X, ds.train.y, ds.val.X, ds.val.y, epochs=epochs, lr=lr,
                       random_state=seed)  # fmt: skip
     counts, regions = ds.train_counts, ds.region_of_class
     test_logits = {"ce": logits(model, ds.test.X)}
+    seconds["stage1"] = time.perf_counter() - start
     details: dict = {"stage1": {"best_epoch": stage1.best_epoch,
-                                "val_accuracy": stage1.val_accuracy}}  # fmt: skip
+                                "val_accuracy": stage1.val_accuracy}, "seconds": seconds}  # fmt: skip
     if any("ldmlr" in m for m in methods):
+        start = time.perf_counter()
         Z = features(model, ds.train.X)  # (N, m), stage 1's encoded features D_z
         gen = ClassFeatureDiffusion(ldmlr.diffusion, n_classes=ds.n_classes, random_state=seed,
                                     progress=False).fit(Z, ds.train.y)  # fmt: skip
@@ -114,20 +119,26 @@ def run_classification(
             "diffusion_steps": gen.n_steps_,
             "fine_tune_loss": hist[-1],
         }
+        seconds["ldmlr"] = time.perf_counter() - start
     if "ce-ft" in methods:
+        start = time.perf_counter()
         head = copy.deepcopy(model.head)
         Z = features(model, ds.train.X)
         fine_tune_head(head, Z, ds.train.y, Z[:0], ds.train.y[:0], lr=ldmlr.lr,
                        epochs=ldmlr.epochs, random_state=seed)  # fmt: skip
         with torch.no_grad():
             test_logits["ce-ft"] = head(torch.as_tensor(features(model, ds.test.X))).numpy()
+        seconds["ce-ft"] = time.perf_counter() - start
     if "cb" in methods:
+        start = time.perf_counter()
         torch.manual_seed(seed)
         cb_model = build_classifier(encoder, ds.train.X, ds.n_classes)
         train_ce(cb_model, ds.train.X, ds.train.y, ds.val.X, ds.val.y, epochs=epochs, lr=lr,
                  weight=class_balanced_weights(counts), random_state=seed)  # fmt: skip
         test_logits["cb"] = logits(cb_model, ds.test.X)
+        seconds["cb"] = time.perf_counter() - start
     if "crt" in methods:
+        start = time.perf_counter()
         Z = features(model, ds.train.X)
         rng = np.random.default_rng(seed)
         p = 1.0 / counts[ds.train.y]
@@ -138,6 +149,7 @@ def run_classification(
                        epochs=ldmlr.epochs, random_state=seed)  # fmt: skip
         with torch.no_grad():
             test_logits["crt"] = head(torch.as_tensor(features(model, ds.test.X))).numpy()
+        seconds["crt"] = time.perf_counter() - start
     rows = []
     for m in methods:
         base = "ldmlr" if "ldmlr" in m else (m if m in ("ce-ft", "cb", "crt") else "ce")
