@@ -108,7 +108,7 @@ def _classification(config, out, dataset, resume, overwrite, executor, address) 
     process, on the CPU (refused otherwise before anything is read or written)."""
     if executor != "local" or address is not None:
         raise ValueError("--executor ray is not available for --task classification: its "
-                         "(method, seed) pairs share one stage 1 per seed and run here")  # fmt: skip
+                         "pairs share one stage 1 per seed and run here")  # fmt: skip
     if distributed.launched():
         raise ValueError("--task classification runs in one process; it does not combine with "
                          "torchrun")  # fmt: skip

@@ -637,7 +637,7 @@ class BenchConfig(Settings):
     #: where every stage runs (network, generator, gate, head): :mod:`latentdiff.device`
     device: str = setting("cpu", DEVICE, "where every stage runs: cpu, cuda or cuda:N")
     #: the task: regression (the default; every setting above) or long-tailed classification
-    #: (LDMLR, seed 002: ``classification`` holds its data and stages, :meth:`_check_classification`)
+    #: (LDMLR, seed 002: ``classification`` holds its data and stages)
     task: str = setting("regression", Options(*TASKS), "regression or classification")
     classification: ClassificationConfig | None = setting(
         None, Optional(Nested(ClassificationConfig)), "the classification task's settings"
@@ -707,11 +707,9 @@ class BenchConfig(Settings):
                 continue
             known = ", ".join(CLASS_METHODS)
             if _is_regression_method(name):
-                raise SettingError(
-                    f"methods: {name!r} is a regression method; task 'classification' runs "
-                    f"{known}"
-                )
-            raise SettingError(f"methods: unknown classification method {name!r}; known: {known}")
+                raise SettingError(f"{name!r} is a regression method; task 'classification' "
+                                   f"runs {known}")  # fmt: skip
+            raise SettingError(f"unknown classification method {name!r}; known: {known}")
         c = self.classification or ClassificationConfig()
         uses = [m for m in self.methods if m not in LDMLR_NON_USERS]
         if c.ldmlr is None and uses:
@@ -731,8 +729,8 @@ class BenchConfig(Settings):
         for name in self.methods:
             if _is_classification_method(name):
                 raise SettingError(
-                    f"methods: {name!r} is a classification method (seed 002, LDMLR): run it "
-                    f"with --task classification"
+                    f"{name!r} is a classification method (seed 002, LDMLR): run it with "
+                    f"--task classification"
                 )
         components = {p.strip().lower() for m in self.methods for p in m.split("+")}
         unused = sorted(set(self.method_options) - components)

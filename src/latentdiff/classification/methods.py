@@ -95,7 +95,8 @@ def run_classification(
     test_logits = {"ce": logits(model, ds.test.X)}
     seconds["stage1"] = time.perf_counter() - start
     details: dict = {"stage1": {"best_epoch": stage1.best_epoch,
-                                "val_accuracy": stage1.val_accuracy}, "seconds": seconds}  # fmt: skip
+                                "val_accuracy": stage1.val_accuracy},
+                     "seconds": seconds}  # fmt: skip
     if any("ldmlr" in m for m in methods):
         start = time.perf_counter()
         Z = features(model, ds.train.X)  # (N, m), stage 1's encoded features D_z

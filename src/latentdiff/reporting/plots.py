@@ -354,6 +354,8 @@ def write_plots(run_dir: str | Path) -> tuple[dict[str, Path], list[str]]:
         problems.append("plots/labels.png not drawn: the run directory has no plots/labels.json")
     regression = ((config or {}).get("bench") or {}).get("task", "regression") == "regression"
     if regression and entries and not any(isinstance(r.get("test_per_bin"), dict) for r in entries):
-        problems.append("plots/per_bin_error.png not drawn: no runs.json entry has test_per_bin "
-                        "(a run written before per-bin errors were stored)")
+        problems.append(
+            "plots/per_bin_error.png not drawn: no runs.json entry has test_per_bin "
+            "(a run written before per-bin errors were stored)"
+        )
     return written, problems

@@ -48,8 +48,10 @@ def results_table(records: list[dict], runs: list[dict], dataset, table_metrics)
         + ", ".join(f"{k} {v}" for k, v in counts.items())
         + "."
     )
-    note = ("Wall seconds per seed; the vanilla network's training is counted once, under vanilla,\n"
-            "and not again under the methods that build on it.")  # fmt: skip
+    note = (
+        "Wall seconds per seed; the vanilla network's training is counted once, under vanilla,\n"
+        "and not again under the methods that build on it."
+    )
     return run_tables(records, runs, dataset.name, description, table_metrics, note)
 
 
