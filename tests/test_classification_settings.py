@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from latentdiff.classification.bench import ldmlr_settings
+from latentdiff.classification.benchmark import ldmlr_settings
 from latentdiff.classification.diffusion import LDMLR_DIFFUSION
 from latentdiff.classification.methods import LDMLRSettings
 from latentdiff.params import SettingError

@@ -104,7 +104,7 @@ def run_bench(
 
 
 def _classification(config, out, dataset, resume, overwrite, executor, address) -> list[dict]:
-    """``task = "classification"`` (:mod:`latentdiff.classification.bench`): local, one
+    """``task = "classification"`` (:mod:`latentdiff.classification.benchmark`): local, one
     process, on the CPU (refused otherwise before anything is read or written)."""
     if executor != "local" or address is not None:
         raise ValueError("--executor ray is not available for --task classification: its "
@@ -112,7 +112,7 @@ def _classification(config, out, dataset, resume, overwrite, executor, address) 
     if distributed.launched():
         raise ValueError("--task classification runs in one process; it does not combine with "
                          "torchrun")  # fmt: skip
-    from .classification.bench import run_classification_bench
+    from .classification.benchmark import run_classification_bench
 
     return run_classification_bench(config, out, resume=resume, overwrite=overwrite,
                                     dataset=dataset)  # fmt: skip

@@ -658,7 +658,7 @@ def _refuse_classification_options(a: argparse.Namespace) -> None:
 
 
 def _classification(a: argparse.Namespace) -> int:
-    """``bench --task classification`` (:mod:`latentdiff.classification.bench`, through
+    """``bench --task classification`` (:mod:`latentdiff.classification.benchmark`, through
     :func:`latentdiff.bench.run_bench`)."""
     methods = [m.strip() for m in (a.methods or "ce,ldmlr").split(",") if m.strip()]
     cfg = _class_config(a, methods, a.seeds)
