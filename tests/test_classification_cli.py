@@ -87,6 +87,8 @@ def test_resume_runs_only_the_missing_pairs_and_gives_identical_records(tmp_path
     doc = capsys.readouterr().out
     assert "Long-tailed classification" in doc and "ACCURACY (higher is better)" in doc
     assert "| ldmlr − ce, paired |" in doc and "/2 seeds better" in doc
+    assert main(["report", "--grid", str(out)]) == 2
+    assert "a classification run; report it as DIR" in _error(capsys)
     assert main(["report", str(out), "--html"]) == 0
     page = (out / "index.html").read_text()
     assert "ldmlr vs ce" in page and (out / "plots" / "labels.png").is_file()

@@ -37,6 +37,9 @@ class-balanced test set; every method on the same stage-1 encoder per seed, pair
 def benchmarks_document(grids=(), details=(), notes: str | Path | None = None) -> str:
     """The document for the ``grids`` (Table-1-shaped) and ``details`` run directories."""
     grid_runs, detail_runs = [load_run(d) for d in grids], [load_run(d) for d in details]
+    for run in grid_runs:
+        if run.task != "regression":
+            raise ValueError(f"--grid {run.path}: a {run.task} run; report it as DIR (no --grid)")
     seconds = sum(r.get("seconds", 0.0) for run in [*grid_runs, *detail_runs] for r in run.runs)
     parts = [HEADER.format(minutes=f"{seconds / 60:.0f} minutes of training and generation")]
     if grid_runs:
