@@ -99,10 +99,10 @@ def label_summary(ds: LTDataset) -> dict:
 def pair_seconds(method: str, stage_seconds: dict) -> float:
     """The wall seconds of ``method``'s own stages (the module docstring): stage 1 for ``ce``,
     else the stages named by its '+' parts (``label-shift``: none)."""
-    if method == BASELINE:
-        return float(stage_seconds.get("stage1", 0.0))
     if method in stage_seconds:
         return float(stage_seconds[method])
+    if method == BASELINE:
+        return float(stage_seconds.get("stage1", 0.0))
     return float(sum(stage_seconds.get(p, 0.0) for p in method.split("+") if p != "stage1"))
 
 
