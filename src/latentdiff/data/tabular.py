@@ -59,7 +59,7 @@ def target_values(df: pd.DataFrame, target: str, source: str = "table") -> np.nd
     if bad.any():
         raise ValueError(
             f"target column {target!r} is not numeric: {int(bad.sum())} value(s) such as "
-            f"{col[bad].iloc[0]!r} are not numbers (class labels: bench --task classification)"
+            f"{col[bad].iloc[0]!r} are not numbers"
         )
     if y.isna().any():
         raise ValueError(
