@@ -128,6 +128,8 @@ def test_overwrite_replaces_a_classification_run(tmp_path):
         (["--ldmlr-option", "gamma=0.1", "--methods", "ce"], "none of the methods ce uses it"),
         (["--timesteps", "0"], "--timesteps: classification.ldmlr.diffusion.timesteps = 0"),
         (["--dataset", "mnist-lt"], "'mnist-lt' needs data"),
+        (["--data", "{folder}"], "is a folder: --dataset mnist-lt reads"),
+        (["--data", "{one}"], "'csv' needs data (a table) and target"),
         (["--imbalance-factor", "0.5"], "--imbalance-factor: classification.imbalance_factor"),
     ],
 )
@@ -138,6 +140,7 @@ def test_classification_refusals(tmp_path, capsys, argv, says):
         tmp_path / "continuous.csv", index=False
     )
     files = {k: str(tmp_path / f"{k}.csv") for k in ("one", "single", "continuous")}
+    files["folder"] = str(tmp_path)
     argv = [a.format(**files) for a in argv]
     base = ["bench", "--task", "classification", "--seeds", "0", "--no-progress"]
     out = tmp_path / "r"

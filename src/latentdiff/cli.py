@@ -606,6 +606,9 @@ def _class_config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     regression task is refused by name before anything is read."""
     if a.grid:
         raise ValueError("--grid names a regression grid; --task classification takes --methods")
+    if a.dataset is None and a.data and Path(a.data).is_dir():
+        raise ValueError(f"--data {a.data} is a folder: --dataset mnist-lt reads the MNIST t10k "
+                         "files from one; a class table is a file")  # fmt: skip
     given: dict = {"task": "classification"}
     _put(given, "classification.dataset", a.dataset or ("csv" if a.data else "digits-lt"))
     for flag, path, _ in OPTIONS:
