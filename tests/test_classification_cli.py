@@ -49,7 +49,8 @@ def test_bench_classification_on_a_table(tmp_path, capsys):
     assert bench["classification"]["ldmlr"] is None  # ce and label-shift use no LDMLR setting
     runs = json.loads((out / "runs.json").read_text())
     assert [(r["method"], r["seed"]) for r in runs] == [("ce", 0), ("label-shift", 0)]
-    assert runs[0]["seconds"] > 0 and runs[1]["seconds"] == 0.0
+    # stage 1 is counted under ce; label-shift only adjusts its logits
+    assert runs[0]["seconds"] > 10 * runs[1]["seconds"] >= 0
     assert "label-shift vs ce" in capsys.readouterr().out
     rc = main(["bench", "--task", "classification", "--data", str(tmp_path / "t.csv"),
                "--target", "kind", "--seeds", "0", "--out", str(out)])  # fmt: skip
@@ -113,7 +114,8 @@ def test_overwrite_replaces_a_classification_run(tmp_path):
         # a continuous target in a classification run
         (["--data", "{continuous}", "--target", "y"], "not a whole number"),
         # an unknown method; a regression method
-        (["--methods", "ce,wcdas"], "unknown classification method 'wcdas'"),
+        (["--methods", "ce,nonsense"], "unknown classification method"),
+        (["--methods", "ce,ce-ft+ldmlr+cb"], "ce-ft+ldmlr+cb"),
         (["--methods", "ce,latentdiff"], "'latentdiff' is a regression method"),
         # regression options, named
         (["--n-bins", "5"], "--n-bins is a regression option"),

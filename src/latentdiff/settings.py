@@ -703,7 +703,7 @@ class BenchConfig(Settings):
                                f"({', '.join(CLASS_METRICS_NAMES)})")  # fmt: skip
         set_(self, "table_metrics", tuple(metrics))
         for name in self.methods:
-            if name in CLASS_METHODS or all(p in CLASS_METHODS for p in name.split("+")):
+            if name in CLASS_METHODS:
                 continue
             known = ", ".join(CLASS_METHODS)
             if _is_regression_method(name):
