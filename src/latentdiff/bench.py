@@ -136,12 +136,7 @@ def _run(config: BenchConfig, out: Path, dataset, resume: bool, overwrite: bool,
         if config.data is None:
             raise ValueError("no data: give the configuration a DataConfig or pass dataset=")
         d = config.data
-        try:
-            dataset = load_dataset(d.dataset, **d.given())
-        except ValueError as e:
-            if "is not numeric" in str(e):  # class labels in a regression run
-                raise ValueError(f"{e} (class labels: --task classification)") from None
-            raise
+        dataset = load_dataset(d.dataset, **d.given())
     encoder_name = config.encoder or DEFAULT_ENCODER[dataset.modality]
     records: list[dict] = []
     runs: list[dict] = []  # one per (method, seed); a failed one holds "error" instead

@@ -268,7 +268,12 @@ def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool =
     from .bench import run_bench  # torch, diffusers, the data loaders: after the settings
 
     executor = {"executor": a.executor, "address": a.address} if a is not None else {}
-    run_bench(cfg, out, resume=resume, overwrite=overwrite, **executor)
+    try:
+        run_bench(cfg, out, resume=resume, overwrite=overwrite, **executor)
+    except ValueError as e:  # a table's text target (target_values) in a regression run
+        if cfg.task == "regression" and "is not numeric" in str(e):
+            raise ValueError(f"{e} (class labels: --task classification)") from None
+        raise
     if distributed.launched_rank() != 0:  # under torchrun rank 0 reports
         return 0
     print((Path(out) / "results.md").read_text())
