@@ -184,3 +184,30 @@ def test_resume_of_a_copied_run_checks_the_data(tmp_path, capsys):
     capsys.readouterr()
     assert main(["bench", "--resume", str(out)]) == 2
     assert "the data differ" in _error(capsys)
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_records_of_an_uninterrupted_one(tmp_path):
+    """SIGKILL once seed 0 is recorded, then --resume: the records equal a run never stopped."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [*FAST, "--methods", "ce,ldmlr,label-shift+ldmlr", "--seeds", "0,1,2"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert main(["bench", *args, "--out", str(whole)]) == 0
+    cmd = [sys.executable, "-m", "latentdiff.cli", "bench", *args, "--out", str(cut)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not (cut / "runs.json").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {(r["method"], r["seed"]) for r in json.loads((cut / "runs.json").read_text())}
+    assert len(done) < 9  # stopped before the end
+    assert main(["bench", "--resume", str(cut), "--no-progress"]) == 0
+    assert (cut / "results.json").read_text() == (whole / "results.json").read_text()
