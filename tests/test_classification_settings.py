@@ -41,6 +41,14 @@ def test_ldmlr_defaults_are_seed_002s_and_reach_the_methods_unchanged():
     assert s.diffusion["prediction"] == "epsilon"  # a partial diffusion keeps seed 002's
 
 
+def test_the_typed_choices_are_the_methods_own():
+    from latentdiff.classification.ldmlr import TARGETS
+    from latentdiff.classification.methods import GENERATORS
+    from latentdiff.settings import LDMLR_GENERATORS, LDMLR_TARGETS
+
+    assert LDMLR_TARGETS == TARGETS and LDMLR_GENERATORS == GENERATORS
+
+
 def test_regression_config_is_unchanged_and_old_files_still_read():
     cfg = BenchConfig(data={"dataset": "diamonds"}, methods=("vanilla",))
     d = cfg.to_dict()

@@ -421,13 +421,15 @@ def _add_model_commands(sub, subs: dict) -> None:
     p = subs["fit"] = sub.add_parser("fit", help="train one method on a table, save the model")
     p.add_argument("--out", required=True, metavar="MODEL", help="folder the model is saved in")
     p.add_argument("--overwrite", action="store_true", help="replace a model saved in --out")
-    p.add_argument("--methods", metavar="NAME", default=FIT_METHOD,
-                   help=f"one method ('+' combines; default {FIT_METHOD})")  # fmt: skip
+    p.add_argument("--methods", metavar="NAME", default=None,
+                   help=f"one method ('+' combines; default {FIT_METHOD}, with --task "
+                   f"classification {CLASS_FIT_METHOD})")  # fmt: skip
     p.add_argument("--method-option", type=_key_value, action="append", default=[],
                    metavar="METHOD.KEY=VALUE", help="a method's option, repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--id-column", metavar="COL", help="a column that is not a feature (row ids)")
     p.add_argument("--device", help="where fitting runs: cpu (default), cuda or cuda:N")
+    _add_fit_task(p)
     _add_common(p, data_flags=_FIT_DATA)
     # what _config reads that fit does not offer: a table (csv), its default encoder
     p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None)
@@ -444,23 +446,26 @@ def _fit(a: argparse.Namespace) -> int:
     import pandas as pd
 
     from .data.tabular import read_table, target_values
-    from .estimator import MODEL_JSON, LatentDiffRegressor
+    from .estimator import LatentDiffRegressor
 
+    if a.task == "classification":
+        return _fit_classification(a)
+    if a.ldmlr_option:
+        raise ValueError("--ldmlr-option is a classification option: add --task classification")
+    a.methods = a.methods or FIT_METHOD
     methods = [m.strip() for m in a.methods.split(",") if m.strip()]
     if len(methods) != 1:
         raise ValueError(f"--methods: fit trains one method, got {a.methods!r} "
                          "(latentdiff-tuned chooses its settings on validation)")  # fmt: skip
     cfg = _config(a, methods, (a.seed,))
-    out = Path(a.out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"--out {out} is a file; a model is saved into a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not (out / MODEL_JSON).is_file():
-            raise FileExistsError(f"--out {out} is a folder that holds other files than a model")
-        if not a.overwrite:
-            raise FileExistsError(f"--out {out} holds a saved model; --overwrite replaces it")
+    out = _model_out(a)
     df = read_table(cfg.data.data)
-    y = target_values(df, cfg.data.target, source=cfg.data.data)
+    try:
+        y = target_values(df, cfg.data.target, source=cfg.data.data)
+    except ValueError as e:
+        if "is not numeric" in str(e):  # class labels in a regression fit
+            raise ValueError(f"{e} (class labels: --task classification)") from None
+        raise
     drop = [cfg.data.target]
     if a.id_column:
         if a.id_column not in df.columns:
@@ -494,12 +499,12 @@ def _predict(a: argparse.Namespace) -> int:
     import pandas as pd
 
     from .data.tabular import read_table
-    from .estimator import LatentDiffRegressor
+    from .estimator import load_model
     from .io import atomic_write_text
 
     if Path(a.out).is_dir():
         raise IsADirectoryError(f"--out {a.out} is a folder; give a CSV file name")
-    est = LatentDiffRegressor.load(a.model)
+    est = load_model(a.model)  # a regressor or a classifier, as the saved model.json says
     df = read_table(a.data)
     if a.id_column and a.id_column not in df.columns:
         raise KeyError(f"--id-column {a.id_column!r} is not a column of {a.data}")
@@ -509,13 +514,164 @@ def _predict(a: argparse.Namespace) -> int:
     if extra:
         raise ValueError(f"column {extra[0]!r} of {a.data} is not a feature of the model "
                          "(drop it, or name it with --id-column)")  # fmt: skip
-    pred = est.predict(df[[c for c in df.columns if c in features]])
-    table = pd.DataFrame({"prediction": pred})
+    rows = df[[c for c in df.columns if c in features]]
+    if hasattr(est, "predict_proba"):  # a classifier: the class and each class's probability
+        table = _class_predictions(est, rows)
+    else:
+        table = pd.DataFrame({"prediction": est.predict(rows)})
     if a.id_column:
         table.insert(0, a.id_column, df[a.id_column].to_numpy())
     atomic_write_text(a.out, table.to_csv(index=False))
     print(f"{len(table)} predictions written to {Path(a.out).resolve()}")
     return 0
+
+
+def _model_out(a: argparse.Namespace) -> Path:
+    """``--out`` of ``fit``: a new or empty folder, or one holding a model and --overwrite."""
+    from .estimator import MODEL_JSON
+
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file; a model is saved into a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MODEL_JSON).is_file():
+            raise FileExistsError(f"--out {out} is a folder that holds other files than a model")
+        if not a.overwrite:
+            raise FileExistsError(f"--out {out} holds a saved model; --overwrite replaces it")
+    return out
+
+
+# --- fit / predict for a classifier (LDMLR, seed 002) --------------------------------------------
+#: ``fit --task classification``'s method unless --methods says otherwise
+CLASS_FIT_METHOD = "ldmlr"
+#: the fit options that apply to a classifier, and the classifier parameter or diffusion setting
+#: each sets; any other setting option is refused under --task classification
+_CLASS_FIT_OPTIONS = {
+    "--epochs": "epochs",
+    "--lr": "lr",
+    "--batch-size": "batch_size",
+    "--ratio": "ratio",
+    "--missing": "missing",
+    "--timesteps": "diffusion.timesteps",
+    "--diffusion-steps": "diffusion.n_steps",
+    "--sampler": "diffusion.scheduler",
+    "--sampling-steps": "diffusion.sampling_steps",
+}
+#: ``--encoder-option`` keys a classifier takes
+_CLASS_ENCODER_KEYS = ("feature_dim", "dropout")
+#: ``--ldmlr-option`` keys (bench's LDMLR setting names) and the classifier parameter of each
+_CLASS_LDMLR_KEYS = {
+    "target": "target",
+    "ratio": "ratio",
+    "gamma": "gamma",
+    "lr": "fine_tune_lr",
+    "epochs": "fine_tune_epochs",
+}
+
+
+def _add_fit_task(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("task")
+    g.add_argument("--task", choices=("regression", "classification"), default="regression",
+                   help="classification: the target column holds classes (integers or strings) "
+                   "and fit trains LDMLR (seed 002) or a baseline: --methods ldmlr (default), "
+                   "ce, label-shift, label-shift+ldmlr, cb")  # fmt: skip
+    g.add_argument("--ldmlr-option", type=_key_value, action="append", default=[],
+                   metavar="KEY=VALUE", help="--task classification: an LDMLR setting, "
+                   "repeatable, as bench takes it: target=all|many|medium|few (the classes "
+                   "generated for), ratio, gamma, lr and epochs (of the head's fine-tuning), "
+                   "diffusion.KEY")  # fmt: skip
+
+
+def _classifier_params(a: argparse.Namespace) -> dict:
+    """LDMLRClassifier's parameters from fit's options; an option that does not apply to a
+    classifier is refused, naming it."""
+    params: dict = {"random_state": a.seed, "progress": not a.no_progress}
+    diffusion: dict = {}
+    for flag, _, _ in OPTIONS:
+        value = getattr(a, flag[2:].replace("-", "_"), None)
+        if value is None or flag in ("--data", "--target"):
+            continue
+        if flag not in _CLASS_FIT_OPTIONS:
+            raise ValueError(f"{flag} does not apply to --task classification")
+        name = _CLASS_FIT_OPTIONS[flag]
+        if name.startswith("diffusion."):
+            diffusion[name.split(".", 1)[1]] = value
+        else:
+            params[name] = value
+    if a.no_gate:
+        raise ValueError("--no-gate does not apply to --task classification (LDMLR has no gate)")
+    for flag in MAPPINGS:
+        given = getattr(a, flag[2:].replace("-", "_"), None) or []
+        if given and flag not in ("--diffusion-option", "--encoder-option"):
+            raise ValueError(f"{flag} does not apply to --task classification")
+    for key, value in a.diffusion_option:
+        diffusion[key] = value
+    for key, value in a.encoder_option:
+        if key not in _CLASS_ENCODER_KEYS:
+            raise ValueError(f"--encoder-option {key}: the classifier's MLP encoder takes "
+                             f"{', '.join(_CLASS_ENCODER_KEYS)}")  # fmt: skip
+        params[key] = value
+    for key, value in a.ldmlr_option:
+        if key.startswith("diffusion."):
+            diffusion[key.split(".", 1)[1]] = value
+        elif key in _CLASS_LDMLR_KEYS:
+            params[_CLASS_LDMLR_KEYS[key]] = value
+        else:
+            raise ValueError(f"--ldmlr-option {key}: a classifier takes "
+                             f"{', '.join(_CLASS_LDMLR_KEYS)} or diffusion.KEY")  # fmt: skip
+    if a.device not in (None, "cpu"):
+        raise ValueError(f"--device {a.device}: --task classification runs on the CPU")
+    if diffusion:
+        params["diffusion"] = diffusion
+    params["method"] = (a.methods or CLASS_FIT_METHOD).strip()
+    if "," in params["method"]:
+        raise ValueError(f"--methods: fit trains one method, got {a.methods!r}")
+    return params
+
+
+def _fit_classification(a: argparse.Namespace) -> int:
+    """``fit --task classification``: settings and --out checked, then the table read, the
+    classifier trained and saved, its validation table printed."""
+    import pandas as pd
+
+    from .classification.classifier import LDMLRClassifier
+    from .data.tabular import read_table
+
+    est = LDMLRClassifier(**_classifier_params(a))
+    est._check_params()  # every setting, before the data is read
+    out = _model_out(a)
+    df = read_table(a.data)
+    if a.target not in df.columns:
+        raise KeyError(f"target column {a.target!r} not in {a.data}; columns are "
+                       f"{list(df.columns)}")  # fmt: skip
+    col = df[a.target]
+    if col.isna().any():
+        raise ValueError(f"class column {a.target!r} has {int(col.isna().sum())} missing "
+                         "value(s)")  # fmt: skip
+    drop = [a.target]
+    if a.id_column:
+        if a.id_column not in df.columns:
+            raise KeyError(f"--id-column {a.id_column!r} is not a column of {a.data}")
+        drop.append(a.id_column)
+    est.fit(df.drop(columns=drop), pd.Series(col.to_numpy(), name=a.target))
+    est.save(out)
+    print(est.validation_report())
+    for c, n in est.imputed_.items():
+        print(f"imputed in {c!r}: {n['train']} training, {n['val']} validation value(s)")
+    print(f"model saved in {out.resolve()}")
+    return 0
+
+
+def _class_predictions(est, rows):
+    """A classifier's predictions: column ``prediction`` (the class as the model knows it),
+    then ``proba_<class>`` per class."""
+    import pandas as pd
+
+    proba = est.predict_proba(rows)
+    table = pd.DataFrame({"prediction": est.classes_[proba.argmax(1)] if len(proba) else []})
+    for k, c in enumerate(est.classes_):
+        table[f"proba_{c}"] = proba[:, k]
+    return table
 
 
 def _add_speed_command(sub, subs: dict) -> None:

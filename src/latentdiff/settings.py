@@ -507,7 +507,9 @@ CLASS_DATASETS: dict[str, tuple[str, int, float | None]] = {
 #: the tasks a benchmark runs (:attr:`BenchConfig.task`)
 TASKS = ("regression", "classification")
 #: the ``target`` choices of LDMLR's generation (seed 002, Table 4)
-LDMLR_TARGETS = ("all", "many", "medium", "few")
+LDMLR_TARGETS = ("all", "many", "medium", "few", "tail")
+#: LDMLR's generator and its controls (:data:`latentdiff.classification.methods.GENERATORS`)
+LDMLR_GENERATORS = ("diffusion", "gaussian", "resample")
 
 
 @dataclass(frozen=True)
@@ -539,11 +541,16 @@ class LDMLRConfig(Settings):
     ``generated`` only, Table 5), eq. 13's ``gamma``, the head fine-tuning's learning rate and
     epochs (also those of the ``ce-ft`` and ``crt`` controls), and the diffusion model."""
 
-    target: str = setting("all", Options(*LDMLR_TARGETS), "classes generated for (Table 4)")
+    target: str = setting(
+        "tail", Options(*LDMLR_TARGETS), "classes generated for (Table 4; tail: the rarest region)"
+    )
     ratio: float = setting(
         0.2, Interval(float, 0, 100, closed="right"), "generated / encoded features (Figure 2)"
     )
     use: str = setting("both", Options("both", "generated"), "features the head trains on")
+    generator: str = setting(
+        "diffusion", Options(*LDMLR_GENERATORS), "seed 002's diffusion, or a control generator"
+    )
     gamma: float = setting(0.05, NON_NEGATIVE, "weight of the generated term (eq. 13)")
     lr: float = setting(5e-4, POSITIVE, "head fine-tuning Adam learning rate")
     epochs: int = setting(20, POSITIVE_INT, "head fine-tuning epochs")
@@ -681,7 +688,7 @@ class BenchConfig(Settings):
         """``task = "classification"``: the regression parts refused by name, the methods those
         of :data:`latentdiff.classification.methods.CLASS_METHODS`, the table's metrics accuracy
         and macro-F1, and LDMLR's settings resolved when a chosen method uses them."""
-        from .classification.methods import CLASS_METHODS  # torch: only when checking methods
+        from .classification.methods import CLASS_METHODS, check_methods  # torch: here only
 
         set_ = object.__setattr__
         for name in ("data", "encoder", "train", "sampler", "head"):
@@ -703,13 +710,13 @@ class BenchConfig(Settings):
                                f"({', '.join(CLASS_METRICS_NAMES)})")  # fmt: skip
         set_(self, "table_metrics", tuple(metrics))
         for name in self.methods:
-            if name in CLASS_METHODS:
-                continue
-            known = ", ".join(CLASS_METHODS)
-            if _is_regression_method(name):
+            if name not in CLASS_METHODS and _is_regression_method(name):
                 raise SettingError(f"{name!r} is a regression method; task 'classification' "
-                                   f"runs {known}")  # fmt: skip
-            raise SettingError(f"unknown classification method {name!r}; known: {known}")
+                                   f"runs {', '.join(CLASS_METHODS)}")  # fmt: skip
+            try:
+                check_methods([name])  # <base>+ldmlr for any base, ce+ldmlr = ldmlr
+            except ValueError as e:
+                raise SettingError(str(e)) from None
         c = self.classification or ClassificationConfig()
         uses = [m for m in self.methods if m not in LDMLR_NON_USERS]
         if c.ldmlr is None and uses:
@@ -717,8 +724,8 @@ class BenchConfig(Settings):
         if c.ldmlr is not None and not uses:
             raise SettingError(
                 f"classification.ldmlr is set but none of the methods {', '.join(self.methods)} "
-                f"uses it (it applies to ldmlr, label-shift+ldmlr, ce-ft and crt); drop it or add "
-                f"such a method"
+                f"uses it (it applies to ldmlr, every <base>+ldmlr, ce-ft, crt and wcdas); drop "
+                f"it or add such a method"
             )
         set_(self, "classification", c)
 
@@ -803,7 +810,7 @@ class BenchConfig(Settings):
 
 
 #: the classification methods that use no :class:`LDMLRConfig` setting (every other one does:
-#: LDMLR and the head fine-tuning controls ce-ft and crt)
+#: LDMLR, and ce-ft, crt and wcdas, whose heads train for its ``epochs``)
 LDMLR_NON_USERS = ("ce", "label-shift", "cb")
 
 

@@ -57,8 +57,9 @@ def ldmlr_settings(c: LDMLRConfig | None) -> LDMLRSettings:
     """The typed :class:`LDMLRConfig` as :func:`.methods.run_classification` takes it."""
     if c is None:
         return LDMLRSettings()
-    return LDMLRSettings(target=c.target, ratio=c.ratio, use=c.use, gamma=c.gamma, lr=c.lr,
-                         epochs=c.epochs, diffusion=c.diffusion.to_dict())  # fmt: skip
+    return LDMLRSettings(target=c.target, ratio=c.ratio, use=c.use, generator=c.generator,
+                         gamma=c.gamma, lr=c.lr, epochs=c.epochs,
+                         diffusion=c.diffusion.to_dict())  # fmt: skip
 
 
 def fingerprint(ds: LTDataset) -> str:
