@@ -16,10 +16,11 @@ differences). ``resume``: the (method, seed) pairs in ``runs.json`` are kept; a 
 pairs left trains its stage 1 again (seeded: the same weights) and runs only those, so a
 resumed run's records equal an uninterrupted one's.
 
-``seconds`` of a pair: the wall seconds of the stages it needs beyond the shared stage 1, each
-counted in full under every method that needs it (``ldmlr`` and ``label-shift+ldmlr`` share one
-diffusion model and head); stage 1 is counted once, under ``ce``; ``label-shift`` adjusts ce's
-logits after the fact (0 s).
+``seconds`` of a pair: the wall seconds :func:`.methods.run_classification` spent on that method
+(``details["seconds"]``); a shared part (a stage-1 network, a fitted generator, a fine-tuned
+head) is counted once, under the first method of the call that needs it: with ``ce`` first, stage
+1 is ce's and ``label-shift`` costs only its adjustment. A pair run on ``resume`` without the
+methods before it carries the shared parts it needed.
 """
 
 from __future__ import annotations
@@ -97,16 +98,6 @@ def label_summary(ds: LTDataset) -> dict:
     }
 
 
-def pair_seconds(method: str, stage_seconds: dict) -> float:
-    """The wall seconds of ``method``'s own stages (the module docstring): stage 1 for ``ce``,
-    else the stages named by its '+' parts (``label-shift``: none)."""
-    if method in stage_seconds:
-        return float(stage_seconds[method])
-    if method == BASELINE:
-        return float(stage_seconds.get("stage1", 0.0))
-    return float(sum(stage_seconds.get(p, 0.0) for p in method.split("+") if p != "stage1"))
-
-
 def run_classification_bench(config: BenchConfig, out, resume: bool = False,
                              overwrite: bool = False, dataset: LTDataset | None = None
                              ) -> list[dict]:  # fmt: skip
@@ -157,9 +148,8 @@ def _run_seed(config, ds, seed, todo, settings, out, records, runs) -> None:
             runs.append({"method": m, "seed": seed, "error": str(e)})
         print(f"latentdiff: seed {seed} failed: {e}", file=sys.stderr)
     else:
-        stages = details.get("seconds", {})
         for m in todo:
-            entry = {"method": m, "seed": seed, "seconds": pair_seconds(m, stages),
+            entry = {"method": m, "seed": seed, "seconds": float(details["seconds"][m]),
                      "stage1": details.get("stage1")}  # fmt: skip
             if "ldmlr" in m and "ldmlr" in details:
                 entry["ldmlr"] = details["ldmlr"]
@@ -182,8 +172,10 @@ def _write_tables(out: Path, config: BenchConfig, ds: LTDataset, records, runs) 
         f"few < 20): {summ['regions']} classes. Test rows (class-balanced): {counts}. "
         f"Accuracy and macro-F1 as fractions; changes against {BASELINE} are differences."
     )
-    note = (f"Wall seconds per seed; stage 1 is trained once per seed and counted under "
-            f"{BASELINE}; every other method counts its own stages.")  # fmt: skip
+    note = (
+        "Wall seconds per seed; a shared part (stage 1, a generator) is trained once per "
+        "seed and counted under the first method, in --methods order, that needs it."
+    )
     table = run_tables(records, runs, ds.name, description, config.table_metrics, note,
                        baseline=BASELINE)  # fmt: skip
     atomic_write_text(out / "results.md", table)

@@ -92,9 +92,10 @@ def section(run: Run) -> str:
     per_method = {m: [r["seconds"] for r in run.runs if r["method"] == m and "seconds" in r]
                   for m in run.methods}  # fmt: skip
     seconds = ", ".join(f"{m} {np.mean(v):.0f} s" for m, v in per_method.items())
-    shared = "stage 1" if run.task == "classification" else "the vanilla training"
-    lines += [f"Wall seconds per seed (this machine, same run): {seconds} ({shared} is counted "
-              f"once, under {base}).", ""]  # fmt: skip
+    shared = ("a shared part (stage 1, a generator) is counted once, under the first method "
+              "that needs it" if run.task == "classification"
+              else "the vanilla training is counted once, under vanilla")  # fmt: skip
+    lines += [f"Wall seconds per seed (this machine, same run): {seconds} ({shared}).", ""]
     return "\n".join(lines)
 
 

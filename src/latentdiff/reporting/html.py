@@ -159,13 +159,15 @@ def index_html(run_dir: str | Path, plots: dict[str, Path], problems=()) -> str:
     ]
     bench = config.get("bench") or {}
     baseline = "ce" if bench.get("task") == "classification" else "vanilla"
-    shared = "stage 1" if baseline == "ce" else "the vanilla network's training"
+    shared = ("the vanilla network's training is counted once, under vanilla" if baseline ==
+              "vanilla" else "a shared part (stage 1, a generator) is counted once, under the "
+              "first method that needs it")  # fmt: skip
     if records:
         body += results_tables(records, bench.get("table_metrics"), baseline)
     else:
         body.append("<p>No results: no method finished.</p>")
     body += ["<h2>Runtime and generation</h2>",
-             f"<p>Wall seconds per seed; {shared} is counted once, under {baseline}.</p>",
+             f"<p>Wall seconds per seed; {shared}.</p>",
              _runtime_table(runs, methods)]  # fmt: skip
     failed = [r for r in runs if "error" in r]
     if failed:
