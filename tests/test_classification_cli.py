@@ -120,6 +120,7 @@ def test_overwrite_replaces_a_classification_run(tmp_path):
         # regression options, named
         (["--n-bins", "5"], "--n-bins is a regression option"),
         (["--no-gate"], "--no-gate is a regression option"),
+        (["--analysis-rows", "10"], "--analysis-rows is a regression option"),
         (["--pogdiff-option", "a3=2"], "--pogdiff-option is a regression option"),
         (["--method-option", "lds.kernel=gaussian"], "--method-option is a regression option"),
         (["--grid", "table1"], "--grid names a regression grid"),

@@ -87,6 +87,7 @@ _FLAG_OF = (
         "seeds": "--seeds",
         "methods": "--methods",
         "device": "--device",
+        "analysis_rows": "--analysis-rows",
     }
     | {path: flag for flag, path in MAPPINGS.items()}
 )
@@ -243,6 +244,9 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     given.update(methods=list(methods), seeds=list(seeds), progress=not a.no_progress)
     if getattr(a, "device", None) is not None:
         given["device"] = a.device
+    if getattr(a, "analysis_rows", None) is not None:
+        given["analysis_rows"] = a.analysis_rows
+        a.flags_given.append(("--analysis-rows", "analysis_rows"))
     return BenchConfig.from_dict(given)
 
 
@@ -391,9 +395,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
             help="where every stage runs: cpu (default), cuda or cuda:N; under torchrun each "
             "process takes cuda:LOCAL_RANK (docs/scaling.md)",
         )
+        p.add_argument(
+            "--analysis-rows", type=int, default=None, metavar="N",
+            help="rows per side of the real / synthetic feature sample each LatentDiff-family "
+            "method keeps for `latentdiff analyse` (default 2000; 0: none)",
+        )  # fmt: skip
         _add_common(p)
     _add_model_commands(sub, subs)
     _add_speed_command(sub, subs)
+    _add_analyse_command(sub, subs)
     p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
     p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
     p.add_argument("--grid", action="append", default=[], metavar="DIR",
@@ -730,6 +740,38 @@ def _speed(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_analyse_command(sub, subs: dict) -> None:
+    p = subs["analyse"] = sub.add_parser(
+        "analyse", help="feature-quality analysis of a run (seed 000 app. C): analysis.json "
+        "and figures (latentdiff.analysis)")  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished benchmark run directory")
+    p.add_argument("--out", metavar="DIR", help="where analysis.json and figures/ go "
+                   "(default RUN_DIR/analysis)")  # fmt: skip
+    p.add_argument("--methods", help="comma-separated methods to analyse (default: all)")
+    p.add_argument("--seeds", type=_int_list, help="seeds to analyse (default: all)")
+    p.add_argument(
+        "--figure-seeds",
+        choices=("first", "all"),
+        default="first",
+        help="draw each method's figures for its first seed (default) or every one",
+    )
+    p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE projection")
+
+
+def _analyse(a: argparse.Namespace) -> int:
+    """``latentdiff analyse RUN_DIR``: write analysis.json and the figures, print a summary."""
+    from .analysis.run import summary_markdown, write_analysis
+
+    if not (Path(a.run_dir) / "config.json").is_file():
+        raise FileNotFoundError(f"{a.run_dir} is not a run directory (it has no config.json)")
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()] if a.methods else None
+    path, pngs = write_analysis(a.run_dir, a.out, methods, a.seeds, a.figure_seeds,
+                                tsne=not a.no_tsne)  # fmt: skip
+    print(summary_markdown(json.loads(path.read_text())))
+    print(f"written: {path} and {len(pngs)} figures in {path.parent / 'figures'}")
+    return 0
+
+
 # --- the classification task (LDMLR, seed 002) ---------------------------------------------------
 #: the regression options that set a classification setting (the same meaning), by setting path
 _CLASS_ROUTES = {
@@ -783,6 +825,8 @@ def _class_config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
         a.flags_given.append((flag, dest))
     if a.no_gate:
         raise _not_for_classification("--no-gate")
+    if getattr(a, "analysis_rows", None) is not None:
+        raise _not_for_classification("--analysis-rows")
     for flag, path in MAPPINGS.items():
         items = getattr(a, flag[2:].replace("-", "_"), None) or []
         dest = _class_path(path)
@@ -838,6 +882,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(a)
         if a.command in ("fit", "predict"):
             return _fit(a) if a.command == "fit" else _predict(a)
+        if a.command == "analyse":
+            return _analyse(a)
         if a.command == "speed":
             a.argv = list(sys.argv[1:] if argv is None else argv)
             return _speed(a)

@@ -643,6 +643,11 @@ class BenchConfig(Settings):
     progress: bool = setting(True, Boolean(), "progress bars (not part of the results)")
     #: where every stage runs (network, generator, gate, head): :mod:`latentdiff.device`
     device: str = setting("cpu", DEVICE, "where every stage runs: cpu, cuda or cuda:N")
+    #: the feature-quality analysis (issue 13): rows per side of the real and synthetic feature
+    #: sample each LatentDiff-family (method, seed) keeps (:mod:`latentdiff.analysis.sample`)
+    analysis_rows: int = setting(
+        2000, Interval(int, 0), "rows per side of the analysis feature sample (0: none kept)"
+    )
     #: the task: regression (the default; every setting above) or long-tailed classification
     #: (LDMLR, seed 002: ``classification`` holds its data and stages)
     task: str = setting("regression", Options(*TASKS), "regression or classification")
