@@ -4,8 +4,9 @@ on feature vectors with class labels, the classification sibling of
 
 ``fit_resample(X, y)`` fits the class-conditional feature diffusion
 (:class:`~latentdiff.classification.class_diffusion.ClassFeatureDiffusion`, eq. 9-10) on
-``X`` and its classes, draws new rows for the targeted classes (eq. 11-12) and returns ``X`` followed by them,
-with their labels: features in, features out, so that any classifier can follow it in an
+``X`` and its classes, draws new rows for the targeted classes (eq. 11-12) and returns ``X``
+followed by them, with their labels: features in, features out, so that any classifier can
+follow it in an
 ``imblearn.pipeline.Pipeline``. Which classes get new rows and how many is seed 002's choice:
 the classes of one shot region (``all`` / ``many`` / ``medium`` / ``few``, Table 4) at an
 augmentation ratio (generated / real rows, Figure 2), spread evenly over the targeted classes
