@@ -29,12 +29,15 @@ from .html import _config_list, _runtime_table, _table, results_tables
 from .plots import PLOTS, _png, draw_plots, read_json
 from .runs import format_mean_std, ranking, summarise
 
-CSS = RUN_CSS + """
+CSS = (
+    RUN_CSS
+    + """
 .scroll { overflow-x: auto; } nav ol { columns: 2; } td.best { font-weight: 700; }
 .side { display: grid; gap: 0.8em; } .side figure { margin: 0; }
 h3 { font-size: 1.05em; margin-top: 1.4em; } h4 { font-size: 0.98em; margin: 1em 0 0.3em; }
 .note { color: #555; }
 """
+)
 
 #: the analysis figures in page order: name -> caption (seed 000's figures they mirror)
 ANALYSIS_FIGURES = {
@@ -85,8 +88,9 @@ class RunFiles:
         records = read_json(self.path / "results.json")
         if records is None:  # a classification run of the first version wrote records.json
             records = read_json(self.path / "records.json", [])
-        self.records = [r for r in records if isinstance(r, dict) and {"method", "metric",
-                        "region", "value"} <= set(r)] if isinstance(records, list) else []  # fmt: skip
+        keys = {"method", "metric", "region", "value"}
+        records = records if isinstance(records, list) else []
+        self.records = [r for r in records if isinstance(r, dict) and keys <= set(r)]
         runs = read_json(self.path / "runs.json", [])
         self.runs = [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
 
@@ -320,8 +324,11 @@ def _grid_table(runs: list[RunFiles], metric: str) -> str:
             rk = ranking(stats[r.index], r.methods, metric, region)
             if rk:
                 best[(r.index, region)] = rk[0][0]
-    head1 = "<tr><th rowspan=\"2\">method</th>" + "".join(
-        f'<th colspan="{len(REGION_COLUMNS)}">{escape(r.label)}</th>' for r in present) + "</tr>"
+    head1 = (
+        '<tr><th rowspan="2">method</th>'
+        + "".join(f'<th colspan="{len(REGION_COLUMNS)}">{escape(r.label)}</th>' for r in present)
+        + "</tr>"
+    )
     head2 = "<tr>" + "".join(f"<th>{escape(g)}</th>" for _ in present
                              for g in REGION_COLUMNS) + "</tr>"  # fmt: skip
     body = []
@@ -351,8 +358,10 @@ def side_by_side(runs: list[RunFiles], plots: dict[int, dict[str, bytes]],
         have = [r for r in runs if name in plots[r.index]]
         if not have:
             continue
-        out += [f"<h3>{escape(PLOTS[name])}</h3>",
-                f'<div class="side" style="grid-template-columns: repeat({len(have)}, 1fr)">']
+        out += [
+            f"<h3>{escape(PLOTS[name])}</h3>",
+            f'<div class="side" style="grid-template-columns: repeat({len(have)}, 1fr)">',
+        ]
         out += [figure(plots[r.index][name], r.label) for r in have]
         out.append("</div>")
     rows = []
@@ -363,8 +372,11 @@ def side_by_side(runs: list[RunFiles], plots: dict[int, dict[str, bytes]],
                          a.r2(m)])  # fmt: skip
     out.append("<h3>Feature quality, overall (mean ± std over seeds)</h3>")
     if rows:
-        out.append('<div class="scroll">' + _table(
-            ["run", "method", *(h for _, h in _SIDE_ANALYSIS), "test R²"], rows) + "</div>")
+        out.append(
+            '<div class="scroll">'
+            + _table(["run", "method", *(h for _, h in _SIDE_ANALYSIS), "test R²"], rows)
+            + "</div>"
+        )
     absent = [r.label for r in runs if not analyses[r.index].methods]
     if absent:
         out.append(_p("No feature-quality analysis in: " + "; ".join(absent) + ".", "note"))
@@ -402,7 +414,8 @@ def report_page(run_dirs, tsne: bool = True, log: Log | None = None) -> tuple[st
                "files (config.json, results.json, runs.json, plots/labels.json, analysis/). "
                "Written by latentdiff report DIR ... --out FILE.html.")]  # fmt: skip
     toc = ([('<a href="#side-by-side">Side by side</a>')] if len(runs) > 1 else []) + [
-        f'<a href="#{r.anchor}">{escape(r.label)}</a>' for r in runs]
+        f'<a href="#{r.anchor}">{escape(r.label)}</a>' for r in runs
+    ]
     body += ["<nav><ol>", *(f"<li>{t}</li>" for t in toc), "</ol></nav>"]
     if len(runs) > 1:
         body += side_by_side(runs, plots, analyses)

@@ -345,8 +345,10 @@ def draw_plots(run_dir: str | Path) -> tuple[dict[str, bytes], list[str]]:
     if labels is None and (run_dir / "results.json").exists():
         problems.append("plots/labels.png not drawn: the run directory has no plots/labels.json")
     if entries and not any(isinstance(r.get("test_per_bin"), dict) for r in entries):
-        problems.append("plots/per_bin_error.png not drawn: no runs.json entry has test_per_bin "
-                        "(a run written before per-bin errors were stored)")
+        problems.append(
+            "plots/per_bin_error.png not drawn: no runs.json entry has test_per_bin "
+            "(a run written before per-bin errors were stored)"
+        )
     return drawn, problems
 
 
