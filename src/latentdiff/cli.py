@@ -432,7 +432,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     _add_model_commands(sub, subs)
     _add_speed_command(sub, subs)
     _add_analyse_command(sub, subs)
-    p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
+    p = subs["report"] = sub.add_parser(
+        "report", help="docs/benchmarks.md, or one HTML page (--out FILE.html), of run directories"
+    )
     p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
     p.add_argument("--grid", action="append", default=[], metavar="DIR",
                    help="a --grid table1 run, reported Table-1-shaped (repeatable)")  # fmt: skip
