@@ -31,6 +31,7 @@ from latentdiff.settings import BenchConfig, HeadConfig, SamplerConfig, TrainCon
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIFORNIA = ROOT / "docs" / "results" / "issue-13" / "analysis" / "california-housing"
+CLASSIFICATION = ROOT / "docs" / "results" / "issue-12" / "clsbench" / "mnist-if100-seed0"
 ARTIFACTS = ROOT / "test-artifacts"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
@@ -233,7 +234,18 @@ def test_runs_without_analysis_and_classification_runs(page):
     assert "No feature-quality analysis: a classification run" in html
     (acc,) = _tables(p, "run-4", "ACCURACY (higher is better)")
     assert [r[0] for r in acc[1:3]] == ["ce", "ldmlr"] and all(c != "n/a" for c in acc[1][1:])
+    assert acc[3][0] == "ldmlr vs ce"  # the change against the classification baseline
     assert not any(i.startswith(("run-3-latentdiff", "run-4-ldmlr")) for i in p.ids)
+    # the committed classification run of `latentdiff bench --task classification`
+    html, _ = report_page([CLASSIFICATION], tsne=False)
+    p = Page(html)
+    assert p.errors == [] and "No feature-quality analysis: a classification run" in html
+    records = json.loads((CLASSIFICATION / "results.json").read_text())
+    (f1,) = _tables(p, "run-1", "MACRO_F1 (higher is better)")
+    rows = {r[0]: r for r in f1[1:]}
+    for r in records:
+        if r["metric"] == "macro_f1" and r["region"] == "few":
+            assert float(rows[r["method"]][4]) == pytest.approx(r["value"], abs=1e-4)
 
 
 def test_side_by_side_grid(page, runs):

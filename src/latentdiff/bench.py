@@ -75,6 +75,8 @@ def run_bench(
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if config.task == "classification":
+        return _classification(config, out, dataset, resume, overwrite, executor, address)
     if address is not None and executor != "ray":
         raise ValueError("--address names a Ray cluster: give it with --executor ray")
     if executor == "ray":
@@ -99,6 +101,21 @@ def run_bench(
         records = _run_as_helper(config, Path(out), dataset, resume, device)
     distributed.stop()  # the ranks wait for each other here
     return records
+
+
+def _classification(config, out, dataset, resume, overwrite, executor, address) -> list[dict]:
+    """``task = "classification"`` (:mod:`latentdiff.classification.benchmark`): local, one
+    process, on the CPU (refused otherwise before anything is read or written)."""
+    if executor != "local" or address is not None:
+        raise ValueError("--executor ray is not available for --task classification: its "
+                         "pairs share one stage 1 per seed and run here")  # fmt: skip
+    if distributed.launched():
+        raise ValueError("--task classification runs in one process; it does not combine with "
+                         "torchrun")  # fmt: skip
+    from .classification.benchmark import run_classification_bench
+
+    return run_classification_bench(config, out, resume=resume, overwrite=overwrite,
+                                    dataset=dataset)  # fmt: skip
 
 
 def _run_as_helper(config, out: Path, dataset, resume: bool, device) -> list[dict]:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -299,10 +300,11 @@ def run_classification(
     ldmlr = ldmlr or LDMLRSettings()
     run = _Run(ds, seed, encoder, epochs, lr, cache)
     counts, regions = ds.train_counts, ds.region_of_class
-    details: dict = {"stage1": {}, "fine_tune_loss": {}}
+    details: dict = {"stage1": {}, "fine_tune_loss": {}, "seconds": {}}
     stage3: dict = {}  # trained base name -> fine-tuned head (label-shift shares ce's)
     rows = []
     for name, base_name, with_ldmlr in parsed:
+        start = time.perf_counter()  # a shared part is counted under the first method using it
         if base_name == "ce-ft":
             model = run.stage1("ce")
             head = copy.deepcopy(model.head)
@@ -323,6 +325,7 @@ def run_classification(
             out = logit_adjust(out, counts)
         scores = classification_metrics(ds.test.y, out.argmax(1), regions)
         rows += records(ds.name, name, seed, scores)
+        details["seconds"][name] = time.perf_counter() - start
     for key, value in run.cache.items():
         if isinstance(key, tuple) and key[0] == "stage1":
             details["stage1"][key[1]] = value[1]

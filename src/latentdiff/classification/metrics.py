@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics import CLASS_METRICS
 from .protocol import REGIONS
 
-CLASS_METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
+__all__ = ["CLASS_METRICS", "classification_metrics", "records"]
 
 
 def classification_metrics(y_true, y_pred, region_of_class) -> dict[str, dict[str, float | None]]:

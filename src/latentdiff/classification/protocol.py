@@ -82,7 +82,7 @@ def encode_classes(y) -> tuple[np.ndarray, np.ndarray]:
         if not np.all(np.isfinite(y)):
             raise ValueError("class labels have missing or infinite value(s)")
         if np.any(y != np.round(y)):
-            bad = y[y != np.round(y)][0]
+            bad = _plain(y[y != np.round(y)][0])
             raise ValueError(
                 f"class labels must be integers or strings; {bad!r} is not a whole number "
                 f"(a continuous target belongs to the regression task)"

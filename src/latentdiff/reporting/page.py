@@ -104,6 +104,11 @@ class RunFiles:
         return self.bench.get("task") or self.config.get("task") or "regression"
 
     @property
+    def baseline(self) -> str:
+        """The method the others are compared with: vanilla, or ce in a classification run."""
+        return "ce" if self.task == "classification" else "vanilla"
+
+    @property
     def name(self) -> str:
         summ = self.config.get("dataset_summary") or self.config.get("dataset") or {}
         return str(summ.get("name") if isinstance(summ, dict) and summ.get("name") else
@@ -290,10 +295,14 @@ def run_section(run: RunFiles, plots: dict[str, bytes], a: Analysis, problems) -
                   f"std) over seeds {seeds}."))  # fmt: skip
     out.append("<h3>Results</h3>")
     if run.records:
-        out += ['<div class="scroll">', *results_tables(run.records, run.metrics), "</div>"]
+        tables = results_tables(run.records, run.metrics, run.baseline)
+        out += ['<div class="scroll">', *tables, "</div>"]
     else:
         out.append(_p("No results: no method finished (or the directory has no results.json)."))
-    out += ["<h3>Runtime and generation</h3>", _runtime_table(run.runs, run.methods)]
+    shared = "stage 1" if run.task == "classification" else "the vanilla network's training"
+    out += ["<h3>Runtime and generation</h3>",
+            _p(f"Wall seconds per seed; {shared} is counted once, under {run.baseline}."),
+            _runtime_table(run.runs, run.methods)]  # fmt: skip
     failed = [r for r in run.runs if "error" in r]
     if failed:
         out += ["<h3>Failed runs</h3>", "<ul>"]

@@ -138,6 +138,10 @@ def labels_png(labels: dict | None) -> bytes | None:
     _log_if_long_tailed(ax, counts)
     ax.set_xlabel("label")
     ax.set_ylabel("training samples per bin")
+    if labels.get("classes"):  # a classification run: one bar per class
+        ax.set_xticks(labels["centers"], labels["classes"], fontsize="small")
+        ax.set_xlabel("class")
+        ax.set_ylabel("training samples per class")
     ax.set_title(f"{labels.get('dataset', '')}: {labels.get('regions', '')}", fontsize="medium")
     _region_legend(ax)
     return _png(fig)
@@ -344,7 +348,8 @@ def draw_plots(run_dir: str | Path) -> tuple[dict[str, bytes], list[str]]:
             drawn[name] = png
     if labels is None and (run_dir / "results.json").exists():
         problems.append("plots/labels.png not drawn: the run directory has no plots/labels.json")
-    if entries and not any(isinstance(r.get("test_per_bin"), dict) for r in entries):
+    regression = ((config or {}).get("bench") or {}).get("task", "regression") == "regression"
+    if regression and entries and not any(isinstance(r.get("test_per_bin"), dict) for r in entries):
         problems.append(
             "plots/per_bin_error.png not drawn: no runs.json entry has test_per_bin "
             "(a run written before per-bin errors were stored)"
