@@ -33,7 +33,7 @@ CSS = (
     RUN_CSS
     + """
 .scroll { overflow-x: auto; } .scroll td { white-space: nowrap; }
-nav ol { columns: 2; } td.best { font-weight: 700; }
+body { max-width: 90em; } th[colspan] { text-align: center; } td.best { font-weight: 700; }
 .side { display: grid; gap: 0.8em; } .side figure { margin: 0; }
 h3 { font-size: 1.05em; margin-top: 1.4em; } h4 { font-size: 0.98em; margin: 1em 0 0.3em; }
 .note { color: #555; }
