@@ -308,12 +308,12 @@ def _chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
-def test_page_in_headless_chromium(page, tmp_path):
+def test_page_in_headless_chromium(request, tmp_path):
     browser = _browser()
     if browser is None:
         pytest.skip("no Chromium found (install Debian's chromium, as .ci/run does, or set "
                     "LATENTDIFF_BROWSER): the page was not checked in a browser")  # fmt: skip
-    html, p, _ = page
+    html, p, _ = request.getfixturevalue("page")  # built only when a browser is there
     checked = tmp_path / "checked.html"
     checked.write_text(html.replace("</body>", CHECK + "\n</body>"))
     done = _chromium(browser, "--dump-dom", checked.as_uri())
