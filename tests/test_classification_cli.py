@@ -49,8 +49,8 @@ def test_bench_classification_on_a_table(tmp_path, capsys):
     assert bench["classification"]["ldmlr"] is None  # ce and label-shift use no LDMLR setting
     runs = json.loads((out / "runs.json").read_text())
     assert [(r["method"], r["seed"]) for r in runs] == [("ce", 0), ("label-shift", 0)]
-    # stage 1 is counted under ce; label-shift only adjusts its logits
-    assert runs[0]["seconds"] > 10 * runs[1]["seconds"] >= 0
+    # one shared stage 1: both pairs report the same network, its seconds are ce's
+    assert runs[0]["stage1"] == runs[1]["stage1"] and runs[0]["seconds"] > 0
     assert "label-shift vs ce" in capsys.readouterr().out
     rc = main(["bench", "--task", "classification", "--data", str(tmp_path / "t.csv"),
                "--target", "kind", "--seeds", "0", "--out", str(out)])  # fmt: skip

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from latentdiff.classification.benchmark import ldmlr_settings
-from latentdiff.classification.diffusion import LDMLR_DIFFUSION
+from latentdiff.classification.class_diffusion import LDMLR_DIFFUSION
 from latentdiff.classification.methods import LDMLRSettings
 from latentdiff.params import SettingError
 from latentdiff.settings import (

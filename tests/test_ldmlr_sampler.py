@@ -92,7 +92,7 @@ def test_pandas_in_pandas_out_and_the_same_rows_for_a_seed():
 def test_the_rows_are_those_of_the_class_diffusion_as_the_bench_draws_them():
     # one diffusion implementation: the sampler's new rows are ClassFeatureDiffusion's, seeded
     # as run_classification seeds it (fit with s, sample with s + 1)
-    from latentdiff.classification.diffusion import ClassFeatureDiffusion
+    from latentdiff.classification.class_diffusion import ClassFeatureDiffusion
     from latentdiff.classification.ldmlr import generation_counts, generation_labels
     from latentdiff.samplers.class_conditional import ldmlr_diffusion
 

@@ -22,7 +22,7 @@ LOWER_IS_BETTER = {
     "pearson": False,
     "spearman": False,
     "r2": False,
-    # the classification task's metrics (latentdiff.classification.metrics)
+    # the classification task's metrics (latentdiff.classification.scores)
     "accuracy": False,
     "macro_f1": False,
 }

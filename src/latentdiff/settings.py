@@ -518,7 +518,7 @@ class LDMLRDiffusionConfig(DiffusionConfig):
     :class:`DiffusionConfig` setting, with seed 002's choices as defaults: epsilon prediction
     (eq. 10) on a linear beta schedule, sampled by eq. 11 at eta = 1 (the ``ddpm`` sampler over
     all T = 50 steps), Adam at 1e-3 for at most 200 epochs (the same values as
-    :data:`latentdiff.classification.diffusion.LDMLR_DIFFUSION`, a test checks)."""
+    :data:`latentdiff.classification.class_diffusion.LDMLR_DIFFUSION`, a test checks)."""
 
     timesteps: int = setting(50, Interval(int, 1, MAX_TIMESTEPS), "T, the diffusion steps")
     schedule: str = setting("linear", Options("cosine", "linear"), "noise schedule")

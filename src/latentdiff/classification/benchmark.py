@@ -34,8 +34,8 @@ from ..io import atomic_write_text, write_json
 from ..progress import progress_bar
 from ..rundir import open_run_dir, resumed_results
 from ..settings import BenchConfig, ClassificationConfig, LDMLRConfig
+from .longtail import REGIONS, LTDataset
 from .methods import LDMLRSettings, run_classification
-from .protocol import REGIONS, LTDataset
 
 #: the baseline every method's change and paired difference is taken against
 BASELINE = "ce"

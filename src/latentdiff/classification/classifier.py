@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .ldmlr import FINE_TUNE_LR, GAMMA, TARGETS
-from .protocol import CLASS_THRESHOLDS, REGIONS, class_regions
+from .longtail import CLASS_THRESHOLDS, REGIONS, class_regions
 
 #: ``model.json``'s ``format`` for a classifier and its version
 FORMAT = "latentdiff-classifier"
@@ -185,9 +185,9 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
         from ..estimator import _frame, _schema
         from ..samplers.class_conditional import LDMLRSampler
         from .ldmlr import fine_tune_head, generation_counts
+        from .longtail import encode_classes
         from .methods import class_balanced_weights
         from .model import build_classifier, features, train_ce
-        from .protocol import encode_classes
 
         diffusion = self._check_params()
         frame, self._input_kind = _frame(X)
@@ -269,7 +269,7 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _score_validation(self, X_va, y_va) -> None:
-        from .metrics import classification_metrics
+        from .scores import classification_metrics
 
         pred = self._logits_of(X_va).argmax(1)  # codes
         self.validation_ = classification_metrics(y_va, pred, self.class_regions_)

@@ -44,8 +44,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
-from .gaussian import ClassGaussian
+from .class_diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
+from .class_gaussian import ClassGaussian
 from .ldmlr import (
     FINE_TUNE_LR,
     GAMMA,
@@ -55,10 +55,10 @@ from .ldmlr import (
     generation_labels,
     resolve_target,
 )
-from .metrics import classification_metrics, records
+from .longtail import LTDataset
 from .model import build_classifier, features, train_ce
-from .protocol import LTDataset
 from .resample import ClassResample
+from .scores import classification_metrics, records
 from .wcdas import WrappedCauchyHead
 
 #: the methods ``+ldmlr`` combines with

@@ -3,9 +3,10 @@ on feature vectors with class labels, the classification sibling of
 :class:`~latentdiff.samplers.LatentDiffSampler`.
 
 ``fit_resample(X, y)`` fits the class-conditional feature diffusion
-(:class:`latentdiff.classification.diffusion.ClassFeatureDiffusion`, eq. 9-10) on ``X`` and its
-classes, draws new rows for the targeted classes (eq. 11-12) and returns ``X`` followed by them,
-with their labels: features in, features out, so that any classifier can follow it in an
+(:class:`~latentdiff.classification.class_diffusion.ClassFeatureDiffusion`, eq. 9-10) on
+``X`` and its classes, draws new rows for the targeted classes (eq. 11-12) and returns ``X``
+followed by them, with their labels: features in, features out, so that any classifier can
+follow it in an
 ``imblearn.pipeline.Pipeline``. Which classes get new rows and how many is seed 002's choice:
 the classes of one shot region (``all`` / ``many`` / ``medium`` / ``few``, Table 4) at an
 augmentation ratio (generated / real rows, Figure 2), spread evenly over the targeted classes
@@ -41,7 +42,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..classification.ldmlr import TARGETS, generation_counts, generation_labels
-from ..classification.protocol import CLASS_THRESHOLDS, class_regions, encode_classes
+from ..classification.longtail import CLASS_THRESHOLDS, class_regions, encode_classes
 
 
 def ldmlr_diffusion(diffusion: dict | None = None) -> dict:
@@ -213,7 +214,7 @@ class LDMLRSampler(BaseSampler):
         return arrays.transform(X_res, y_res)
 
     def _fit_resample(self, X, y, classes, codes, diffusion):
-        from ..classification.diffusion import ClassFeatureDiffusion
+        from ..classification.class_diffusion import ClassFeatureDiffusion
 
         per_class = self._plan(y, classes, codes)
         self.sample_indices_ = np.arange(y.size)

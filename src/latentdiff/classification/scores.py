@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import CLASS_METRICS
-from .protocol import REGIONS
+from .longtail import REGIONS
 
 __all__ = ["CLASS_METRICS", "classification_metrics", "records"]
 

@@ -19,7 +19,7 @@ from ..settings import GaussianConfig
 
 class ClassGaussian:
     """p(z | y) = N(mu_y, Sigma_y) for class indices y (``fit(Z, y)``, ``sample(y)``), the same
-    interface as :class:`latentdiff.classification.diffusion.ClassFeatureDiffusion`."""
+    interface as :class:`latentdiff.classification.class_diffusion.ClassFeatureDiffusion`."""
 
     name = "class-gaussian"
 
