@@ -321,6 +321,10 @@ def _report(a: argparse.Namespace) -> int:
 
     if not a.grid and not a.runs:
         raise ValueError("give at least one run directory (DIR or --grid DIR)")
+    if a.out is not None:
+        a.output = _report_page(a)
+        if a.output is None:
+            return 0
     if a.html:  # each run directory's plots/ and index.html, (re)drawn from its files
         from .reporting.html import write_report
 
@@ -338,6 +342,45 @@ def _report(a: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def _report_page(a: argparse.Namespace) -> str | None:
+    """``report ... --out FILE``: FILE.html (or .htm) is the one self-contained page of every run
+    directory given (:mod:`latentdiff.reporting.page`); FILE.md is the markdown document, as
+    ``--output FILE.md``. Returns the markdown path still to write, or None."""
+    suffix = Path(a.out).suffix.lower()
+    if suffix == ".md":
+        if a.output is not None:
+            raise ValueError("--out FILE.md writes the markdown document, as --output does: "
+                             "give one of them")  # fmt: skip
+        return a.out
+    if suffix not in (".html", ".htm"):
+        raise ValueError(f"--out {a.out}: the name must end in .html (the page) or .md (the "
+                         "markdown document)")  # fmt: skip
+    from .io import atomic_write_text
+    from .reporting.page import check_run_dirs, report_page
+
+    dirs = [*a.grid, *a.runs]
+    check_run_dirs(dirs)
+    log = (lambda s: None) if a.quiet else (lambda s: print(f"latentdiff report: {s}",
+                                                           file=sys.stderr))  # fmt: skip
+    page, problems = report_page(dirs, tsne=not a.no_tsne, log=log)
+    for problem in problems:
+        print(f"latentdiff: warning: {problem}", file=sys.stderr)
+    atomic_write_text(a.out, page)
+    print(Path(a.out))
+    return a.output
+
+
+def _add_report_page_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--out", metavar="FILE",
+        help="FILE.html: one self-contained page (results, per-bin figures, feature-quality "
+        "analysis, side by side for several DIRs); FILE.md: the markdown document",
+    )  # fmt: skip
+    p.add_argument("--no-tsne", action="store_true",
+                   help="--out FILE.html: skip the t-SNE figures (the slow part)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -404,7 +447,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     _add_model_commands(sub, subs)
     _add_speed_command(sub, subs)
     _add_analyse_command(sub, subs)
-    p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
+    p = subs["report"] = sub.add_parser(
+        "report", help="docs/benchmarks.md, or one HTML page (--out FILE.html), of run directories"
+    )
     p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
     p.add_argument("--grid", action="append", default=[], metavar="DIR",
                    help="a --grid table1 run, reported Table-1-shaped (repeatable)")  # fmt: skip
@@ -416,6 +461,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         help="(re)write each run directory's plots/ "
         "and index.html instead of the document (and the document too with --output)",
     )
+    _add_report_page_options(p)
     return parser, subs
 
 
