@@ -29,8 +29,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import linalg
 
+from latentdiff.analysis.frechet import frechet
 from latentdiff.binning import DIR_THRESHOLDS, regions_from_counts
 from latentdiff.data.registry import load_dataset
 from latentdiff.encoders import make_encoder
@@ -41,15 +41,6 @@ from latentdiff.settings import BenchConfig
 N_GEN = 1000
 MIN_TEST = 5
 GENERATORS = ("diffusion", "pogdiff")
-
-
-def frechet(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to the rows of a and b (Heusel et al., 2017)."""
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = linalg.sqrtm(s_a @ s_b)
-    root = root.real if np.iscomplexobj(root) else root
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2 * root))
 
 
 def main(run: Path, prefix: Path) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentdiff.classification.diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
+from latentdiff.classification.class_diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
 from latentdiff.classification.ldmlr import (
     fine_tune_head,
     fine_tune_loss,
@@ -35,7 +35,7 @@ def test_generation_counts_by_hand():
 
 def test_generation_counts_bad_input():
     with pytest.raises(ValueError, match="target must be one of"):
-        generation_counts(COUNTS, REGIONS, "tail", 0.2)
+        generation_counts(COUNTS, REGIONS, "rare", 0.2)
     with pytest.raises(ValueError, match="ratio"):
         generation_counts(COUNTS, REGIONS, "all", -1)
     with pytest.raises(ValueError, match="no class is in region 'few'"):
@@ -129,7 +129,7 @@ def test_run_classification_on_digits():
     again, _ = run_classification(ds, seed=0, encoder="mlp", epochs=5, ldmlr=settings)
     assert again == rows  # seeded: the same records
     with pytest.raises(ValueError, match="unknown classification method"):
-        run_classification(ds, methods=("ce", "wcdas"), encoder="mlp")
+        run_classification(ds, methods=("ce", "focal"), encoder="mlp")
 
 
 def test_class_balanced_weights_by_hand():

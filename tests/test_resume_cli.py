@@ -84,6 +84,9 @@ def test_interrupted_in_diffusion_training_then_resumed_gives_the_same_metrics(
     assert runs["latentdiff"]["network_loaded_from_checkpoint"] is True
     ref_runs = {r["method"]: r for r in json.loads((ref / "runs.json").read_text())}
     assert runs["latentdiff"]["per_bin"] == ref_runs["latentdiff"]["per_bin"]
+    for method in ("vanilla", "latentdiff"):  # the feature-quality analysis's files too
+        name = runs[method]["analysis"]["file"]
+        assert (run / name).read_bytes() == (ref / name).read_bytes()
     assert not ckpt.parent.exists()  # generator state is removed once results are recorded
     assert (run / "checkpoints" / "seed-0" / "network-vanilla.safetensors").exists()
 

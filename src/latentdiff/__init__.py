@@ -4,6 +4,7 @@ The public names, imported on first use (``import latentdiff`` stays light)::
 
     from latentdiff import LatentDiffSampler, SMOTER, SMOGN, LatentDiffPipeline
     from latentdiff import LatentDiffRegressor, load_dataset, make_encoder, METHODS
+    from latentdiff import LDMLRSampler, LDMLRClassifier, load_model  # classes (seed 002)
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ __version__ = "0.1.0"
 #: public name -> the module that defines it
 _HOMES = {
     "LatentDiffSampler": "latentdiff.samplers",
+    "LDMLRSampler": "latentdiff.samplers",
+    "LDMLRClassifier": "latentdiff.classification.classifier",
+    "load_model": "latentdiff.estimator",
     "SMOTER": "latentdiff.samplers",
     "SMOGN": "latentdiff.samplers",
     "LatentDiffPipeline": "latentdiff.pipeline",

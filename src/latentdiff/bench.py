@@ -76,6 +76,8 @@ def run_bench(
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if config.task == "classification":
+        return _classification(config, out, dataset, resume, overwrite, executor, address)
     if address is not None and executor != "ray":
         raise ValueError("--address names a Ray cluster: give it with --executor ray")
     if executor == "ray":
@@ -100,6 +102,21 @@ def run_bench(
         records = _run_as_helper(config, Path(out), dataset, resume, device)
     distributed.stop()  # the ranks wait for each other here
     return records
+
+
+def _classification(config, out, dataset, resume, overwrite, executor, address) -> list[dict]:
+    """``task = "classification"`` (:mod:`latentdiff.classification.benchmark`): local, one
+    process, on the CPU (refused otherwise before anything is read or written)."""
+    if executor != "local" or address is not None:
+        raise ValueError("--executor ray is not available for --task classification: its "
+                         "pairs share one stage 1 per seed and run here")  # fmt: skip
+    if distributed.launched():
+        raise ValueError("--task classification runs in one process; it does not combine with "
+                         "torchrun")  # fmt: skip
+    from .classification.benchmark import run_classification_bench
+
+    return run_classification_bench(config, out, resume=resume, overwrite=overwrite,
+                                    dataset=dataset)  # fmt: skip
 
 
 def _run_as_helper(config, out: Path, dataset, resume: bool, device) -> list[dict]:
@@ -169,6 +186,7 @@ def seed_context(config: BenchConfig, dataset, encoder_name: str, seed: int, out
     ``extra`` fields), its checkpoints in ``out/checkpoints/seed-S``, on ``config.device``
     unless ``extra`` names the device (this process's, under torchrun)."""
     extra.setdefault("device", config.device)
+    extra.setdefault("analysis_rows", config.analysis_rows)
     return cls(
         dataset,
         lambda: make_encoder(encoder_name, **config.encoder_options),
@@ -225,12 +243,29 @@ def record_outcome(name: str, seed: int, outcome, config: BenchConfig, dataset, 
         val = shot_metrics(dataset.val.y, output.predictions["val"], regions.of(dataset.val.y))
         records += _records(dataset.name, name, seed, test)
         per_bin = per_bin_errors(dataset.eval_bins, dataset.test.y, output.predictions["test"])
+        analysis = write_analysis_file(out, name, seed, output, dataset)
         runs.append({"method": name, "seed": seed, "seconds": seconds, "val": val,
-                     "test_per_bin": per_bin, **output.info})  # fmt: skip
+                     "test_per_bin": per_bin, **output.info, "analysis": analysis})  # fmt: skip
         _in_order(records, config)
         write_json(out / "results.json", records)  # after every run: nothing is lost
     _in_order(runs, config)
     write_json(out / "runs.json", runs)  # last: a pair counts as done once it is here
+
+
+def write_analysis_file(out: Path, name: str, seed: int, output, dataset) -> dict:
+    """A (method, seed)'s file for the feature-quality analysis (:mod:`latentdiff.analysis`):
+    its test predictions and, for a LatentDiff-family method, its feature sample; what
+    ``runs.json`` records of it (the file's path relative to ``out``)."""
+    from .analysis.sample import sample_path, save_analysis_file
+
+    path = sample_path(out, name, seed)
+    regions = dataset.regions.to_dict()
+    save_analysis_file(path, output.predictions["test"], dataset.test.y, output.analysis,
+                       {"method": name, "seed": int(seed), "regions": regions})  # fmt: skip
+    entry = {"file": path.relative_to(out).as_posix()}
+    if output.analysis is not None:
+        entry.update(output.analysis.summary())
+    return entry
 
 
 def _in_order(entries: list[dict], config: BenchConfig) -> None:

@@ -87,6 +87,7 @@ _FLAG_OF = (
         "seeds": "--seeds",
         "methods": "--methods",
         "device": "--device",
+        "analysis_rows": "--analysis-rows",
     }
     | {path: flag for flag, path in MAPPINGS.items()}
 )
@@ -140,7 +141,8 @@ def _add_common(p: argparse.ArgumentParser, data_flags: tuple[str, ...] | None =
     if data_flags is None:
         groups["data"].add_argument(
             "--dataset", help=f"named data set, one of {', '.join(DATASETS)} (default: csv when "
-            "--data is a file, else diamonds)",
+            "--data is a file, else diamonds); --task classification: mnist-lt (--data: the "
+            "MNIST t10k folder), digits-lt (its default) or csv",
         )  # fmt: skip
         groups["model"].add_argument("--encoder", help="encoder (default per modality)")
     for flag, path, group in OPTIONS:
@@ -242,6 +244,9 @@ def _config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
     given.update(methods=list(methods), seeds=list(seeds), progress=not a.no_progress)
     if getattr(a, "device", None) is not None:
         given["device"] = a.device
+    if getattr(a, "analysis_rows", None) is not None:
+        given["analysis_rows"] = a.analysis_rows
+        a.flags_given.append(("--analysis-rows", "analysis_rows"))
     return BenchConfig.from_dict(given)
 
 
@@ -267,7 +272,12 @@ def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool =
     from .bench import run_bench  # torch, diffusers, the data loaders: after the settings
 
     executor = {"executor": a.executor, "address": a.address} if a is not None else {}
-    run_bench(cfg, out, resume=resume, overwrite=overwrite, **executor)
+    try:
+        run_bench(cfg, out, resume=resume, overwrite=overwrite, **executor)
+    except ValueError as e:  # a table's text target (target_values) in a regression run
+        if cfg.task == "regression" and "is not numeric" in str(e):
+            raise ValueError(f"{e} (class labels: --task classification)") from None
+        raise
     if distributed.launched_rank() != 0:  # under torchrun rank 0 reports
         return 0
     print((Path(out) / "results.md").read_text())
@@ -290,7 +300,7 @@ def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> Benc
     given = [
         "--" + k.replace("_", "-")
         for k, v in vars(a).items()
-        if k not in ("command", "resume", "no_progress", "out", "flags_given", *_EXECUTION)
+        if k not in ("command", "resume", "no_progress", "out", "flags_given", "task", *_EXECUTION)
         and v != sub.get_default(k)
     ]
     if given:
@@ -299,6 +309,9 @@ def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> Benc
             f"(only --no-progress, --executor and --address may be given)"
         )
     cfg = saved_config(a.resume)
+    task = getattr(a, "task", cfg.task)
+    if task != sub.get_default("task") and task != cfg.task:
+        raise ValueError(f"--task {task}: {a.resume} holds a {cfg.task} run")
     return cfg.replace(progress=False) if a.no_progress else cfg
 
 
@@ -308,6 +321,10 @@ def _report(a: argparse.Namespace) -> int:
 
     if not a.grid and not a.runs:
         raise ValueError("give at least one run directory (DIR or --grid DIR)")
+    if a.out is not None:
+        a.output = _report_page(a)
+        if a.output is None:
+            return 0
     if a.html:  # each run directory's plots/ and index.html, (re)drawn from its files
         from .reporting.html import write_report
 
@@ -325,6 +342,45 @@ def _report(a: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def _report_page(a: argparse.Namespace) -> str | None:
+    """``report ... --out FILE``: FILE.html (or .htm) is the one self-contained page of every run
+    directory given (:mod:`latentdiff.reporting.page`); FILE.md is the markdown document, as
+    ``--output FILE.md``. Returns the markdown path still to write, or None."""
+    suffix = Path(a.out).suffix.lower()
+    if suffix == ".md":
+        if a.output is not None:
+            raise ValueError("--out FILE.md writes the markdown document, as --output does: "
+                             "give one of them")  # fmt: skip
+        return a.out
+    if suffix not in (".html", ".htm"):
+        raise ValueError(f"--out {a.out}: the name must end in .html (the page) or .md (the "
+                         "markdown document)")  # fmt: skip
+    from .io import atomic_write_text
+    from .reporting.page import check_run_dirs, report_page
+
+    dirs = [*a.grid, *a.runs]
+    check_run_dirs(dirs)
+    log = (lambda s: None) if a.quiet else (lambda s: print(f"latentdiff report: {s}",
+                                                           file=sys.stderr))  # fmt: skip
+    page, problems = report_page(dirs, tsne=not a.no_tsne, log=log)
+    for problem in problems:
+        print(f"latentdiff: warning: {problem}", file=sys.stderr)
+    atomic_write_text(a.out, page)
+    print(Path(a.out))
+    return a.output
+
+
+def _add_report_page_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--out", metavar="FILE",
+        help="FILE.html: one self-contained page (results, per-bin figures, feature-quality "
+        "analysis, side by side for several DIRs); FILE.md: the markdown document",
+    )  # fmt: skip
+    p.add_argument("--no-tsne", action="store_true",
+                   help="--out FILE.html: skip the t-SNE figures (the slow part)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -369,6 +425,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                 help="--task classification: n_max / n_min of the exponential training "
                 "profile (mnist-lt 100, digits-lt 10, a table: as read)",
             )  # fmt: skip
+            p.add_argument(
+                "--ldmlr-option", type=_key_value, action="append", default=[],
+                metavar="KEY=VALUE", help="--task classification: any LDMLRConfig setting, "
+                "repeatable (e.g. target=few, ratio=0.4, gamma=0.05, lr=5e-4, epochs=20, "
+                "diffusion.n_steps=1000)",
+            )  # fmt: skip
         else:
             p.add_argument("--seed", type=int, default=0)
         p.add_argument(
@@ -376,10 +438,18 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
             help="where every stage runs: cpu (default), cuda or cuda:N; under torchrun each "
             "process takes cuda:LOCAL_RANK (docs/scaling.md)",
         )
+        p.add_argument(
+            "--analysis-rows", type=int, default=None, metavar="N",
+            help="rows per side of the real / synthetic feature sample each LatentDiff-family "
+            "method keeps for `latentdiff analyse` (default 2000; 0: none)",
+        )  # fmt: skip
         _add_common(p)
     _add_model_commands(sub, subs)
     _add_speed_command(sub, subs)
-    p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
+    _add_analyse_command(sub, subs)
+    p = subs["report"] = sub.add_parser(
+        "report", help="docs/benchmarks.md, or one HTML page (--out FILE.html), of run directories"
+    )
     p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
     p.add_argument("--grid", action="append", default=[], metavar="DIR",
                    help="a --grid table1 run, reported Table-1-shaped (repeatable)")  # fmt: skip
@@ -391,6 +461,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         help="(re)write each run directory's plots/ "
         "and index.html instead of the document (and the document too with --output)",
     )
+    _add_report_page_options(p)
     return parser, subs
 
 
@@ -406,13 +477,15 @@ def _add_model_commands(sub, subs: dict) -> None:
     p = subs["fit"] = sub.add_parser("fit", help="train one method on a table, save the model")
     p.add_argument("--out", required=True, metavar="MODEL", help="folder the model is saved in")
     p.add_argument("--overwrite", action="store_true", help="replace a model saved in --out")
-    p.add_argument("--methods", metavar="NAME", default=FIT_METHOD,
-                   help=f"one method ('+' combines; default {FIT_METHOD})")  # fmt: skip
+    p.add_argument("--methods", metavar="NAME", default=None,
+                   help=f"one method ('+' combines; default {FIT_METHOD}, with --task "
+                   f"classification {CLASS_FIT_METHOD})")  # fmt: skip
     p.add_argument("--method-option", type=_key_value, action="append", default=[],
                    metavar="METHOD.KEY=VALUE", help="a method's option, repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--id-column", metavar="COL", help="a column that is not a feature (row ids)")
     p.add_argument("--device", help="where fitting runs: cpu (default), cuda or cuda:N")
+    _add_fit_task(p)
     _add_common(p, data_flags=_FIT_DATA)
     # what _config reads that fit does not offer: a table (csv), its default encoder
     p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None)
@@ -429,23 +502,26 @@ def _fit(a: argparse.Namespace) -> int:
     import pandas as pd
 
     from .data.tabular import read_table, target_values
-    from .estimator import MODEL_JSON, LatentDiffRegressor
+    from .estimator import LatentDiffRegressor
 
+    if a.task == "classification":
+        return _fit_classification(a)
+    if a.ldmlr_option:
+        raise ValueError("--ldmlr-option is a classification option: add --task classification")
+    a.methods = a.methods or FIT_METHOD
     methods = [m.strip() for m in a.methods.split(",") if m.strip()]
     if len(methods) != 1:
         raise ValueError(f"--methods: fit trains one method, got {a.methods!r} "
                          "(latentdiff-tuned chooses its settings on validation)")  # fmt: skip
     cfg = _config(a, methods, (a.seed,))
-    out = Path(a.out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"--out {out} is a file; a model is saved into a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not (out / MODEL_JSON).is_file():
-            raise FileExistsError(f"--out {out} is a folder that holds other files than a model")
-        if not a.overwrite:
-            raise FileExistsError(f"--out {out} holds a saved model; --overwrite replaces it")
+    out = _model_out(a)
     df = read_table(cfg.data.data)
-    y = target_values(df, cfg.data.target, source=cfg.data.data)
+    try:
+        y = target_values(df, cfg.data.target, source=cfg.data.data)
+    except ValueError as e:
+        if "is not numeric" in str(e):  # class labels in a regression fit
+            raise ValueError(f"{e} (class labels: --task classification)") from None
+        raise
     drop = [cfg.data.target]
     if a.id_column:
         if a.id_column not in df.columns:
@@ -479,12 +555,12 @@ def _predict(a: argparse.Namespace) -> int:
     import pandas as pd
 
     from .data.tabular import read_table
-    from .estimator import LatentDiffRegressor
+    from .estimator import load_model
     from .io import atomic_write_text
 
     if Path(a.out).is_dir():
         raise IsADirectoryError(f"--out {a.out} is a folder; give a CSV file name")
-    est = LatentDiffRegressor.load(a.model)
+    est = load_model(a.model)  # a regressor or a classifier, as the saved model.json says
     df = read_table(a.data)
     if a.id_column and a.id_column not in df.columns:
         raise KeyError(f"--id-column {a.id_column!r} is not a column of {a.data}")
@@ -494,13 +570,164 @@ def _predict(a: argparse.Namespace) -> int:
     if extra:
         raise ValueError(f"column {extra[0]!r} of {a.data} is not a feature of the model "
                          "(drop it, or name it with --id-column)")  # fmt: skip
-    pred = est.predict(df[[c for c in df.columns if c in features]])
-    table = pd.DataFrame({"prediction": pred})
+    rows = df[[c for c in df.columns if c in features]]
+    if hasattr(est, "predict_proba"):  # a classifier: the class and each class's probability
+        table = _class_predictions(est, rows)
+    else:
+        table = pd.DataFrame({"prediction": est.predict(rows)})
     if a.id_column:
         table.insert(0, a.id_column, df[a.id_column].to_numpy())
     atomic_write_text(a.out, table.to_csv(index=False))
     print(f"{len(table)} predictions written to {Path(a.out).resolve()}")
     return 0
+
+
+def _model_out(a: argparse.Namespace) -> Path:
+    """``--out`` of ``fit``: a new or empty folder, or one holding a model and --overwrite."""
+    from .estimator import MODEL_JSON
+
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file; a model is saved into a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MODEL_JSON).is_file():
+            raise FileExistsError(f"--out {out} is a folder that holds other files than a model")
+        if not a.overwrite:
+            raise FileExistsError(f"--out {out} holds a saved model; --overwrite replaces it")
+    return out
+
+
+# --- fit / predict for a classifier (LDMLR, seed 002) --------------------------------------------
+#: ``fit --task classification``'s method unless --methods says otherwise
+CLASS_FIT_METHOD = "ldmlr"
+#: the fit options that apply to a classifier, and the classifier parameter or diffusion setting
+#: each sets; any other setting option is refused under --task classification
+_CLASS_FIT_OPTIONS = {
+    "--epochs": "epochs",
+    "--lr": "lr",
+    "--batch-size": "batch_size",
+    "--ratio": "ratio",
+    "--missing": "missing",
+    "--timesteps": "diffusion.timesteps",
+    "--diffusion-steps": "diffusion.n_steps",
+    "--sampler": "diffusion.scheduler",
+    "--sampling-steps": "diffusion.sampling_steps",
+}
+#: ``--encoder-option`` keys a classifier takes
+_CLASS_ENCODER_KEYS = ("feature_dim", "dropout")
+#: ``--ldmlr-option`` keys (bench's LDMLR setting names) and the classifier parameter of each
+_CLASS_LDMLR_KEYS = {
+    "target": "target",
+    "ratio": "ratio",
+    "gamma": "gamma",
+    "lr": "fine_tune_lr",
+    "epochs": "fine_tune_epochs",
+}
+
+
+def _add_fit_task(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("task")
+    g.add_argument("--task", choices=("regression", "classification"), default="regression",
+                   help="classification: the target column holds classes (integers or strings) "
+                   "and fit trains LDMLR (seed 002) or a baseline: --methods ldmlr (default), "
+                   "ce, label-shift, label-shift+ldmlr, cb")  # fmt: skip
+    g.add_argument("--ldmlr-option", type=_key_value, action="append", default=[],
+                   metavar="KEY=VALUE", help="--task classification: an LDMLR setting, "
+                   "repeatable, as bench takes it: target=all|many|medium|few (the classes "
+                   "generated for), ratio, gamma, lr and epochs (of the head's fine-tuning), "
+                   "diffusion.KEY")  # fmt: skip
+
+
+def _classifier_params(a: argparse.Namespace) -> dict:
+    """LDMLRClassifier's parameters from fit's options; an option that does not apply to a
+    classifier is refused, naming it."""
+    params: dict = {"random_state": a.seed, "progress": not a.no_progress}
+    diffusion: dict = {}
+    for flag, _, _ in OPTIONS:
+        value = getattr(a, flag[2:].replace("-", "_"), None)
+        if value is None or flag in ("--data", "--target"):
+            continue
+        if flag not in _CLASS_FIT_OPTIONS:
+            raise ValueError(f"{flag} does not apply to --task classification")
+        name = _CLASS_FIT_OPTIONS[flag]
+        if name.startswith("diffusion."):
+            diffusion[name.split(".", 1)[1]] = value
+        else:
+            params[name] = value
+    if a.no_gate:
+        raise ValueError("--no-gate does not apply to --task classification (LDMLR has no gate)")
+    for flag in MAPPINGS:
+        given = getattr(a, flag[2:].replace("-", "_"), None) or []
+        if given and flag not in ("--diffusion-option", "--encoder-option"):
+            raise ValueError(f"{flag} does not apply to --task classification")
+    for key, value in a.diffusion_option:
+        diffusion[key] = value
+    for key, value in a.encoder_option:
+        if key not in _CLASS_ENCODER_KEYS:
+            raise ValueError(f"--encoder-option {key}: the classifier's MLP encoder takes "
+                             f"{', '.join(_CLASS_ENCODER_KEYS)}")  # fmt: skip
+        params[key] = value
+    for key, value in a.ldmlr_option:
+        if key.startswith("diffusion."):
+            diffusion[key.split(".", 1)[1]] = value
+        elif key in _CLASS_LDMLR_KEYS:
+            params[_CLASS_LDMLR_KEYS[key]] = value
+        else:
+            raise ValueError(f"--ldmlr-option {key}: a classifier takes "
+                             f"{', '.join(_CLASS_LDMLR_KEYS)} or diffusion.KEY")  # fmt: skip
+    if a.device not in (None, "cpu"):
+        raise ValueError(f"--device {a.device}: --task classification runs on the CPU")
+    if diffusion:
+        params["diffusion"] = diffusion
+    params["method"] = (a.methods or CLASS_FIT_METHOD).strip()
+    if "," in params["method"]:
+        raise ValueError(f"--methods: fit trains one method, got {a.methods!r}")
+    return params
+
+
+def _fit_classification(a: argparse.Namespace) -> int:
+    """``fit --task classification``: settings and --out checked, then the table read, the
+    classifier trained and saved, its validation table printed."""
+    import pandas as pd
+
+    from .classification.classifier import LDMLRClassifier
+    from .data.tabular import read_table
+
+    est = LDMLRClassifier(**_classifier_params(a))
+    est._check_params()  # every setting, before the data is read
+    out = _model_out(a)
+    df = read_table(a.data)
+    if a.target not in df.columns:
+        raise KeyError(f"target column {a.target!r} not in {a.data}; columns are "
+                       f"{list(df.columns)}")  # fmt: skip
+    col = df[a.target]
+    if col.isna().any():
+        raise ValueError(f"class column {a.target!r} has {int(col.isna().sum())} missing "
+                         "value(s)")  # fmt: skip
+    drop = [a.target]
+    if a.id_column:
+        if a.id_column not in df.columns:
+            raise KeyError(f"--id-column {a.id_column!r} is not a column of {a.data}")
+        drop.append(a.id_column)
+    est.fit(df.drop(columns=drop), pd.Series(col.to_numpy(), name=a.target))
+    est.save(out)
+    print(est.validation_report())
+    for c, n in est.imputed_.items():
+        print(f"imputed in {c!r}: {n['train']} training, {n['val']} validation value(s)")
+    print(f"model saved in {out.resolve()}")
+    return 0
+
+
+def _class_predictions(est, rows):
+    """A classifier's predictions: column ``prediction`` (the class as the model knows it),
+    then ``proba_<class>`` per class."""
+    import pandas as pd
+
+    proba = est.predict_proba(rows)
+    table = pd.DataFrame({"prediction": est.classes_[proba.argmax(1)] if len(proba) else []})
+    for k, c in enumerate(est.classes_):
+        table[f"proba_{c}"] = proba[:, k]
+    return table
 
 
 def _add_speed_command(sub, subs: dict) -> None:
@@ -559,18 +786,137 @@ def _speed(a: argparse.Namespace) -> int:
     return 0
 
 
-def _classification(a: argparse.Namespace) -> int:
-    """``bench --task classification`` (:mod:`latentdiff.classification.bench`)."""
-    from .classification.bench import run_classification_bench
+def _add_analyse_command(sub, subs: dict) -> None:
+    p = subs["analyse"] = sub.add_parser(
+        "analyse", help="feature-quality analysis of a run (seed 000 app. C): analysis.json "
+        "and figures (latentdiff.analysis)")  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a finished benchmark run directory")
+    p.add_argument("--out", metavar="DIR", help="where analysis.json and figures/ go "
+                   "(default RUN_DIR/analysis)")  # fmt: skip
+    p.add_argument("--methods", help="comma-separated methods to analyse (default: all)")
+    p.add_argument("--seeds", type=_int_list, help="seeds to analyse (default: all)")
+    p.add_argument(
+        "--figure-seeds",
+        choices=("first", "all"),
+        default="first",
+        help="draw each method's figures for its first seed (default) or every one",
+    )
+    p.add_argument("--no-tsne", action="store_true", help="skip the t-SNE projection")
 
-    if a.resume:
-        raise ValueError("--resume is not available for --task classification yet")
-    methods = [m.strip() for m in (a.methods or "ce,ldmlr").split(",") if m.strip()]
-    run_classification_bench(dataset=a.dataset, data=a.data, target=a.target, methods=methods,
-                             seeds=a.seeds, out=a.out, imbalance_factor=a.imbalance_factor,
-                             overwrite=a.overwrite)  # fmt: skip
-    print((Path(a.out) / "results.md").read_text())
+
+def _analyse(a: argparse.Namespace) -> int:
+    """``latentdiff analyse RUN_DIR``: write analysis.json and the figures, print a summary."""
+    from .analysis.run import summary_markdown, write_analysis
+
+    if not (Path(a.run_dir) / "config.json").is_file():
+        raise FileNotFoundError(f"{a.run_dir} is not a run directory (it has no config.json)")
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()] if a.methods else None
+    path, pngs = write_analysis(a.run_dir, a.out, methods, a.seeds, a.figure_seeds,
+                                tsne=not a.no_tsne)  # fmt: skip
+    print(summary_markdown(json.loads(path.read_text())))
+    print(f"written: {path} and {len(pngs)} figures in {path.parent / 'figures'}")
     return 0
+
+
+# --- the classification task (LDMLR, seed 002) ---------------------------------------------------
+#: the regression options that set a classification setting (the same meaning), by setting path
+_CLASS_ROUTES = {
+    "data.data": "classification.data",
+    "data.target": "classification.target",
+    "train.epochs": "classification.epochs",
+    "train.lr": "classification.lr",
+    "sampler.ratio": "classification.ldmlr.ratio",
+}
+#: the diffusion options (--timesteps, --diffusion-option, ...) set LDMLR's diffusion model
+_CLASS_DIFFUSION = ("sampler.diffusion", "classification.ldmlr.diffusion")
+_FLAG_OF.update({
+    "classification.dataset": "--dataset",
+    "classification.imbalance_factor": "--imbalance-factor",
+    "classification.encoder": "--encoder",
+    "classification.ldmlr": "--ldmlr-option",
+    "task": "--task",
+})  # fmt: skip
+
+
+def _class_path(path: str) -> str | None:
+    """The classification setting a regression option's ``path`` sets, or None (refused)."""
+    if path == _CLASS_DIFFUSION[0] or path.startswith(_CLASS_DIFFUSION[0] + "."):
+        return _CLASS_DIFFUSION[1] + path[len(_CLASS_DIFFUSION[0]) :]
+    return _CLASS_ROUTES.get(path)
+
+
+def _not_for_classification(flag: str) -> ValueError:
+    return ValueError(f"{flag} is a regression option: --task classification does not use it "
+                      "(LDMLR's settings: --ldmlr-option KEY=VALUE)")  # fmt: skip
+
+
+def _class_config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
+    """``bench --task classification``'s settings from the options given; an option of the
+    regression task is refused by name before anything is read."""
+    if a.grid:
+        raise ValueError("--grid names a regression grid; --task classification takes --methods")
+    if a.dataset is None and a.data and Path(a.data).is_dir():
+        raise ValueError(f"--data {a.data} is a folder: --dataset mnist-lt reads the MNIST t10k "
+                         "files from one; a class table is a file")  # fmt: skip
+    given: dict = {"task": "classification"}
+    _put(given, "classification.dataset", a.dataset or ("csv" if a.data else "digits-lt"))
+    for flag, path, _ in OPTIONS:
+        value = getattr(a, flag[2:].replace("-", "_"))
+        if value is None:
+            continue
+        dest = _class_path(path)
+        if dest is None:
+            raise _not_for_classification(flag)
+        _put(given, dest, value)
+        a.flags_given.append((flag, dest))
+    if a.no_gate:
+        raise _not_for_classification("--no-gate")
+    if getattr(a, "analysis_rows", None) is not None:
+        raise _not_for_classification("--analysis-rows")
+    for flag, path in MAPPINGS.items():
+        items = getattr(a, flag[2:].replace("-", "_"), None) or []
+        dest = _class_path(path)
+        if items and dest is None:
+            raise _not_for_classification(flag)
+        for key, value in items:
+            _put(given, f"{dest}.{key}", value)
+            a.flags_given.append((flag, f"{dest}.{key}"))
+    for key, value in a.ldmlr_option:
+        _put(given, f"classification.ldmlr.{key}", value)
+        a.flags_given.append(("--ldmlr-option", f"classification.ldmlr.{key}"))
+    for flag, name in (("--imbalance-factor", "imbalance_factor"), ("--encoder", "encoder")):
+        value = getattr(a, name)
+        if value is not None:
+            _put(given, f"classification.{name}", value)
+            a.flags_given.append((flag, f"classification.{name}"))
+    c = given["classification"]
+    if c.get("data"):  # absolute, so that --resume works from anywhere
+        c["data"] = str(Path(c["data"]).resolve())
+    given.update(methods=list(methods), seeds=list(seeds), progress=not a.no_progress)
+    if a.device is not None:
+        given["device"] = a.device
+    return BenchConfig.from_dict(given)
+
+
+def _refuse_classification_options(a: argparse.Namespace) -> None:
+    """Under the regression task: the classification task's options and data sets refused."""
+    from .settings import CLASS_DATASETS
+
+    for flag, given in (("--imbalance-factor", a.imbalance_factor is not None),
+                        ("--ldmlr-option", bool(a.ldmlr_option))):  # fmt: skip
+        if given:
+            raise ValueError(f"{flag} is a classification option: add --task classification")
+    if a.dataset in CLASS_DATASETS and a.dataset != "csv":
+        raise ValueError(f"--dataset {a.dataset} is a classification data set: add --task "
+                         "classification")  # fmt: skip
+
+
+def _classification(a: argparse.Namespace) -> int:
+    """``bench --task classification`` (:mod:`latentdiff.classification.benchmark`, through
+    :func:`latentdiff.bench.run_bench`)."""
+    methods = [m.strip() for m in (a.methods or "ce,ldmlr").split(",") if m.strip()]
+    cfg = _class_config(a, methods, a.seeds)
+    return _execute(cfg, a.out, overwrite=a.overwrite, a=a)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -582,11 +928,11 @@ def main(argv: list[str] | None = None) -> int:
             return _report(a)
         if a.command in ("fit", "predict"):
             return _fit(a) if a.command == "fit" else _predict(a)
+        if a.command == "analyse":
+            return _analyse(a)
         if a.command == "speed":
             a.argv = list(sys.argv[1:] if argv is None else argv)
             return _speed(a)
-        if getattr(a, "task", "regression") == "classification":
-            return _classification(a)
         if a.resume:
             return _execute(_resumed_config(subs[a.command], a), a.resume, resume=True, a=a)
         if a.command in ("demo", "run"):
@@ -600,6 +946,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = _config(a, methods, (a.seed,))
             # the demo replaces its own previous run; run refuses to, unless told
             return _execute(cfg, a.out, overwrite=a.command == "demo" or a.overwrite, a=a)
+        if a.task == "classification":
+            return _classification(a)
+        _refuse_classification_options(a)
         if a.grid and a.methods:
             raise ValueError("give --grid or --methods, not both")
         from .methods import GRIDS

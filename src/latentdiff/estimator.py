@@ -249,30 +249,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         """The design matrix of new rows, or a ValueError naming a missing or extra column, a
         wrong type or an unseen category."""
         check_is_fitted(self, "model_")
-        frame, kind = _frame(X)
-        names = [c["name"] for c in self.columns_]
-        if kind == "array" or self._input_kind == "array":
-            if frame.shape[1] != len(names):
-                raise ValueError(
-                    f"X has {frame.shape[1]} features, but LatentDiffRegressor is expecting "
-                    f"{len(names)} features as input"
-                )
-            frame.columns = names
-        absent = [c for c in names if c not in frame.columns]
-        if absent:
-            raise ValueError(f"column {absent[0]!r} is missing (the model needs {names})")
-        extra = [c for c in frame.columns if c not in names]
-        if extra:
-            raise ValueError(
-                f"column {extra[0]!r} was not among the columns the model was fitted on {names}"
-            )
-        unseen = self.encoding_.unseen_categories(frame)
-        for c, values in unseen.items():
-            raise ValueError(
-                f"column {c!r} has a category the model has not seen: {values[0]!r} "
-                f"(known: {self.encoding_.categorical[c]})"
-            )
-        return self.encoding_.transform(frame[names])
+        return encode_rows(X, self.columns_, self._input_kind, self.encoding_, type(self).__name__)
 
     def predict(self, X) -> np.ndarray:
         """Predictions in label units (float64), one per row of ``X``, in its order."""
@@ -430,6 +407,53 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
 
 
 # --- helpers --------------------------------------------------------------------------------------
+def encode_rows(X, columns: list[dict], input_kind: str, encoding, who: str) -> np.ndarray:
+    """The design matrix of new rows ``X`` for a model fitted on ``columns`` (its schema, as
+    :func:`_schema` writes it) from a frame or an array (``input_kind``), or a ValueError naming
+    a missing or extra column, a wrong type or an unseen category; ``who`` names the model."""
+    frame, kind = _frame(X)
+    names = [c["name"] for c in columns]
+    if kind == "array" or input_kind == "array":
+        if frame.shape[1] != len(names):
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but {who} is expecting {len(names)} features "
+                "as input"
+            )
+        frame.columns = names
+    absent = [c for c in names if c not in frame.columns]
+    if absent:
+        raise ValueError(f"column {absent[0]!r} is missing (the model needs {names})")
+    extra = [c for c in frame.columns if c not in names]
+    if extra:
+        raise ValueError(
+            f"column {extra[0]!r} was not among the columns the model was fitted on {names}"
+        )
+    unseen = encoding.unseen_categories(frame)
+    for c, values in unseen.items():
+        raise ValueError(
+            f"column {c!r} has a category the model has not seen: {values[0]!r} "
+            f"(known: {encoding.categorical[c]})"
+        )
+    return encoding.transform(frame[names])
+
+
+def load_model(path):
+    """A saved model of either task from the folder ``path``: a :class:`LatentDiffRegressor` or
+    a :class:`latentdiff.classification.classifier.LDMLRClassifier`, by the ``format`` its
+    ``model.json`` names (anything else is refused by the regressor's :meth:`load`)."""
+    from .classification.classifier import FORMAT as CLASSIFIER_FORMAT
+    from .classification.classifier import LDMLRClassifier
+
+    meta_path = Path(path) / MODEL_JSON
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        meta = None  # the regressor's load names what is wrong with the folder
+    if isinstance(meta, dict) and meta.get("format") == CLASSIFIER_FORMAT:
+        return LDMLRClassifier.load(path)
+    return LatentDiffRegressor.load(path)
+
+
 def make_spec(options: dict, in_dim: int):
     """The tabular encoder spec with ``options``, ready to build for ``in_dim`` inputs (what
     ``prepare`` learns from a data set)."""

@@ -202,7 +202,9 @@ def _method_task(shared: _Shared, seed: int, name: str, fresh: list[str], *finis
     except ValueError as e:
         return {"method": name, "error": str(e)}
     # the trained model stays here: the driver records predictions and diagnostics only
-    shipped = MethodOutput(output.predictions, output.info, output.network_seconds)
+    shipped = MethodOutput(
+        output.predictions, output.info, output.network_seconds, analysis=output.analysis
+    )
     return {"method": name, "output": shipped, "seconds": seconds}
 
 

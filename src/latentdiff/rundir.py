@@ -7,7 +7,11 @@ run is taken up again.
 * ``runs.json``: per (method, seed) runtimes and diagnostics, or the error that stopped it;
 * ``results.md``: the tables; ``checkpoints/``: the networks and a generator in training;
 * ``plots/`` (``labels.json`` and the figures) and ``index.html``: the figures and the page of
-  :mod:`latentdiff.reporting.plots` and :mod:`latentdiff.reporting.html`.
+  :mod:`latentdiff.reporting.plots` and :mod:`latentdiff.reporting.html`;
+* ``analysis/seed-S/METHOD.safetensors``: per (method, seed) the test predictions and, for a
+  LatentDiff-family method, a bounded sample of its real and synthetic features
+  (:mod:`latentdiff.analysis.sample`; ``runs.json`` names the file under ``analysis``), what
+  ``latentdiff analyse`` reads.
 
 A directory that holds a run is never overwritten unless asked (``overwrite``), and a run is
 resumed only with the configuration and the data it was started with.
@@ -78,6 +82,7 @@ def open_run_dir(out: str | Path, resume: bool, overwrite: bool) -> dict | None:
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         shutil.rmtree(out / "plots", ignore_errors=True)
+        shutil.rmtree(out / "analysis", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     return saved
 

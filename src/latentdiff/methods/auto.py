@@ -114,7 +114,9 @@ class Auto(Method):
         if failed:
             report["failed"] = failed
         chosen = outputs[report["chosen"]]
-        return MethodOutput(dict(chosen.predictions), {"auto": report}, model=chosen.model)
+        return MethodOutput(
+            dict(chosen.predictions), {"auto": report}, model=chosen.model, analysis=chosen.analysis
+        )
 
     def _choose(self, ds, names, outputs, metric: str, seed: int) -> dict:
         cfg = self.config

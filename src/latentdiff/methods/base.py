@@ -62,6 +62,9 @@ class RunContext:
     criterion: str | None = None
     #: where every stage runs ("cpu", "cuda", "cuda:N"; :mod:`latentdiff.device`)
     device: str = "cpu"
+    #: rows per side of the feature sample a LatentDiff-family method keeps for the
+    #: feature-quality analysis (:mod:`latentdiff.analysis.sample`); 0: none kept
+    analysis_rows: int = 0
     _networks: dict[tuple, VanillaFit] = field(default_factory=dict, repr=False)
     #: outputs of the methods run in this context, by (name, options): ``auto`` reuses what the
     #: benchmark ran and the other way round; with the seconds each took when it ran
@@ -153,12 +156,15 @@ class MethodOutput:
     ``network_seconds``: for a method that *is* a trained network, its training time (what the
     benchmark reports for it even when another method trained the shared network first).
     ``model``: the trained predictor f then h that made the predictions (what a saved model
-    keeps to predict new rows); None where a method has no single network."""
+    keeps to predict new rows); None where a method has no single network.
+    ``analysis``: a LatentDiff-family method's real and synthetic feature sample
+    (:class:`latentdiff.analysis.sample.FeatureSample`) when the context asks for one."""
 
     predictions: dict[str, np.ndarray]
     info: dict = field(default_factory=dict)
     network_seconds: float | None = None
     model: RegressionModel | None = None
+    analysis: object | None = None
 
 
 class Method(ABC):

@@ -34,6 +34,21 @@ from .base import HeadMethod, MethodOutput, RunContext
 from .reweighting import WeightingHook, default_inv_clip
 
 
+def feature_sample(ctx: RunContext, net: VanillaFit, sampler: LatentDiffSampler, Z_syn, y_syn):
+    """The feature sample the analysis keeps (:mod:`latentdiff.analysis.sample`): the real
+    training features, the accepted synthetic ones and the held-out (test) real ones,
+    ``ctx.analysis_rows`` rows per side at most, on the sampler's generation bins; None when the
+    context keeps none."""
+    if not ctx.analysis_rows:
+        return None
+    from ..analysis.sample import FeatureSample
+
+    return FeatureSample.take(net.features("train"), ctx.dataset.train.y, Z_syn, y_syn,
+                              sampler.bins_, sampler.bin_labels_, ctx.analysis_rows, ctx.seed,
+                              regions=ctx.dataset.regions, generator=sampler.generator,
+                              Z_test=net.features("test"), y_test=ctx.dataset.test.y)  # fmt: skip
+
+
 class LatentDiff(HeadMethod):
     name = "latentdiff"
     #: the generator it fits (:data:`latentdiff.generators.GENERATORS`) ...
@@ -106,9 +121,11 @@ class LatentDiff(HeadMethod):
             info["generator_borrowed_rows"] = s.generator_.borrowed_.tolist()
         if net.loaded_from is not None:
             info["network_loaded_from_checkpoint"] = True
+        sample = feature_sample(ctx, net, s, fit.Z_syn, fit.y_syn)  # before the file goes
         if isinstance(fit.Z_syn, FeatureFile):  # streamed to disk (stream_dir): used up
             fit.Z_syn.remove()
-        return MethodOutput({sp: fit.predict(sp) for sp in ("val", "test")}, info, model=fit.model)
+        preds = {sp: fit.predict(sp) for sp in ("val", "test")}
+        return MethodOutput(preds, info, model=fit.model, analysis=sample)
 
 
 class LatentGAN(LatentDiff):

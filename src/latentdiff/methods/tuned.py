@@ -16,6 +16,7 @@ from ..settings import TuneConfig
 from ..training import predict_from_features
 from ..tuning import Tuner
 from .base import HeadMethod, MethodOutput, RunContext
+from .head import feature_sample
 
 
 class LatentDiffTuned(HeadMethod):
@@ -68,4 +69,5 @@ class LatentDiffTuned(HeadMethod):
         }
         if net.loaded_from is not None:
             info["network_loaded_from_checkpoint"] = True
-        return MethodOutput(preds, info, model=result.model)
+        sample = feature_sample(ctx, net, result.sampler, result.Z_syn, result.y_syn)
+        return MethodOutput(preds, info, model=result.model, analysis=sample)
