@@ -136,10 +136,10 @@ LDMLR_READING = """Reading: the goal is met with the default target (`tail`, the
 present) and not with seed 002's generic `all`; at IF 10, where MNIST-LT has no few class, every
 gain is within about a point. Label shift alone reaches about the same overall gain as CE +
 LDMLR at no cost, and on top of it LDMLR helps little or over-corrects (Table 1's shape). The
-controls say the gain is the diffusion model's rather than plain oversampling's: the same fine-
-tuning with a per- class Gaussian or with the real tail features drawn again gains less, and the
-spread diagnostic places the diffusion model's few-class features beyond the CE head's boundary,
-where the Gaussian and resampled ones are not.
+controls say the gain is the diffusion model's rather than plain oversampling's: the same
+fine-tuning with a per-class Gaussian or with the real tail features drawn again gains less, and
+the spread diagnostic places the diffusion model's few-class features beyond the CE head's
+boundary, where the Gaussian and resampled ones are not.
 """
 
 
