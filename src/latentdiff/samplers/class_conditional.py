@@ -8,7 +8,7 @@ on feature vectors with class labels, the classification sibling of
 followed by them, with their labels: features in, features out, so that any classifier can
 follow it in an
 ``imblearn.pipeline.Pipeline``. Which classes get new rows and how many is seed 002's choice:
-the classes of one shot region (``all`` / ``many`` / ``medium`` / ``few``, Table 4) at an
+the classes of one shot region (``all`` / ``many`` / ``medium`` / ``few`` / ``tail``, Table 4) at an
 augmentation ratio (generated / real rows, Figure 2), spread evenly over the targeted classes
 (:func:`latentdiff.classification.ldmlr.generation_counts`); or, as imbalanced-learn's
 over-samplers take it, a dict ``{class: rows wanted after resampling}``.
@@ -68,10 +68,12 @@ class LDMLRSampler(BaseSampler):
 
     Parameters
     ----------
-    sampling_strategy : {"all", "many", "medium", "few"} or dict, default "all"
+    sampling_strategy : {"tail", "all", "many", "medium", "few"} or dict, default "tail"
         Which classes get generated rows (seed 002, Table 4): every class, or those of one shot
         region by their row count in ``y`` (``many`` above ``thresholds[0]`` rows, ``few`` below
-        ``thresholds[1]``, ``medium`` otherwise). A region with no class is refused. A dict
+        ``thresholds[1]``, ``medium`` otherwise); ``tail`` is the rarest region any class is in
+        (few, else medium), the default as in ``latentdiff bench --task classification``. A
+        region with no class is refused. A dict
         ``{class: n}`` asks for ``n`` rows of that class after resampling (imbalanced-learn's
         meaning for over-samplers; ``ratio`` is then not used).
     ratio : float, default 0.2
@@ -110,7 +112,7 @@ class LDMLRSampler(BaseSampler):
 
     def __init__(
         self,
-        sampling_strategy="all",
+        sampling_strategy="tail",
         ratio: float = 0.2,
         thresholds: tuple[int, int] = CLASS_THRESHOLDS,
         diffusion: dict | None = None,
