@@ -354,7 +354,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
             p.add_argument("--methods", help="comma-separated methods, '+' combines (default "
                            f"vanilla,latentdiff); known: {known}")  # fmt: skip
             p.add_argument(
-                "--grid", choices=list(GRIDS), help="a named grid (table1: Table 1's methods)"
+                "--grid", choices=list(GRIDS), help="a named grid (table1: Table 1's methods; "
+                "table2: seed 000's Table 2 ablations as latentdiff[KEY=VALUE] variants)"
             )
             p.add_argument(
                 "--method-option",

@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .. import memory
-from ..augment import QualityGate, allocate, bin_mean_abs_error, priority
+from ..augment import QualityGate, allocate, bin_mean_abs_error, priority, uniform_allocation
 from ..binning import GenerationBins
 from ..featurefile import FeatureFile, FeatureWriter
 from ..generators import GENERATORS
@@ -86,6 +86,10 @@ class LatentDiffSampler(BaseRegressionSampler):
         lambda of eq. 9.
     error_scale : {"max", "none"}
         How the error term of eq. 9 is scaled (see :func:`latentdiff.augment.priority`).
+    allocation : {"priority", "uniform"}, default "priority"
+        How the ``ratio * N`` samples are spread over the bins: by the priority (eq. 9-10), or
+        the same count in every bin with a real sample (seed 000, Table 2, "Uniform
+        generation"; :func:`latentdiff.augment.uniform_allocation`).
     gate : bool, default True
         Apply the Mahalanobis quality gate (eq. 11).
     quantile, n_min, small_bin_rule
@@ -167,6 +171,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         stream_dir=None,
         stream_chunk: int = 4096,
         pogdiff: PoGDiffConfig | dict | None = None,
+        allocation: Literal["priority", "uniform"] = "priority",
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -191,6 +196,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.stream_dir = stream_dir
         self.stream_chunk = stream_chunk
         self.pogdiff = pogdiff
+        self.allocation = allocation
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
@@ -258,6 +264,9 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.priority_ = priority(
             self.bin_errors_, self.bin_counts_, settings.priority_weight, settings.error_scale
         )  # eq. 9-10
+        # what the ratio's samples are spread by: the priority, or evenly (Table 2's ablation)
+        uniform = settings.allocation == "uniform"
+        self.allocation_ = uniform_allocation(self.bin_counts_) if uniform else self.priority_
         model = GENERATORS[self.generator]
         config = getattr(settings, self.generator)  # each generator's settings part is its name
         seed = int(rs.randint(2**31 - 1))
@@ -370,10 +379,10 @@ class LatentDiffSampler(BaseRegressionSampler):
         return FeatureFile(path), y_syn[keep]
 
     def _plan(self) -> tuple[np.ndarray, np.ndarray]:
-        """The bin of each synthetic sample to generate (``ratio * N`` allocated by priority)
-        and its label, the bin's label."""
+        """The bin of each synthetic sample to generate (``ratio * N`` allocated by priority, or
+        evenly with ``allocation="uniform"``) and its label, the bin's label."""
         n_total = int(round(self.ratio * self._n_real))  # ratio m/n of seed 000, Table 6
-        requested = allocate(self.priority_, n_total)
+        requested = allocate(self.allocation_, n_total)
         bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
         return bin_idx, self.bin_labels_[bin_idx]  # y_syn := c
 
