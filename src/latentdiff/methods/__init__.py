@@ -29,7 +29,7 @@ from .ranksim import RankSim
 from .reweighting import LDS, Inv, Sqinv
 from .tuned import LatentDiffTuned
 from .vanilla import Vanilla
-from .variants import TABLE2, split_variant, parse_settings
+from .variants import TABLE2, parse_settings, split_variant
 
 METHODS: dict[str, type[Method]] = {
     cls.name: cls
@@ -107,9 +107,9 @@ def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
             continue
         base = base.lower()
         if base not in METHODS or not issubclass(METHODS[base], LatentDiff):
-            raise ValueError(f"{p.strip()!r}: only the LatentDiff-family methods ("
-                             f"{', '.join(k for k, c in METHODS.items() if issubclass(c, LatentDiff))}"
-                             f") take settings in brackets")  # fmt: skip
+            family = [k for k, c in METHODS.items() if issubclass(c, LatentDiff)]
+            raise ValueError(f"{p.strip()!r}: only the LatentDiff-family methods "
+                             f"({', '.join(family)}) take settings in brackets")  # fmt: skip
         variant = f"{base}[{settings}]"
         variants[variant] = METHODS[base].variant(variant, parse_settings(settings, variant))
         parts.append(variant)

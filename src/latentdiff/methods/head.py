@@ -29,6 +29,7 @@ from ..generators.transfer import export_path, resolve_source
 from ..io import fingerprint
 from ..pipeline import VanillaFit, fit_latentdiff, refit_head
 from ..samplers import LatentDiffSampler
+from ..samplers.latentdiff import shared_generators
 from ..settings import UNTRAINED_GENERATORS
 from ..training import predict_from_features
 from .base import HeadMethod, MethodOutput, RunContext
@@ -131,7 +132,8 @@ class LatentDiff(HeadMethod):
             checkpoint_dir=ctx.generator_dir(name),
             device=ctx.device,
         )
-        fit = fit_latentdiff(net, sampler, head, ctx.seed, ctx.progress)
+        with shared_generators(ctx.generators):  # variants fitting the same one share it
+            fit = fit_latentdiff(net, sampler, head, ctx.seed, ctx.progress)
         s, trained = fit.sampler, fit.sampler.generator_.trains
         if ctx.checkpoints is not None and trained:  # an estimated generator has no export
             s.export_generator(export_path(ctx.checkpoints, name))
@@ -144,6 +146,8 @@ class LatentDiff(HeadMethod):
             "head_best_epoch": fit.head_result.best_epoch,
             "stage_seconds": fit.seconds,
             "generator_fit_seconds": s.generator_seconds_,  # within stage_seconds.sampler_fit
+            # True: the generator another method of this seed fitted (the same fit, not redone)
+            "generator_shared": s.generator_shared_,
             "network_train_seconds": net.seconds,
         }
         if self.overrides is not None:  # a variant: the settings that replace the run's

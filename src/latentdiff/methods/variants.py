@@ -83,9 +83,9 @@ def resolve_key(key: str, generator: str, where: str) -> tuple[str, str]:
             raise ValueError(f"{where}: {key} is a setting of the {part} generator, and this "
                              f"method generates with {generator}")  # fmt: skip
         return part, name
-    owners = [p for p, cls in (("sampler", SamplerConfig), (generator, classes[generator]),
-                               ("head", HeadConfig))
-              if name in _fields(cls) and not (p == "sampler" and name in _NOT_SETTINGS)]  # fmt: skip
+    parts = (("sampler", SamplerConfig), (generator, classes[generator]), ("head", HeadConfig))
+    owners = [p for p, cls in parts if name in _fields(cls)
+              and not (p == "sampler" and name in _NOT_SETTINGS)]  # fmt: skip
     if not owners:
         raise ValueError(f"{where}: no setting {name!r} in the sampler, the {generator} "
                          f"generator or the head")  # fmt: skip
@@ -109,8 +109,10 @@ class Overrides:
     def paths(self) -> dict:
         """``{"sampler.diffusion.schedule": "linear", "head.sample_weighting": ...}``: what
         config.json records of the variant."""
+
         def path(part):
             return part if part in ("sampler", "head") else f"sampler.{part}"
+
         return {f"{path(p)}.{f}": v for (p, f), v in self.items.items()}
 
     def apply(self, sampler: SamplerConfig, head: HeadConfig):
