@@ -311,7 +311,8 @@ class LatentDiffSampler(BaseRegressionSampler):
         key = None
         if _SHARED is not None:  # what the fit depends on (the checkpoint only resumes it)
             start = (settings.generator_from, settings.fine_tune, str(self.device))
-            key = fingerprint(self.generator, config.to_dict(), seed, Zf, np.asarray(c), *start)
+            cfg = None if config is None else config.to_dict()
+            key = fingerprint(self.generator, cfg, seed, Zf, np.asarray(c), *start)
         self.generator_shared_ = key is not None and key in _SHARED
         t0 = time.perf_counter()
         if self.generator_shared_:
