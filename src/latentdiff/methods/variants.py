@@ -142,7 +142,9 @@ def method_settings(methods) -> dict:
 
     out = {}
     for name in methods:
-        method = get_method(name)
+        if "[" not in name:  # options of a plain method are in the run's method_options
+            continue
+        method = get_method(name, {})
         head = getattr(method, "head_method", method)
         overrides = getattr(head, "overrides", None)
         if overrides is not None and overrides.items:
