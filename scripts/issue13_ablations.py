@@ -3,6 +3,7 @@
 table per data set, with the paper's IMDB-WIKI-DIR MAE figures beside them.
 
     python scripts/issue13_ablations.py docs/results/issue-13/ablations > .../summary.md
+    python scripts/issue13_ablations.py --short docs/results/issue-13/ablations  # methods.md
 
 Every number of ours is computed here from the committed results.json; the paper's are typed
 from seed 000 (Table 2 a-c, Table 11 for LatentGAN, Table 1 for vanilla), one run each.
@@ -125,6 +126,49 @@ def dataset_section(folder: Path) -> list[str]:
     return [*lines, ""]
 
 
+#: the rows of the short table in docs/methods.md (``--short``)
+SHORT = ("Vanilla (no generation)", "Generator: LatentGAN", "Generator: per-bin Gaussian",
+         "Linear schedule", "No EMA", "Noise (epsilon) prediction",
+         "No sample weighting (ours: full minus priority weighting)", "Uniform generation (20%)",
+         "Ratio 80%", "lambda = 0.3", "Gate off")  # fmt: skip
+
+
+def _short_cell(v, seeds, a, b, region, full_mean):
+    d = np.array([v[(a, s, region)] - v[(b, s, region)] for s in seeds
+                  if (a, s, region) in v and (b, s, region) in v])  # fmt: skip
+    return f"{d.mean() / full_mean * 100:+.1f} % ({int(np.sum(d < 0))}/{d.size})"
+
+
+def short_table(root: Path) -> str:
+    """docs/methods.md's table: all and few-shot, relative, for California Housing and STS-B-DIR
+    (MiniLM), and the paper's all / few."""
+    sets = [root / "california-housing", root / "stsb-dir-minilm"]
+    data = []
+    for folder in sets:
+        config = json.loads((folder / "config.json").read_text())
+        records = json.loads((folder / "results.json").read_text())
+        v = _values(records, config["bench"]["table_metrics"][0])
+        seeds = sorted({r["seed"] for r in records})
+        full = {r: np.mean([v[(FULL, s, r)] for s in seeds]) for r in ("all", "few")}
+        data.append((v, seeds, full))
+    lines = ["| row | California all | California few | STS-B-DIR all | STS-B-DIR few | "
+             "seed 000 (MAE) all / few |", "|---" * 6 + "|"]  # fmt: skip
+    for label, a, b, key in ROWS:
+        if label not in SHORT:
+            continue
+        cells = [_short_cell(v, seeds, a, b, r, full[r]) for v, seeds, full in data
+                 for r in ("all", "few")]  # fmt: skip
+        theirs = (
+            "-"
+            if key is None
+            else " / ".join(
+                f"{(PAPER[key][i] - PAPER_FULL[i]) / PAPER_FULL[i] * 100:+.1f} %" for i in (0, 3)
+            )
+        )
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {theirs} |")
+    return "\n".join(lines)
+
+
 def main(root: str) -> str:
     root = Path(root)
     folders = [p for p in sorted(root.iterdir()) if (p / "results.json").is_file()]
@@ -146,4 +190,6 @@ def main(root: str) -> str:
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "docs/results/issue-13/ablations"))
+    args = [a for a in sys.argv[1:] if a != "--short"]
+    root = args[0] if args else "docs/results/issue-13/ablations"
+    print(short_table(Path(root)) if "--short" in sys.argv else main(root))
