@@ -235,3 +235,18 @@ def test_variants_share_a_generator_fit_and_get_the_fresh_fits_predictions(tiny_
     assert len(shared.generators) == 2
     np.testing.assert_array_equal(variant.predictions["test"], fresh.predictions["test"])
     assert variant.info["n_synthetic_requested"] > full.info["n_synthetic_requested"]
+
+
+def test_the_committed_summary_and_the_docs_table_regenerate_from_the_result_files():
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "issue13_ablations", root / "scripts" / "issue13_ablations.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    results = root / "docs" / "results" / "issue-13" / "ablations"
+    assert (results / "summary.md").read_text() == script.main(str(results)) + "\n"
+    assert script.short_table(results) in (root / "docs" / "methods.md").read_text()
