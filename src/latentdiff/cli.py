@@ -418,7 +418,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
             known = ", ".join(METHODS)
             p.add_argument("--methods", help="comma-separated methods, '+' combines (default "
-                           f"vanilla,latentdiff); known: {known}")  # fmt: skip
+                           f"vanilla,latentdiff; latentdiff[ratio=0.4,gate=false]: a variant "
+                           f"with its own settings); known: {known}")  # fmt: skip
             p.add_argument(
                 "--grid",
                 choices=list(GRIDS),
