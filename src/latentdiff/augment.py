@@ -66,6 +66,32 @@ def priority(
     return p / p.sum()  # eq. 10
 
 
+def priority_sample_weights(p, bin_idx) -> np.ndarray:
+    """Our reading of seed 000's "sample weighting" (Table 2; docs/methods.md): each synthetic
+    sample's loss weighted by the priority P(y) of its bin (eq. 10), the weights of the loss
+    eq. 24 says the priority allocation minimises, scaled to mean one over the samples so that
+    the synthetic samples' total weight is unchanged. ``bin_idx``: each sample's bin."""
+    p = np.asarray(p, dtype=np.float64)
+    b = np.asarray(bin_idx, dtype=np.int64).reshape(-1)
+    if b.size == 0:
+        return np.empty(0)
+    w = p[b]
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("priority sample weights need finite priorities >= 0, not all zero")
+    return w / w.mean()
+
+
+def uniform_allocation(counts) -> np.ndarray:
+    """The allocation of "uniform generation" (seed 000, Table 2): the same share for every bin
+    that has a real sample, 0 for an empty bin (nothing to gate against, as for the priority);
+    :func:`allocate` turns it into counts, the remainder going to the lowest bins first."""
+    n = np.asarray(counts, dtype=np.float64)
+    present = n > 0
+    if not present.any():
+        raise ValueError("no bin has a training sample")
+    return present / present.sum()
+
+
 def allocate(p, n_total: int) -> np.ndarray:
     """Integer sample counts per bin proportional to ``p`` that sum to ``n_total``
     (largest-remainder rounding)."""

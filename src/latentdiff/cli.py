@@ -122,6 +122,20 @@ def _int_list(s: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from None
 
 
+def _method_list(text: str) -> list[str]:
+    """Comma-separated methods; commas inside a variant's brackets (``latentdiff[ratio=0.4,
+    gate=false]``) belong to the variant."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return [m.strip() for m in [*out, cur] if m.strip()]
+
+
 def _key_value(s: str) -> tuple[str, object]:
     """KEY=VALUE with VALUE read as JSON when it parses (numbers, true/false, lists), else text."""
     if "=" not in s:
@@ -404,9 +418,13 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
             known = ", ".join(METHODS)
             p.add_argument("--methods", help="comma-separated methods, '+' combines (default "
-                           f"vanilla,latentdiff); known: {known}")  # fmt: skip
+                           f"vanilla,latentdiff; latentdiff[ratio=0.4,gate=false]: a variant "
+                           f"with its own settings); known: {known}")  # fmt: skip
             p.add_argument(
-                "--grid", choices=list(GRIDS), help="a named grid (table1: Table 1's methods)"
+                "--grid",
+                choices=list(GRIDS),
+                help="a named grid (table1: Table 1's methods; "
+                "table2: seed 000's Table 2 ablations as latentdiff[KEY=VALUE] variants)",
             )
             p.add_argument(
                 "--method-option",
@@ -509,7 +527,7 @@ def _fit(a: argparse.Namespace) -> int:
     if a.ldmlr_option:
         raise ValueError("--ldmlr-option is a classification option: add --task classification")
     a.methods = a.methods or FIT_METHOD
-    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    methods = _method_list(a.methods)
     if len(methods) != 1:
         raise ValueError(f"--methods: fit trains one method, got {a.methods!r} "
                          "(latentdiff-tuned chooses its settings on validation)")  # fmt: skip
@@ -810,7 +828,7 @@ def _analyse(a: argparse.Namespace) -> int:
 
     if not (Path(a.run_dir) / "config.json").is_file():
         raise FileNotFoundError(f"{a.run_dir} is not a run directory (it has no config.json)")
-    methods = [m.strip() for m in a.methods.split(",") if m.strip()] if a.methods else None
+    methods = _method_list(a.methods) if a.methods else None
     path, pngs = write_analysis(a.run_dir, a.out, methods, a.seeds, a.figure_seeds,
                                 tsne=not a.no_tsne)  # fmt: skip
     print(summary_markdown(json.loads(path.read_text())))
@@ -953,7 +971,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("give --grid or --methods, not both")
         from .methods import GRIDS
 
-        methods = GRIDS[a.grid] if a.grid else (a.methods or "vanilla,latentdiff").split(",")
+        methods = GRIDS[a.grid] if a.grid else _method_list(a.methods or "vanilla,latentdiff")
         cfg = _config(a, [m.strip() for m in methods if m.strip()], a.seeds)
         return _execute(cfg, a.out, overwrite=a.overwrite, a=a)
     except IncompleteRun as e:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .augment import priority_sample_weights
 from .data.base import DIRDataset
 from .device import resolve_device
 from .encoders.base import EncoderSpec
@@ -259,10 +260,23 @@ def fit_latentdiff(
     t1 = time.perf_counter()
     Z_syn, y_syn = sampler.generate()
     t2 = time.perf_counter()
-    model, head_result = refit_head(vanilla, Z_syn, y_syn, head, random_state, progress)
+    weights = synthetic_sample_weights(sampler, y_syn, head)
+    model, head_result = refit_head(vanilla, Z_syn, y_syn, head, random_state, progress,
+                                    synthetic_weights=weights)  # fmt: skip
     t3 = time.perf_counter()
     seconds = {"sampler_fit": t1 - t0, "generate_and_gate": t2 - t1, "head": t3 - t2}
     return LatentDiffFit(vanilla, model, sampler, head_result, Z_syn, y_syn, seconds)
+
+
+def synthetic_sample_weights(sampler: LatentDiffSampler, y_syn, head: HeadConfig | None):
+    """The per-sample loss weights of the accepted synthetic features under the head's
+    ``sample_weighting`` (None for ``none``): ``priority`` weighs each by its generation bin's
+    priority P(y), mean one (:func:`latentdiff.augment.priority_sample_weights`)."""
+    if head is None or head.sample_weighting == "none":
+        return None
+    y = np.asarray(y_syn, dtype=np.float64).reshape(-1)
+    bins = sampler.bins_.assign(y) if y.size else np.empty(0, np.int64)  # labels lie in their bin
+    return priority_sample_weights(sampler.priority_, bins)
 
 
 def refit_head(
@@ -273,11 +287,14 @@ def refit_head(
     random_state: int = 0,
     progress: bool = True,
     hooks=None,
+    synthetic_weights=None,
 ) -> tuple[RegressionModel, TrainResult]:
     """Stage 7: a copy of the vanilla network whose head is retrained on the real training
     features plus ``(Z_syn, y_syn)`` (possibly none), selected on validation.
 
-    ``hooks`` act on the head's loss and weights (default: the network's own stage-1 hooks)."""
+    ``hooks`` act on the head's loss and weights (default: the network's own stage-1 hooks);
+    ``synthetic_weights`` multiply the synthetic samples' loss weights (the head's
+    ``sample_weighting``: :func:`synthetic_sample_weights`)."""
     ds = vanilla.dataset
     model = copy.deepcopy(vanilla.model)
     result = fit_head(
@@ -294,6 +311,7 @@ def refit_head(
         progress=progress,
         hooks=vanilla.hooks if hooks is None else hooks,
         bins=ds.eval_bins,
+        synthetic_weights=synthetic_weights,
     )
     return model, result
 

@@ -88,17 +88,20 @@ def open_run_dir(out: str | Path, resume: bool, overwrite: bool) -> dict | None:
 
 
 def write_config(out: Path, config: BenchConfig, encoder_name: str, encoder, dataset) -> None:
-    write_json(
-        out / "config.json",
-        {
-            "format": BenchConfig.FORMAT,
-            "bench": config.to_dict(),
-            "encoder_name": encoder_name,
-            "encoder": encoder.config(),
-            "dataset_summary": dataset.summary(),
-            "data_fingerprint": dataset.fingerprint(),
-        },
-    )
+    from .methods.variants import method_settings
+
+    content = {
+        "format": BenchConfig.FORMAT,
+        "bench": config.to_dict(),
+        "encoder_name": encoder_name,
+        "encoder": encoder.config(),
+        "dataset_summary": dataset.summary(),
+        "data_fingerprint": dataset.fingerprint(),
+    }
+    variants = method_settings(config.methods)
+    if variants:  # method variants (latentdiff[ratio=0.4]): the settings each puts in place
+        content["method_settings"] = variants
+    write_json(out / "config.json", content)
 
 
 def resumed_results(out: Path, saved: dict, config: BenchConfig, data_key: str):

@@ -115,6 +115,13 @@ class HeadConfig(Settings):
     mix_ratio: float = setting(0.2, UNIT_OPEN, "r of the constant and linear schedules")
     synthetic_weight: float = setting(1.0, NON_NEGATIVE, "loss weight of synthetic samples")
     warm_start: bool = setting(True, Boolean(), "start from the trained head")
+    #: seed 000's "sample weighting" (Table 2), which the paper names but does not define; our
+    #: reading (docs/methods.md, "Sample weighting"): ``priority`` weighs each synthetic sample's
+    #: loss by its bin's priority P(y) (eq. 10, the weights of eq. 24), scaled to mean one over
+    #: the synthetic samples; ``none`` (default, the behaviour before issue 13): equal weights
+    sample_weighting: str = setting(
+        "none", Options("none", "priority"), "synthetic loss weights (none, or priority P(y))"
+    )
 
     def train_config(self, network: TrainConfig) -> TrainConfig:
         """The optimisation of the head for a network trained with ``network``."""
@@ -332,6 +339,10 @@ class SamplerConfig(Settings):
         None, Optional(Text()), "write accepted synthetic features to a .npy file in this folder"
     )
     stream_chunk: int = setting(4096, POSITIVE_INT, "with stream_dir: rows generated per chunk")
+    #: how the ratio's synthetic count is spread over the generation bins: ``priority`` by eq.
+    #: 9-10, ``uniform`` the same count in every bin that has real samples (seed 000, Table 2,
+    #: "Uniform generation"; :func:`latentdiff.augment.uniform_allocation`)
+    allocation: str = setting("priority", Options("priority", "uniform"), "allocation over bins")
 
     def _check_together(self) -> None:
         from pathlib import Path

@@ -498,8 +498,12 @@ def fit_head(
     progress: bool = True,
     hooks=(),
     bins: Bins | None = None,
+    synthetic_weights=None,
 ) -> TrainResult:
     """Stage 7: retrain ``model.head`` on real + synthetic features; the encoder is untouched.
+
+    ``synthetic_weights``: one loss weight per synthetic sample, multiplying
+    ``synthetic_weight`` (the head's ``sample_weighting``; required when it is not ``none``).
 
     ``network`` is the stage-1 configuration of the model, whose loss and selection metric the
     head takes unless ``head`` sets them. Of the ``hooks``, those with ``head_stage`` act here:
@@ -529,6 +533,15 @@ def fit_head(
     Zv = torch.as_tensor(np.asarray(Z_val), dtype=torch.float32, device=dev)
     w_real = torch.ones(Zr.shape[0], device=dev)
     w_syn = torch.full((Zs.shape[0],), float(head.synthetic_weight), device=dev)
+    if head.sample_weighting != "none" and Zs.shape[0]:
+        if synthetic_weights is None:
+            raise ValueError(f"sample_weighting = {head.sample_weighting!r} needs the synthetic "
+                             f"samples' weights, and none were given (this caller does not "
+                             f"compute them: use sample_weighting = 'none')")  # fmt: skip
+        sw = np.asarray(synthetic_weights, dtype=np.float64).reshape(-1)
+        if sw.size != Zs.shape[0] or not np.all(np.isfinite(sw)) or np.any(sw < 0):
+            raise ValueError(f"synthetic_weights must be {Zs.shape[0]} finite values >= 0")
+        w_syn = w_syn * torch.as_tensor(sw, dtype=torch.float32, device=dev)
     if hooks:
         y_real_np = np.asarray(y_real, dtype=np.float64).reshape(-1)
         bins = bins if bins is not None else Bins.fit(y_real_np, n_bins=100)

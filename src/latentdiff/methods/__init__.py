@@ -29,6 +29,7 @@ from .ranksim import RankSim
 from .reweighting import LDS, Inv, Sqinv
 from .tuned import LatentDiffTuned
 from .vanilla import Vanilla
+from .variants import TABLE2, parse_settings, split_variant
 
 METHODS: dict[str, type[Method]] = {
     cls.name: cls
@@ -85,7 +86,7 @@ TABLE1: tuple[str, ...] = (
     "latentdiff+fds+lds",
 )
 
-GRIDS: dict[str, tuple[str, ...]] = {"table1": TABLE1}
+GRIDS: dict[str, tuple[str, ...]] = {"table1": TABLE1, "table2": TABLE2}
 
 
 def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
@@ -94,13 +95,27 @@ def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
     acts on it.
 
     ``options`` maps a component name to its keyword options, e.g. ``{"lds": {"kernel":
-    "laplace"}}``.
+    "laplace"}}``. A LatentDiff-family component can carry settings of its own in brackets,
+    ``latentdiff[ratio=0.4]`` (:mod:`latentdiff.methods.variants`).
     """
     options = options or {}
-    parts = [p.strip().lower() for p in str(name).split("+")]
+    parts, variants = [], {}
+    for p in str(name).split("+"):
+        base, settings = split_variant(p.strip())
+        if settings is None:
+            parts.append(p.strip().lower())
+            continue
+        base = base.lower()
+        if base not in METHODS or not issubclass(METHODS[base], LatentDiff):
+            family = [k for k, c in METHODS.items() if issubclass(c, LatentDiff)]
+            raise ValueError(f"{p.strip()!r}: only the LatentDiff-family methods "
+                             f"({', '.join(family)}) take settings in brackets")  # fmt: skip
+        variant = f"{base}[{settings}]"
+        variants[variant] = METHODS[base].variant(variant, parse_settings(settings, variant))
+        parts.append(variant)
     if not all(parts):
         raise ValueError(f"empty method name in {name!r}")
-    unknown = [p for p in parts if p not in METHODS]
+    unknown = [p for p in parts if p not in METHODS and p not in variants]
     if unknown:
         raise ValueError(
             f"unknown method {unknown[0]!r} in {name!r}; known methods: {', '.join(METHODS)} "
@@ -122,7 +137,9 @@ def get_method(name: str, options: dict[str, dict] | None = None) -> Method:
         if scheme == "inv":  # sqinv is lds's own default: same network, same key
             options = {**options, "lds": {"scheme": "inv", **options.get("lds", {})}}
         parts = [p for p in parts if p != scheme]
-    made = [METHODS[p](**options.get(p, {})) for p in parts]
+    if any(options.get(v) for v in variants):
+        raise ValueError(f"{name!r}: give a variant's settings in its brackets")
+    made = [variants[p] if p in variants else METHODS[p](**options.get(p, {})) for p in parts]
     heads = [m for m in made if isinstance(m, HeadMethod)]
     nets = [m for m in made if isinstance(m, NetworkMethod) and m.name != "vanilla"]
     if len(heads) > 1:
@@ -139,6 +156,7 @@ __all__ = [
     "GRIDS",
     "METHODS",
     "TABLE1",
+    "TABLE2",
     "Combined",
     "HeadMethod",
     "Method",

@@ -71,6 +71,9 @@ class RunContext:
     _outputs: dict[tuple, tuple] = field(default_factory=dict, repr=False)
     #: seconds spent training networks since the counter was last reset (bench bookkeeping)
     fresh_seconds: float = 0.0
+    #: fitted feature generators that this seed's LatentDiff-family methods share when they
+    #: would fit the same one (:func:`latentdiff.samplers.latentdiff.shared_generators`)
+    generators: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         if self.sampler is None:

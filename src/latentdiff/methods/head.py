@@ -26,12 +26,15 @@ import numpy as np
 
 from ..featurefile import FeatureFile
 from ..generators.transfer import export_path, resolve_source
+from ..io import fingerprint
 from ..pipeline import VanillaFit, fit_latentdiff, refit_head
 from ..samplers import LatentDiffSampler
+from ..samplers.latentdiff import shared_generators
 from ..settings import UNTRAINED_GENERATORS
 from ..training import predict_from_features
 from .base import HeadMethod, MethodOutput, RunContext
 from .reweighting import WeightingHook, default_inv_clip
+from .variants import Overrides
 
 
 def feature_sample(ctx: RunContext, net: VanillaFit, sampler: LatentDiffSampler, Z_syn, y_syn):
@@ -58,6 +61,44 @@ class LatentDiff(HeadMethod):
     follows_setting = True
     uses = frozenset({"sampler", "head"})
 
+    def __init__(self, **options):
+        """``options``: sampler, generator and head settings that replace the run's for this
+        method (:mod:`latentdiff.methods.variants`; ``latentdiff[ratio=0.4]`` or
+        ``--method-option latentdiff.ratio=0.4``)."""
+        self._init(options, self.name)
+
+    @classmethod
+    def variant(cls, name: str, options: dict):
+        """The method ``name`` = ``BASE[settings]`` with the settings ``options``."""
+        method = cls.__new__(cls)
+        method._init(options, name)
+        return method
+
+    def _init(self, options: dict, where: str) -> None:
+        self.options = options
+        self.overrides = Overrides(options, self.generator, where) if options else None
+
+    @property
+    def file_name(self) -> str:
+        """The name its files (generator export and training state) go by: a variant's has a
+        short hash of its settings, so that variants in one run keep theirs apart."""
+        if self.overrides is None:
+            return self.name
+        return f"{self.name}.{fingerprint(repr(sorted(self.overrides.paths().items())))[:8]}"
+
+    def settings_for(self, ctx: RunContext):
+        """``(sampler, head)`` settings of this method in ``ctx``: the run's, with the
+        variant's in their place."""
+        if self.overrides is None:
+            return ctx.sampler, ctx.head
+        (generator,) = self.generators(ctx.sampler.generator)
+        if generator != self.overrides.generator:
+            other = [p for p, _ in self.overrides.items if p == self.overrides.generator]
+            if other:
+                raise ValueError(f"{self.overrides.where}: settings of the {other[0]} generator, "
+                                 f"and --generator makes it generate with {generator}")  # fmt: skip
+        return self.overrides.apply(ctx.sampler, ctx.head)
+
     def generators(self, chosen: str | None = None) -> tuple[str, ...]:
         if chosen is None or chosen == self.generator:
             return (self.generator,)
@@ -72,8 +113,8 @@ class LatentDiff(HeadMethod):
         # the generator is exported as checkpoints/seed-S/generator-NAME.safetensors, NAME the
         # method with its network's methods (latentdiff, latentdiff+lds); generator_from (a
         # file, or a run directory: its same seed's export of NAME) starts from such a file
-        name = ctx.head_name(self.name, net)
-        config = ctx.sampler
+        name = ctx.head_name(self.file_name, net)
+        config, head = self.settings_for(ctx)
         (generator,) = self.generators(config.generator)
         if config.generator_from is not None:
             if generator in UNTRAINED_GENERATORS:
@@ -91,7 +132,8 @@ class LatentDiff(HeadMethod):
             checkpoint_dir=ctx.generator_dir(name),
             device=ctx.device,
         )
-        fit = fit_latentdiff(net, sampler, ctx.head, ctx.seed, ctx.progress)
+        with shared_generators(ctx.generators):  # variants fitting the same one share it
+            fit = fit_latentdiff(net, sampler, head, ctx.seed, ctx.progress)
         s, trained = fit.sampler, fit.sampler.generator_.trains
         if ctx.checkpoints is not None and trained:  # an estimated generator has no export
             s.export_generator(export_path(ctx.checkpoints, name))
@@ -104,8 +146,12 @@ class LatentDiff(HeadMethod):
             "head_best_epoch": fit.head_result.best_epoch,
             "stage_seconds": fit.seconds,
             "generator_fit_seconds": s.generator_seconds_,  # within stage_seconds.sampler_fit
+            # True: the generator another method of this seed fitted (the same fit, not redone)
+            "generator_shared": s.generator_shared_,
             "network_train_seconds": net.seconds,
         }
+        if self.overrides is not None:  # a variant: the settings that replace the run's
+            info["settings"] = self.overrides.paths()
         if trained:
             info["generator_loss"] = s.generator_.loss_summary_  # first and last 50 steps
             info["generator_steps"] = s.generator_.n_steps_  # fewer than n_steps: stopped early

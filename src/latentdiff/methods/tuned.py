@@ -43,6 +43,10 @@ class LatentDiffTuned(HeadMethod):
         return (chosen,)
 
     def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
+        if ctx.sampler.allocation != "priority" or ctx.head.sample_weighting != "none":
+            raise ValueError(f"{self.name} chooses its allocation and synthetic weight on "
+                             f"validation: sampler.allocation and head.sample_weighting do not "
+                             f"apply to it (leave them at priority and none)")  # fmt: skip
         tuner = Tuner(
             net,
             ctx.sampler,

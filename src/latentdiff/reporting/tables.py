@@ -6,7 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import LOWER_IS_BETTER, REGION_COLUMNS, region_counts
-from .runs import format_mean_std, summarise
+from .runs import format_mean_std, format_paired, paired_differences, summarise
+
+#: the full model that method variants (``latentdiff[ratio=0.4]``, ``--grid table2``) are
+#: compared with, seed by seed
+FULL_MODEL = "latentdiff"
 
 
 def metric_table(s: dict, methods: list[str], metric: str, level: str = "##", suffix: str = ""):
@@ -39,6 +43,30 @@ def _change_row(s: dict, method: str, metric: str, baseline: str = "vanilla") ->
     return f"| {method} vs {baseline} | " + " | ".join(cells) + " |"
 
 
+def ablation_rows(records: list[dict], methods: list[str], metric: str) -> list[str]:
+    """Where the run holds method variants (``latentdiff[ratio=0.4]``) and the full model: every
+    LatentDiff-family method minus the full model, paired by seed (mean ± std over seeds, the
+    change relative to the full model's mean, and the seeds in favour of the method)."""
+    if FULL_MODEL not in methods or not any("[" in m for m in methods):
+        return []
+    s = summarise(records)
+    others = [m for m in methods if m not in (FULL_MODEL, "vanilla")]
+    lines = [
+        f"### {metric.upper()}: paired differences against the full model ({FULL_MODEL})",
+        "",
+        "| method minus full model | " + " | ".join(REGION_COLUMNS) + " |",
+        "|---" * (len(REGION_COLUMNS) + 1) + "|",
+    ]
+    for m in others:
+        cells = []
+        for r in REGION_COLUMNS:
+            full = s.get((FULL_MODEL, metric, r))
+            d, better = paired_differences(records, metric, r, m, FULL_MODEL)
+            cells.append(format_paired(d, better, np.mean(full) if full else None))
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def results_table(records: list[dict], runs: list[dict], dataset, table_metrics) -> str:
     """The markdown of ``results.md``: mean ± std per region, the change against vanilla,
     runtimes, the synthetic features accepted, and the failed runs."""
@@ -69,6 +97,7 @@ def run_tables(records: list[dict], runs: list[dict], name: str, description: st
         if baseline in methods:
             lines += [_change_row(s, m, metric, baseline) for m in methods if m != baseline]
         lines.append("")
+        lines += ablation_rows(records, methods, metric)
     lines += [
         "## Runtime and generation",
         "",

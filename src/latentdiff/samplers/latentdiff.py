@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import Literal
@@ -24,10 +25,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .. import memory
-from ..augment import QualityGate, allocate, bin_mean_abs_error, priority
+from ..augment import QualityGate, allocate, bin_mean_abs_error, priority, uniform_allocation
 from ..binning import GenerationBins
 from ..featurefile import FeatureFile, FeatureWriter
 from ..generators import GENERATORS
+from ..io import fingerprint
 from ..settings import (
     DiffusionConfig,
     GANConfig,
@@ -66,6 +68,25 @@ def _check_disk(folder, n_total: int, m: int) -> None:
         )
 
 
+#: fitted generators by what their fit depends on, shared inside :func:`shared_generators`
+_SHARED: dict | None = None
+
+
+@contextmanager
+def shared_generators(cache: dict):
+    """Within it, a sampler whose generator would be fitted on the same features, conditions,
+    generator settings, seed, start and device as one fitted before in ``cache`` takes that one
+    instead of fitting it again: the same generator as a fresh fit on CPU, bit for bit (the fit
+    is deterministic and sampling reads no state of the generator but its weights). The
+    variants of one benchmark seed (``latentdiff[ratio=0.4]``, ``--grid table2``) share it."""
+    global _SHARED
+    before, _SHARED = _SHARED, cache
+    try:
+        yield
+    finally:
+        _SHARED = before
+
+
 def _none_if_nan(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
@@ -86,6 +107,10 @@ class LatentDiffSampler(BaseRegressionSampler):
         lambda of eq. 9.
     error_scale : {"max", "none"}
         How the error term of eq. 9 is scaled (see :func:`latentdiff.augment.priority`).
+    allocation : {"priority", "uniform"}, default "priority"
+        How the ``ratio * N`` samples are spread over the bins: by the priority (eq. 9-10), or
+        the same count in every bin with a real sample (seed 000, Table 2, "Uniform
+        generation"; :func:`latentdiff.augment.uniform_allocation`).
     gate : bool, default True
         Apply the Mahalanobis quality gate (eq. 11).
     quantile, n_min, small_bin_rule
@@ -167,6 +192,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         stream_dir=None,
         stream_chunk: int = 4096,
         pogdiff: PoGDiffConfig | dict | None = None,
+        allocation: Literal["priority", "uniform"] = "priority",
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -191,6 +217,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.stream_dir = stream_dir
         self.stream_chunk = stream_chunk
         self.pogdiff = pogdiff
+        self.allocation = allocation
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
@@ -258,6 +285,9 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.priority_ = priority(
             self.bin_errors_, self.bin_counts_, settings.priority_weight, settings.error_scale
         )  # eq. 9-10
+        # what the ratio's samples are spread by: the priority, or evenly (Table 2's ablation)
+        uniform = settings.allocation == "uniform"
+        self.allocation_ = uniform_allocation(self.bin_counts_) if uniform else self.priority_
         model = GENERATORS[self.generator]
         config = getattr(settings, self.generator)  # each generator's settings part is its name
         seed = int(rs.randint(2**31 - 1))
@@ -277,8 +307,20 @@ class LatentDiffSampler(BaseRegressionSampler):
             )
         else:  # estimated in one pass: no progress, checkpoint or pretrained start to give it
             generator = model(config, random_state=seed)
+        Zf = np.asarray(Z, dtype=np.float32)
+        key = None
+        if _SHARED is not None:  # what the fit depends on (the checkpoint only resumes it)
+            start = (settings.generator_from, settings.fine_tune, str(self.device))
+            cfg = None if config is None else config.to_dict()
+            key = fingerprint(self.generator, cfg, seed, Zf, np.asarray(c), *start)
+        self.generator_shared_ = key is not None and key in _SHARED
         t0 = time.perf_counter()
-        self.generator_ = generator.fit(np.asarray(Z, dtype=np.float32), c)
+        if self.generator_shared_:
+            self.generator_ = _SHARED[key]
+        else:
+            self.generator_ = generator.fit(Zf, c)
+            if key is not None:
+                _SHARED[key] = self.generator_
         self.generator_seconds_ = time.perf_counter() - t0  # the generator's own fit
         self.gate_ = None
         if settings.gate:
@@ -370,10 +412,10 @@ class LatentDiffSampler(BaseRegressionSampler):
         return FeatureFile(path), y_syn[keep]
 
     def _plan(self) -> tuple[np.ndarray, np.ndarray]:
-        """The bin of each synthetic sample to generate (``ratio * N`` allocated by priority)
-        and its label, the bin's label."""
+        """The bin of each synthetic sample to generate (``ratio * N`` allocated by priority, or
+        evenly with ``allocation="uniform"``) and its label, the bin's label."""
         n_total = int(round(self.ratio * self._n_real))  # ratio m/n of seed 000, Table 6
-        requested = allocate(self.priority_, n_total)
+        requested = allocate(self.allocation_, n_total)
         bin_idx = np.repeat(np.arange(self.bins_.n_bins), requested)
         return bin_idx, self.bin_labels_[bin_idx]  # y_syn := c
 
