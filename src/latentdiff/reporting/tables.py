@@ -45,7 +45,9 @@ def results_table(records: list[dict], runs: list[dict], dataset, table_metrics)
     s = summarise(records)
     methods = list(dict.fromkeys(r["method"] for r in records))
     seeds = sorted({r["seed"] for r in records})
-    counts = region_counts(dataset.regions.of(dataset.test.y))
+    from ..zeroshot import region_labels
+
+    counts = region_counts(region_labels(dataset, dataset.test.y))  # zero-shot rows apart
     lines = [
         f"# {dataset.name}: test split, mean ± std over seeds {seeds}",
         "",
@@ -59,6 +61,7 @@ def results_table(records: list[dict], runs: list[dict], dataset, table_metrics)
         if "vanilla" in methods:
             lines += [_change_row(s, m, metric) for m in methods if m != "vanilla"]
         lines.append("")
+    lines += zero_shot_tables(s, methods, table_metrics, dataset)
     lines += [
         "## Runtime and generation",
         "",
@@ -80,3 +83,32 @@ def results_table(records: list[dict], runs: list[dict], dataset, table_metrics)
         lines += ["", "## Failed runs", ""]
         lines += [f"* {r['method']}, seed {r['seed']}: {r['error']}" for r in failed]
     return "\n".join(lines) + "\n"
+
+
+def zero_shot_tables(s: dict, methods: list[str], table_metrics, dataset) -> list[str]:
+    """With zero-shot ranges (:mod:`latentdiff.zeroshot`): mean ± std of each metric on the
+    regions ``with-data``, ``zero-shot-interp`` and ``zero-shot-extrap`` (seed 004's Table 6
+    columns beside ``all``); nothing otherwise."""
+    zs = getattr(dataset, "zero_shot", None)
+    if zs is None:
+        return []
+    from ..zeroshot import ZERO_SHOT_REGIONS
+
+    counts = dataset.zero_shot_summary()["test_region_counts"]
+    cols = ("all", *ZERO_SHOT_REGIONS)
+    lines = [
+        f"## Zero-shot regions ({zs.spec})",
+        "",
+        "Training and validation rows in the ranges were removed; test rows: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        + ". Many / medium / few above hold rows with training data only.",
+        "",
+    ]
+    for metric in table_metrics:
+        lines += [f"### {metric.upper()}", "", "| method | " + " | ".join(cols) + " |",
+                  "|---" * (len(cols) + 1) + "|"]  # fmt: skip
+        for m in methods:
+            cells = [format_mean_std(s.get((m, metric, r))) for r in cols]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
