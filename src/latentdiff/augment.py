@@ -212,7 +212,11 @@ class QualityGate:
         boolean mask of empty bins that get a gate as well (``empty_bins = "interp"``); with
         ``small_bin_rule = "pool"`` each is widened to its neighbours like a small bin (for a gap
         that pools both sides of it); with ``accept`` / ``reject`` its rule applies as to any
-        bin with fewer than ``n_min`` real features."""
+        bin with fewer than ``n_min`` real features.
+
+        ``pool`` for an empty bin starts from its nearest non-empty bins below and above (the
+        two sides of the gap, whatever their distance) and widens from there while fewer than
+        ``n_min`` real features are inside."""
         Z = np.asarray(Z, dtype=np.float64)
         bin_idx = np.asarray(bin_idx)
         counts = np.bincount(bin_idx, minlength=n_bins)
@@ -220,9 +224,15 @@ class QualityGate:
         todo = counts > 0
         if empty is not None:
             todo = todo | (np.asarray(empty, dtype=bool) & (counts == 0))
+        full = np.flatnonzero(counts > 0)
         for k in progress_bar(np.flatnonzero(todo), "quality gate", self.progress):
             lo = hi = int(k)
-            if counts[k] < self.n_min:
+            if counts[k] == 0 and self.small_bin_rule == "pool":
+                # a gap: pool its nearest non-empty bins on both sides (what it interpolates)
+                below, above = full[full < k], full[full > k]
+                lo = int(below[-1]) if below.size else lo
+                hi = int(above[0]) if above.size else hi
+            if counts[lo : hi + 1].sum() < self.n_min:
                 if self.small_bin_rule != "pool":
                     continue
                 while counts[lo : hi + 1].sum() < self.n_min and (lo > 0 or hi < n_bins - 1):
