@@ -51,7 +51,8 @@ def _paired(records, metric: str, region: str, a: str, b: str) -> str:
     if d.size == 0:
         return "n/a"
     sd = d.std(ddof=1) if d.size > 1 else 0.0
-    return f"{number(d.mean())} ± {number(sd)} ({better}/{d.size})"
+    sign = "+" if d.mean() > 0 else ""
+    return f"{sign}{number(d.mean())} ± {number(sd)} ({better}/{d.size})"
 
 
 def section(run_dir: Path) -> list[str]:
