@@ -429,7 +429,8 @@ def _add_model_commands(sub, subs: dict) -> None:
     _add_fit_task(p)
     _add_common(p, data_flags=_FIT_DATA)
     # what _config reads that fit does not offer: a table (csv), its default encoder
-    p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None)
+    p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None,
+                   zero_shot=None)  # fmt: skip
     p = subs["predict"] = sub.add_parser("predict", help="predict new rows with a saved model")
     p.add_argument("model", metavar="MODEL", help="a folder written by latentdiff fit")
     p.add_argument("--data", required=True, help="CSV or parquet file of the rows to predict")
