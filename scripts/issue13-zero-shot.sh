@@ -37,5 +37,5 @@ for ds in $DATASETS; do
   mkdir -p "$RES/$ds"
   cp "$RUNS/$ds"/{config.json,results.json,results.md,runs.json} "$RES/$ds/"
 done
-python scripts/issue13_zero_shot_table.py "$RES" > "$RES/summary.md"
+python scripts/issue13_zero_shot_table.py "$RES" --from-runs "$RUNS" > "$RES/summary.md"
 cat "$RES/summary.md"

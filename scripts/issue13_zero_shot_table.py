@@ -1,9 +1,14 @@
 """Summary of the zero-shot runs (scripts/issue13-zero-shot.sh): for each data set under RES,
 mean ± std per region of each table metric, paired differences against vanilla and
-latentdiff-fill against latentdiff, and what latentdiff-fill generated in the gap bins; seed 004's
-Table 6 (IMDB-WIKI-DIR, MAE) beside them for reference.
+latentdiff-fill against latentdiff, what latentdiff-fill generated in the gap bins, and the mean
+signed test error (prediction - label) per zero-shot region; seed 004's Table 6
+(IMDB-WIKI-DIR, MAE) beside them for reference.
 
     python scripts/issue13_zero_shot_table.py docs/results/issue-13/zero-shot > summary.md
+    python scripts/issue13_zero_shot_table.py RES --from-runs RUNS   # signed_error.json first
+
+``--from-runs RUNS`` first writes ``RES/<dataset>/signed_error.json`` from the test predictions
+in ``RUNS/<dataset>/analysis/`` (the run directories; their analysis files stay there).
 """
 
 from __future__ import annotations
@@ -55,6 +60,40 @@ def _paired(records, metric: str, region: str, a: str, b: str) -> str:
     return f"{sign}{number(d.mean())} ± {number(sd)} ({better}/{d.size})"
 
 
+def write_signed_errors(run_dir: Path, out: Path) -> None:
+    """Per (method, seed): the mean signed test error in each zero-shot region, as JSON."""
+    from latentdiff.analysis.sample import AnalysisFile
+
+    zs = json.loads((run_dir / "config.json").read_text())["dataset_summary"]["zero_shot"]
+    rows = []
+    for path in sorted((run_dir / "analysis").glob("seed-*/*.safetensors")):
+        f = AnalysisFile.read(path)
+        err = f.test_pred - f.test_true
+        for r in zs["ranges"]:
+            lo = -np.inf if r["low"] is None else r["low"]
+            hi = np.inf if r["high"] is None else r["high"]
+            m = (f.test_true >= lo) & (f.test_true <= hi)
+            rows.append({"method": f.meta["method"], "seed": f.meta["seed"],
+                         "region": f"zero-shot-{r['kind']}", "n": int(m.sum()),
+                         "mean_signed_error": float(err[m].mean())})  # fmt: skip
+    out.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def _signed_table(path: Path, methods: list[str]) -> list[str]:
+    rows = json.loads(path.read_text())
+    regions = list(dict.fromkeys(r["region"] for r in rows))
+    lines = ["Mean signed test error (prediction - label; negative: predicted too low), mean ± "
+             "std over seeds (`signed_error.json`):", "",
+             "| method | " + " | ".join(SHORT.get(r, r) for r in regions) + " |",
+             "|---" * (len(regions) + 1) + "|"]  # fmt: skip
+    for m in methods:
+        mine = [r for r in rows if r["method"] == m]
+        cells = [format_mean_std([r["mean_signed_error"] for r in mine if r["region"] == g])
+                 for g in regions]  # fmt: skip
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def section(run_dir: Path) -> list[str]:
     config = json.loads((run_dir / "config.json").read_text())
     records = json.loads((run_dir / "results.json").read_text())
@@ -93,6 +132,8 @@ def section(run_dir: Path) -> list[str]:
     if "latentdiff-fill" in methods:
         fill, plain = _gap_generation(runs, "latentdiff-fill"), _gap_generation(runs, "latentdiff")
         lines += [f"latentdiff-fill generated in the gap: {fill}; latentdiff: {plain}.", ""]
+    if (run_dir / "signed_error.json").is_file():
+        lines += _signed_table(run_dir / "signed_error.json", methods)
     return lines
 
 
@@ -112,4 +153,11 @@ def main(res: str) -> str:
 
 
 if __name__ == "__main__":
-    sys.stdout.write(main(sys.argv[1] if len(sys.argv) > 1 else "docs/results/issue-13/zero-shot"))
+    args = sys.argv[1:]
+    res = args[0] if args else "docs/results/issue-13/zero-shot"
+    if "--from-runs" in args:
+        runs = Path(args[args.index("--from-runs") + 1])
+        for d in sorted(Path(res).iterdir()):
+            if (runs / d.name / "analysis").is_dir():
+                write_signed_errors(runs / d.name, d / "signed_error.json")
+    sys.stdout.write(main(res))
