@@ -192,3 +192,27 @@ def test_latentdiff_fill_runs_latentdiff_with_empty_bins_interp():
     assert METHODS["latentdiff"]().sampler_settings(SamplerConfig()).empty_bins == "skip"
     with pytest.raises(SettingError, match="empty_bins"):
         SamplerConfig(empty_bins="all")
+
+
+def test_records_and_results_md_carry_the_zero_shot_regions():
+    from latentdiff.bench import _records
+    from latentdiff.reporting.tables import results_table
+
+    ds = _load(SPEC)
+    y = ds.test.y
+    records = []
+    for seed in (0, 1):
+        records += _records(ds.name, "vanilla", seed, split_metrics(ds, "test", y + 1.0 + seed))
+    regions = list(dict.fromkeys(r["region"] for r in records))
+    assert regions == ["all", "many", "medium", "few", "with-data", "zero-shot-interp",
+                       "zero-shot-extrap"]  # fmt: skip
+    runs = [{"method": "vanilla", "seed": s, "seconds": 1.0} for s in (0, 1)]
+    md = results_table(records, runs, ds, ("mae",))
+    n = ds.zero_shot_summary()["test_region_counts"]
+    assert f"## Zero-shot regions ({SPEC})" in md
+    assert (
+        "| vanilla | 1.5000 ± 0.7071 | 1.5000 ± 0.7071 | 1.5000 ± 0.7071 | 1.5000 ± 0.7071 |" in md
+    )
+    shot = ", ".join(f"{r} {n.get(r, 0)}" for r in ("many", "medium", "few"))
+    assert f"all {y.size}, {shot}." in md  # the shot counts leave the zero-shot rows out
+    assert sum(n.get(r, 0) for r in ("many", "medium", "few")) < y.size
