@@ -6,6 +6,7 @@ signed test error (prediction - label) per zero-shot region; seed 004's Table 6
 
     python scripts/issue13_zero_shot_table.py docs/results/issue-13/zero-shot > summary.md
     python scripts/issue13_zero_shot_table.py RES --from-runs RUNS   # signed_error.json first
+    python scripts/issue13_zero_shot_table.py RES --compact          # the docs' table
 
 ``--from-runs RUNS`` first writes ``RES/<dataset>/signed_error.json`` from the test predictions
 in ``RUNS/<dataset>/analysis/`` (the run directories; their analysis files stay there).
@@ -58,6 +59,42 @@ def _paired(records, metric: str, region: str, a: str, b: str) -> str:
     sd = d.std(ddof=1) if d.size > 1 else 0.0
     sign = "+" if d.mean() > 0 else ""
     return f"{sign}{number(d.mean())} ± {number(sd)} ({better}/{d.size})"
+
+
+def _top_bins(runs: list[dict], method: str, k: int = 3) -> str:
+    """Mean over seeds of the synthetic features accepted in the ``k`` highest non-empty
+    generation bins (those next to a range beyond the top)."""
+    acc = [sum(b["accepted"] for b in [b for b in r["per_bin"] if b["n_real"] > 0][-k:])
+           for r in runs if r["method"] == method and "per_bin" in r]  # fmt: skip
+    return f"{np.mean(acc):.0f}" if acc else "n/a"
+
+
+def compact(res: str) -> str:
+    """The docs' table: the headline metric on all / with-data / interp / extrap, mean ± std and
+    the paired difference against vanilla (and latentdiff-fill against latentdiff)."""
+    cols = ("all", "with-data", "zero-shot-interp", "zero-shot-extrap")
+    lines = ["| data | method | " + " | ".join(SHORT.get(c, c) for c in cols) + " |",
+             "|---" * (len(cols) + 2) + "|"]  # fmt: skip
+    for d in sorted(Path(res).iterdir()):
+        if not (d / "results.json").is_file():
+            continue
+        config = json.loads((d / "config.json").read_text())
+        records = json.loads((d / "results.json").read_text())
+        metric = config["bench"]["table_metrics"][0]
+        s = summarise(records)
+        for m in dict.fromkeys(r["method"] for r in records):
+            cells = []
+            for c in cols:
+                cell = format_mean_std(s.get((m, metric, c)))
+                if m != "vanilla":  # [paired mean ± std, seeds better]
+                    cell += " [" + _paired(records, metric, c, m, "vanilla").replace(" (", ", ")
+                    cell = cell[:-1] + "]"
+                cells.append(cell)
+            lines.append(f"| {d.name} {metric.upper()} | {m} | " + " | ".join(cells) + " |")
+        cells = [_paired(records, metric, c, "latentdiff-fill", "latentdiff") for c in cols]
+        lines.append(f"| {d.name} {metric.upper()} | fill - latentdiff | " + " | ".join(cells)
+                     + " |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def write_signed_errors(run_dir: Path, out: Path) -> None:
@@ -131,7 +168,10 @@ def section(run_dir: Path) -> list[str]:
     lines.append("")
     if "latentdiff-fill" in methods:
         fill, plain = _gap_generation(runs, "latentdiff-fill"), _gap_generation(runs, "latentdiff")
-        lines += [f"latentdiff-fill generated in the gap: {fill}; latentdiff: {plain}.", ""]
+        top = f"{_top_bins(runs, 'latentdiff-fill')} (latentdiff {_top_bins(runs, 'latentdiff')})"
+        lines += [f"latentdiff-fill generated in the gap: {fill}; latentdiff: {plain}. Accepted "
+                  f"in the 3 highest non-empty generation bins per seed: latentdiff-fill {top}.",
+                  ""]  # fmt: skip
     if (run_dir / "signed_error.json").is_file():
         lines += _signed_table(run_dir / "signed_error.json", methods)
     return lines
@@ -155,6 +195,9 @@ def main(res: str) -> str:
 if __name__ == "__main__":
     args = sys.argv[1:]
     res = args[0] if args else "docs/results/issue-13/zero-shot"
+    if "--compact" in args:  # the table in docs/methods.md
+        sys.stdout.write(compact(res))
+        sys.exit(0)
     if "--from-runs" in args:
         runs = Path(args[args.index("--from-runs") + 1])
         for d in sorted(Path(res).iterdir()):
