@@ -41,3 +41,4 @@ latentdiff report --grid "$OUT/table1-california-housing" --grid "$OUT/table1-st
 echo "wrote docs/benchmarks.md"
 python scripts/issue10_section.py  # issue 10's section (its own runs: scripts/issue10-benchmarks.sh)
 python scripts/issue11_section.py  # issue 11's section (its own runs: scripts/issue11-benchmarks.sh, issue11-samplers.sh)
+python scripts/issue12_section.py  # issue 12's section (its own runs: scripts/ldmlr_sweep.py, issue12-pogdiff*.sh)

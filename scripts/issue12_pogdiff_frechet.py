@@ -11,7 +11,14 @@ same test features is the reference (what a perfect generator of the training di
 would score, sampling error included). Regions: the bin's training count, DIR's thresholds
 (many > 100, few < 20). Writes per-bin records (JSON) and a summary table (Markdown).
 
+The gate's acceptance per region (accepted / requested over the region's generation bins, from
+the run's runs.json ``per_bin`` of latentdiff and pogdiff) is a second table.
+
     python scripts/issue12_pogdiff_frechet.py RUN_DIR OUT_PREFIX
+    python scripts/issue12_pogdiff_frechet.py --summary-only RUN_DIR OUT_PREFIX
+
+(``--summary-only``: the tables again from OUT_PREFIX.json and RUN_DIR's runs.json, which a copy
+under docs/results holds, without fitting anything.)
 """
 
 from __future__ import annotations
@@ -69,8 +76,45 @@ def main(run: Path, prefix: Path) -> None:
             print(f"seed {seed} {gen} done", file=sys.stderr)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{prefix}.json").write_text(json.dumps(records, indent=1))
-    Path(f"{prefix}.md").write_text(summary(records, run))
-    print(summary(records, run))
+    write_summary(records, run, prefix)
+
+
+def write_summary(records: list[dict], run: Path, prefix: Path) -> None:
+    text = summary(records, run) + "\n" + acceptance(run)
+    Path(f"{prefix}.md").write_text(text)
+    print(text)
+
+
+def acceptance(run: Path) -> str:
+    """Gate acceptance per region, latentdiff and pogdiff: per seed, accepted / requested summed
+    over the region's generation bins (region by the bin's training count, DIR's thresholds);
+    mean ± std over seeds, and pogdiff's minus latentdiff's on the same seed."""
+    runs = json.loads((run / "runs.json").read_text())
+    rate: dict[tuple[str, str, int], float] = {}
+    for e in runs:
+        if e.get("method") not in ("latentdiff", "pogdiff") or "per_bin" not in e:
+            continue
+        counts = np.array([b["n_real"] for b in e["per_bin"]])
+        regions = regions_from_counts(counts, DIR_THRESHOLDS)
+        for region in ("many", "medium", "few", "all"):
+            bins = [b for b, r in zip(e["per_bin"], regions, strict=True)
+                    if b["requested"] and (region == "all" or str(r) == region)]  # fmt: skip
+            if bins:
+                acc = sum(b["accepted"] for b in bins) / sum(b["requested"] for b in bins)
+                rate[(e["method"], region, e["seed"])] = 100 * acc
+    lines = [f"Gate acceptance per region, % of the requested features (`{run}/runs.json`)", "",
+             "| region | latentdiff | pogdiff | pogdiff - latentdiff (points) |",
+             "|---|---|---|---|"]  # fmt: skip
+    for region in ("many", "medium", "few", "all"):
+        seeds = sorted(s for (m, r, s) in rate if m == "latentdiff" and r == region)
+        if not seeds:
+            continue
+        d = [rate[("latentdiff", region, s)] for s in seeds]
+        p = [rate[("pogdiff", region, s)] for s in seeds]
+        diff = [b - a for a, b in zip(d, p, strict=True)]
+        signed = f"{statistics.fmean(diff):+.1f} ± {statistics.stdev(diff):.1f}"
+        lines.append(f"| {region} | {_ms(d, '.1f')} | {_ms(p, '.1f')} | {signed} |")
+    return "\n".join(lines) + "\n"
 
 
 def summary(records: list[dict], run: Path) -> str:
@@ -113,4 +157,8 @@ def _ms(v: list[float], fmt: str = ".3g") -> str:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    if sys.argv[1] == "--summary-only":
+        run_dir, out = Path(sys.argv[2]), Path(sys.argv[3])
+        write_summary(json.loads(Path(f"{out}.json").read_text()), run_dir, out)
+    else:
+        main(Path(sys.argv[1]), Path(sys.argv[2]))

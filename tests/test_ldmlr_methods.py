@@ -9,8 +9,8 @@ import pytest
 import torch
 from scipy import stats
 
-from latentdiff.classification.diffusion import LDMLR_DIFFUSION
-from latentdiff.classification.gaussian import ClassGaussian
+from latentdiff.classification.class_diffusion import LDMLR_DIFFUSION
+from latentdiff.classification.class_gaussian import ClassGaussian
 from latentdiff.classification.ldmlr import fine_tune_loss
 from latentdiff.classification.methods import (
     CLASS_METHODS,

@@ -92,18 +92,29 @@ def test_pandas_in_pandas_out_and_the_same_rows_for_a_seed():
 def test_the_rows_are_those_of_the_class_diffusion_as_the_bench_draws_them():
     # one diffusion implementation: the sampler's new rows are ClassFeatureDiffusion's, seeded
     # as run_classification seeds it (fit with s, sample with s + 1)
-    from latentdiff.classification.diffusion import ClassFeatureDiffusion
+    from latentdiff.classification.class_diffusion import ClassFeatureDiffusion
     from latentdiff.classification.ldmlr import generation_counts, generation_labels
     from latentdiff.samplers.class_conditional import ldmlr_diffusion
 
     X, y = _blobs([150, 60, 10])
     X = X.astype(np.float32)
-    X_res, y_res = LDMLRSampler(diffusion=TINY, random_state=5).fit_resample(X, y)
+    sampler = LDMLRSampler(sampling_strategy="all", diffusion=TINY, random_state=5)
+    X_res, y_res = sampler.fit_resample(X, y)
     gen = ClassFeatureDiffusion(ldmlr_diffusion(TINY), n_classes=3, random_state=5,
                                 progress=False).fit(X, y)  # fmt: skip
     labels = generation_labels(generation_counts([150, 60, 10], ["many", "medium", "few"]))
     np.testing.assert_array_equal(X_res[220:], gen.sample(labels, random_state=6))
     np.testing.assert_array_equal(y_res[220:], labels)
+
+
+def test_the_default_target_is_the_rarest_region_present():
+    # "tail": few where a class is few; with no few class, the medium ones (seed 002 Table 4)
+    X, y = _blobs([150, 60, 10])
+    s = LDMLRSampler(diffusion=TINY, random_state=0).fit(X, y)
+    assert {k for k, n in s.sampling_strategy_.items() if n > 0} == {2}
+    X, y = _blobs([150, 60, 30])
+    s = LDMLRSampler(diffusion=TINY, random_state=0).fit(X, y)
+    assert {k for k, n in s.sampling_strategy_.items() if n > 0} == {1, 2}
 
 
 @pytest.mark.slow  # about 15 s: a class of one row needs a well-trained model

@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import long_tailed_frame
+from conftest import FAST_DIFFUSION, long_tailed_frame
 from scipy.ndimage import convolve1d
 from sklearn.metrics.pairwise import cosine_similarity
 
+import latentdiff.bench
 from latentdiff.cli import main
 from latentdiff.generators import GENERATORS
 from latentdiff.generators.base import TrainingParts
@@ -18,14 +19,24 @@ from latentdiff.generators.pogdiff import (
     FeaturePoGDiff,
     Neighbours,
     bin_density,
+    check_neighbours_before_training,
     cosine_neighbours,
+    generator_rows,
     neighbour_probabilities,
     pogdiff_loss,
     psi,
 )
-from latentdiff.methods import get_method
+from latentdiff.methods import RunContext, get_method
 from latentdiff.methods.reweighting import lds_kernel
-from latentdiff.settings import BenchConfig, PoGDiffConfig, SamplerConfig
+from latentdiff.samplers import LatentDiffSampler
+from latentdiff.settings import (
+    BenchConfig,
+    HeadConfig,
+    PoGDiffConfig,
+    SamplerConfig,
+    TrainConfig,
+    TuneConfig,
+)
 
 SMALL = dict(hidden_dim=32, n_blocks=1, embed_dim=8, batch_size=16)
 
@@ -247,3 +258,85 @@ def test_the_command_line_runs_pogdiff_and_refuses_bad_settings(tmp_path, capsys
     assert entry["generator"] == "pogdiff" and entry["pogdiff_psi"]["mean"] > 0
     assert config["sampler"]["pogdiff"]["k_neighbours"] == 7
     assert config["sampler"]["pogdiff"]["a3"] == 2.0 and config["sampler"]["diffusion"] is None
+
+
+def test_the_generator_rows_are_known_from_the_labels_before_training():
+    rng = np.random.default_rng(3)
+    y = rng.exponential(size=500)
+    Z = (rng.normal(size=(500, 4)) + y[:, None]).astype(np.float32)
+    cfg = PoGDiffConfig(k_neighbours=3, n_steps=2, **SMALL)
+    sampler = SamplerConfig(n_bins=6, pogdiff=cfg)
+    n = generator_rows(y, sampler, cfg)
+    s = LatentDiffSampler.from_config(sampler, generator="pogdiff", random_state=0).fit(Z, y)
+    held = s.generator_.early_stopping_["heldout_rows"]
+    assert held >= 32 and n == 500 - held == len(s.generator_.neighbours_.index)
+    assert generator_rows(y, sampler, cfg.replace(early_stopping=False)) == 500
+    assert generator_rows(y[:200], sampler, cfg) == 200  # under 32 held-out rows: none held out
+    # k = n - 1 passes, k = n is refused with the fit's own words
+    check_neighbours_before_training(y, sampler.replace(pogdiff=cfg.replace(k_neighbours=n - 1)))
+    with pytest.raises(ValueError, match=f"k_neighbours = {n} is more than the {n - 1} other"):
+        check_neighbours_before_training(y, sampler.replace(pogdiff=cfg.replace(k_neighbours=n)))
+    with pytest.raises(ValueError, match=f"k_neighbours = {n} is more than the {n - 1} other"):
+        cosine_neighbours(torch.zeros(n, 2), n)
+    check_neighbours_before_training(y, SamplerConfig())  # no pogdiff settings: nothing to check
+    check_neighbours_before_training(y, None)
+
+
+def test_an_oversized_k_is_refused_before_stage_1(tmp_path, capsys, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("stage 1 started")
+
+    monkeypatch.setattr(latentdiff.bench, "seed_context", no_training)
+    data = tmp_path / "t.csv"
+    long_tailed_frame(300).to_csv(data, index=False)
+    rc = main(["bench", "--data", str(data), "--target", "target", "--no-progress",
+               "--methods", "vanilla,pogdiff", "--pogdiff-option", "k_neighbours=5000",
+               "--out", str(tmp_path / "refused")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "k_neighbours = 5000 is more than the" in err
+    assert not (tmp_path / "refused" / "config.json").exists()
+    import latentdiff.methods as methods
+    from latentdiff.estimator import LatentDiffRegressor
+
+    monkeypatch.setattr(methods, "RunContext", no_training)
+    frame = long_tailed_frame(300)
+    est = LatentDiffRegressor(
+        method="pogdiff",
+        progress=False,
+        sampler=SamplerConfig(pogdiff=PoGDiffConfig(k_neighbours=5000)),
+    )
+    with pytest.raises(ValueError, match="k_neighbours = 5000 is more than the"):
+        est.fit(frame.drop(columns="target"), frame["target"])
+
+
+def test_the_tuned_method_takes_pogdiff_as_a_candidate(tiny_dataset, tmp_path):
+    from latentdiff.encoders import make_encoder
+
+    pog = PoGDiffConfig(**FAST_DIFFUSION, k_neighbours=5)
+    ctx = RunContext(
+        tiny_dataset, lambda: make_encoder("mlp"), TrainConfig(epochs=3), 0,
+        sampler=SamplerConfig(n_bins=8, pogdiff=pog), head=HeadConfig(epochs=4),
+        progress=False, checkpoints=tmp_path / "seed-0",
+    )  # fmt: skip
+    tune = TuneConfig(
+        ratios=(0.25, 1.0), priority_weights=(0.7,), region_allocations=(), quantiles=(),
+        gate_off=False, synthetic_weights=(1.0,), generators=("gaussian", "pogdiff"),
+    )  # fmt: skip
+    out, _ = ctx.run_method("latentdiff-tuned", {"latentdiff-tuned": tune.to_dict()})
+    report = out.info["tuning"]
+    scored = [c for c in report["candidates"] if c["generator"] == "pogdiff"]
+    assert [c["stage"] for c in scored] == ["generator"] * 2  # pogdiff at each ratio
+    assert report["generators"]["pogdiff"]["n_candidates"] == 2
+    assert report["generators"]["pogdiff"]["fit_seconds"] > 0
+    assert (
+        tmp_path
+        / "seed-0"
+        / "generator"
+        / "latentdiff-tuned"
+        / "pogdiff"
+        / "all"
+        / "pogdiff.safetensors"
+    ).exists()  # trained, as its checkpoint shows
+    best = min(report["candidates"], key=lambda c: (c["val_score"], c["ratio"]))
+    assert report["chosen"] == {k: best[k] for k in report["chosen"]}
+    assert np.isfinite(out.predictions["test"]).all()

@@ -86,9 +86,12 @@ def test_bni_left_edge_buckets_are_the_authors_buckets_on_ages():
     hook.setup(model, ages, bins)
     np.testing.assert_allclose(hook.criterion.bucket_centers.numpy(), ref_centres)
     np.testing.assert_allclose(hook.criterion.bucket_weights.numpy(), ref_weights)
-    default = BalancedMSEHook("bni")  # ours: midpoints, LDS-smoothed
+    midpoint = BalancedMSEHook("bni", bucket_centers="midpoint")  # the bins' midpoints, LDS
+    midpoint.setup(model, ages, bins)
+    assert midpoint.criterion.bucket_centers[0].item() == ages.min() + 0.5
+    default = BalancedMSEHook("bni")  # ours: a grid spanning the labels (issue 13)
     default.setup(model, ages, bins)
-    assert default.criterion.bucket_centers[0].item() == ages.min() + 0.5
+    assert default.criterion.bucket_centers[0].item() == ages.min()
 
 
 def test_ranksim_ties_last_is_the_reference_stable_rule():

@@ -36,6 +36,7 @@ from .data.base import DIRDataset
 from .data.registry import load_dataset
 from .device import resolve_device
 from .encoders import DEFAULT_ENCODER, make_encoder
+from .generators.pogdiff import check_neighbours_before_training
 from .io import atomic_write_text, write_json
 from .methods import RunContext
 from .metrics import per_bin_errors, shot_metrics
@@ -75,6 +76,8 @@ def run_bench(
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if config.task == "classification":
+        return _classification(config, out, dataset, resume, overwrite, executor, address)
     if address is not None and executor != "ray":
         raise ValueError("--address names a Ray cluster: give it with --executor ray")
     if executor == "ray":
@@ -101,6 +104,21 @@ def run_bench(
     return records
 
 
+def _classification(config, out, dataset, resume, overwrite, executor, address) -> list[dict]:
+    """``task = "classification"`` (:mod:`latentdiff.classification.benchmark`): local, one
+    process, on the CPU (refused otherwise before anything is read or written)."""
+    if executor != "local" or address is not None:
+        raise ValueError("--executor ray is not available for --task classification: its "
+                         "pairs share one stage 1 per seed and run here")  # fmt: skip
+    if distributed.launched():
+        raise ValueError("--task classification runs in one process; it does not combine with "
+                         "torchrun")  # fmt: skip
+    from .classification.benchmark import run_classification_bench
+
+    return run_classification_bench(config, out, resume=resume, overwrite=overwrite,
+                                    dataset=dataset)  # fmt: skip
+
+
 def _run_as_helper(config, out: Path, dataset, resume: bool, device) -> list[dict]:
     """A torchrun process other than rank 0: the same benchmark, its files in a temporary
     directory (rank 0's run directory copied there first when resuming)."""
@@ -120,6 +138,7 @@ def _run(config: BenchConfig, out: Path, dataset, resume: bool, overwrite: bool,
             raise ValueError("no data: give the configuration a DataConfig or pass dataset=")
         d = config.data
         dataset = load_dataset(d.dataset, **d.given())
+    check_neighbours_before_training(dataset.train.y, config.sampler)  # before stage 1
     encoder_name = config.encoder or DEFAULT_ENCODER[dataset.modality]
     records: list[dict] = []
     runs: list[dict] = []  # one per (method, seed); a failed one holds "error" instead

@@ -143,7 +143,8 @@ def _add_common(p: argparse.ArgumentParser, data_flags: tuple[str, ...] | None =
     if data_flags is None:
         groups["data"].add_argument(
             "--dataset", help=f"named data set, one of {', '.join(DATASETS)} (default: csv when "
-            "--data is a file, else diamonds)",
+            "--data is a file, else diamonds); --task classification: mnist-lt (--data: the "
+            "MNIST t10k folder), digits-lt (its default) or csv",
         )  # fmt: skip
         groups["model"].add_argument("--encoder", help="encoder (default per modality)")
     for flag, path, group in OPTIONS:
@@ -273,7 +274,12 @@ def _execute(cfg: BenchConfig, out: str, resume: bool = False, overwrite: bool =
     from .bench import run_bench  # torch, diffusers, the data loaders: after the settings
 
     executor = {"executor": a.executor, "address": a.address} if a is not None else {}
-    run_bench(cfg, out, resume=resume, overwrite=overwrite, **executor)
+    try:
+        run_bench(cfg, out, resume=resume, overwrite=overwrite, **executor)
+    except ValueError as e:  # a table's text target (target_values) in a regression run
+        if cfg.task == "regression" and "is not numeric" in str(e):
+            raise ValueError(f"{e} (class labels: --task classification)") from None
+        raise
     if distributed.launched_rank() != 0:  # under torchrun rank 0 reports
         return 0
     print((Path(out) / "results.md").read_text())
@@ -296,7 +302,7 @@ def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> Benc
     given = [
         "--" + k.replace("_", "-")
         for k, v in vars(a).items()
-        if k not in ("command", "resume", "no_progress", "out", "flags_given", *_EXECUTION)
+        if k not in ("command", "resume", "no_progress", "out", "flags_given", "task", *_EXECUTION)
         and v != sub.get_default(k)
     ]
     if given:
@@ -305,6 +311,9 @@ def _resumed_config(sub: argparse.ArgumentParser, a: argparse.Namespace) -> Benc
             f"(only --no-progress, --executor and --address may be given)"
         )
     cfg = saved_config(a.resume)
+    task = getattr(a, "task", cfg.task)
+    if task != sub.get_default("task") and task != cfg.task:
+        raise ValueError(f"--task {task}: {a.resume} holds a {cfg.task} run")
     return cfg.replace(progress=False) if a.no_progress else cfg
 
 
@@ -314,6 +323,10 @@ def _report(a: argparse.Namespace) -> int:
 
     if not a.grid and not a.runs:
         raise ValueError("give at least one run directory (DIR or --grid DIR)")
+    if a.out is not None:
+        a.output = _report_page(a)
+        if a.output is None:
+            return 0
     if a.html:  # each run directory's plots/ and index.html, (re)drawn from its files
         from .reporting.html import write_report
 
@@ -331,6 +344,45 @@ def _report(a: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def _report_page(a: argparse.Namespace) -> str | None:
+    """``report ... --out FILE``: FILE.html (or .htm) is the one self-contained page of every run
+    directory given (:mod:`latentdiff.reporting.page`); FILE.md is the markdown document, as
+    ``--output FILE.md``. Returns the markdown path still to write, or None."""
+    suffix = Path(a.out).suffix.lower()
+    if suffix == ".md":
+        if a.output is not None:
+            raise ValueError("--out FILE.md writes the markdown document, as --output does: "
+                             "give one of them")  # fmt: skip
+        return a.out
+    if suffix not in (".html", ".htm"):
+        raise ValueError(f"--out {a.out}: the name must end in .html (the page) or .md (the "
+                         "markdown document)")  # fmt: skip
+    from .io import atomic_write_text
+    from .reporting.page import check_run_dirs, report_page
+
+    dirs = [*a.grid, *a.runs]
+    check_run_dirs(dirs)
+    log = (lambda s: None) if a.quiet else (lambda s: print(f"latentdiff report: {s}",
+                                                           file=sys.stderr))  # fmt: skip
+    page, problems = report_page(dirs, tsne=not a.no_tsne, log=log)
+    for problem in problems:
+        print(f"latentdiff: warning: {problem}", file=sys.stderr)
+    atomic_write_text(a.out, page)
+    print(Path(a.out))
+    return a.output
+
+
+def _add_report_page_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--out", metavar="FILE",
+        help="FILE.html: one self-contained page (results, per-bin figures, feature-quality "
+        "analysis, side by side for several DIRs); FILE.md: the markdown document",
+    )  # fmt: skip
+    p.add_argument("--no-tsne", action="store_true",
+                   help="--out FILE.html: skip the t-SNE figures (the slow part)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -375,6 +427,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                 help="--task classification: n_max / n_min of the exponential training "
                 "profile (mnist-lt 100, digits-lt 10, a table: as read)",
             )  # fmt: skip
+            p.add_argument(
+                "--ldmlr-option", type=_key_value, action="append", default=[],
+                metavar="KEY=VALUE", help="--task classification: any LDMLRConfig setting, "
+                "repeatable (e.g. target=few, ratio=0.4, gamma=0.05, lr=5e-4, epochs=20, "
+                "diffusion.n_steps=1000)",
+            )  # fmt: skip
         else:
             p.add_argument("--seed", type=int, default=0)
         p.add_argument(
@@ -391,7 +449,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     _add_model_commands(sub, subs)
     _add_speed_command(sub, subs)
     _add_analyse_command(sub, subs)
-    p = subs["report"] = sub.add_parser("report", help="docs/benchmarks.md from run directories")
+    p = subs["report"] = sub.add_parser(
+        "report", help="docs/benchmarks.md, or one HTML page (--out FILE.html), of run directories"
+    )
     p.add_argument("runs", nargs="*", metavar="DIR", help="runs reported in detail")
     p.add_argument("--grid", action="append", default=[], metavar="DIR",
                    help="a --grid table1 run, reported Table-1-shaped (repeatable)")  # fmt: skip
@@ -403,6 +463,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         help="(re)write each run directory's plots/ "
         "and index.html instead of the document (and the document too with --output)",
     )
+    _add_report_page_options(p)
     return parser, subs
 
 
@@ -760,18 +821,105 @@ def _analyse(a: argparse.Namespace) -> int:
     return 0
 
 
-def _classification(a: argparse.Namespace) -> int:
-    """``bench --task classification`` (:mod:`latentdiff.classification.bench`)."""
-    from .classification.bench import run_classification_bench
+# --- the classification task (LDMLR, seed 002) ---------------------------------------------------
+#: the regression options that set a classification setting (the same meaning), by setting path
+_CLASS_ROUTES = {
+    "data.data": "classification.data",
+    "data.target": "classification.target",
+    "train.epochs": "classification.epochs",
+    "train.lr": "classification.lr",
+    "sampler.ratio": "classification.ldmlr.ratio",
+}
+#: the diffusion options (--timesteps, --diffusion-option, ...) set LDMLR's diffusion model
+_CLASS_DIFFUSION = ("sampler.diffusion", "classification.ldmlr.diffusion")
+_FLAG_OF.update({
+    "classification.dataset": "--dataset",
+    "classification.imbalance_factor": "--imbalance-factor",
+    "classification.encoder": "--encoder",
+    "classification.ldmlr": "--ldmlr-option",
+    "task": "--task",
+})  # fmt: skip
 
-    if a.resume:
-        raise ValueError("--resume is not available for --task classification yet")
+
+def _class_path(path: str) -> str | None:
+    """The classification setting a regression option's ``path`` sets, or None (refused)."""
+    if path == _CLASS_DIFFUSION[0] or path.startswith(_CLASS_DIFFUSION[0] + "."):
+        return _CLASS_DIFFUSION[1] + path[len(_CLASS_DIFFUSION[0]) :]
+    return _CLASS_ROUTES.get(path)
+
+
+def _not_for_classification(flag: str) -> ValueError:
+    return ValueError(f"{flag} is a regression option: --task classification does not use it "
+                      "(LDMLR's settings: --ldmlr-option KEY=VALUE)")  # fmt: skip
+
+
+def _class_config(a: argparse.Namespace, methods, seeds) -> BenchConfig:
+    """``bench --task classification``'s settings from the options given; an option of the
+    regression task is refused by name before anything is read."""
+    if a.grid:
+        raise ValueError("--grid names a regression grid; --task classification takes --methods")
+    if a.dataset is None and a.data and Path(a.data).is_dir():
+        raise ValueError(f"--data {a.data} is a folder: --dataset mnist-lt reads the MNIST t10k "
+                         "files from one; a class table is a file")  # fmt: skip
+    given: dict = {"task": "classification"}
+    _put(given, "classification.dataset", a.dataset or ("csv" if a.data else "digits-lt"))
+    for flag, path, _ in OPTIONS:
+        value = getattr(a, flag[2:].replace("-", "_"))
+        if value is None:
+            continue
+        dest = _class_path(path)
+        if dest is None:
+            raise _not_for_classification(flag)
+        _put(given, dest, value)
+        a.flags_given.append((flag, dest))
+    if a.no_gate:
+        raise _not_for_classification("--no-gate")
+    if getattr(a, "analysis_rows", None) is not None:
+        raise _not_for_classification("--analysis-rows")
+    for flag, path in MAPPINGS.items():
+        items = getattr(a, flag[2:].replace("-", "_"), None) or []
+        dest = _class_path(path)
+        if items and dest is None:
+            raise _not_for_classification(flag)
+        for key, value in items:
+            _put(given, f"{dest}.{key}", value)
+            a.flags_given.append((flag, f"{dest}.{key}"))
+    for key, value in a.ldmlr_option:
+        _put(given, f"classification.ldmlr.{key}", value)
+        a.flags_given.append(("--ldmlr-option", f"classification.ldmlr.{key}"))
+    for flag, name in (("--imbalance-factor", "imbalance_factor"), ("--encoder", "encoder")):
+        value = getattr(a, name)
+        if value is not None:
+            _put(given, f"classification.{name}", value)
+            a.flags_given.append((flag, f"classification.{name}"))
+    c = given["classification"]
+    if c.get("data"):  # absolute, so that --resume works from anywhere
+        c["data"] = str(Path(c["data"]).resolve())
+    given.update(methods=list(methods), seeds=list(seeds), progress=not a.no_progress)
+    if a.device is not None:
+        given["device"] = a.device
+    return BenchConfig.from_dict(given)
+
+
+def _refuse_classification_options(a: argparse.Namespace) -> None:
+    """Under the regression task: the classification task's options and data sets refused."""
+    from .settings import CLASS_DATASETS
+
+    for flag, given in (("--imbalance-factor", a.imbalance_factor is not None),
+                        ("--ldmlr-option", bool(a.ldmlr_option))):  # fmt: skip
+        if given:
+            raise ValueError(f"{flag} is a classification option: add --task classification")
+    if a.dataset in CLASS_DATASETS and a.dataset != "csv":
+        raise ValueError(f"--dataset {a.dataset} is a classification data set: add --task "
+                         "classification")  # fmt: skip
+
+
+def _classification(a: argparse.Namespace) -> int:
+    """``bench --task classification`` (:mod:`latentdiff.classification.benchmark`, through
+    :func:`latentdiff.bench.run_bench`)."""
     methods = [m.strip() for m in (a.methods or "ce,ldmlr").split(",") if m.strip()]
-    run_classification_bench(dataset=a.dataset, data=a.data, target=a.target, methods=methods,
-                             seeds=a.seeds, out=a.out, imbalance_factor=a.imbalance_factor,
-                             overwrite=a.overwrite)  # fmt: skip
-    print((Path(a.out) / "results.md").read_text())
-    return 0
+    cfg = _class_config(a, methods, a.seeds)
+    return _execute(cfg, a.out, overwrite=a.overwrite, a=a)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -788,8 +936,6 @@ def main(argv: list[str] | None = None) -> int:
         if a.command == "speed":
             a.argv = list(sys.argv[1:] if argv is None else argv)
             return _speed(a)
-        if getattr(a, "task", "regression") == "classification":
-            return _classification(a)
         if a.resume:
             return _execute(_resumed_config(subs[a.command], a), a.resume, resume=True, a=a)
         if a.command in ("demo", "run"):
@@ -803,6 +949,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = _config(a, methods, (a.seed,))
             # the demo replaces its own previous run; run refuses to, unless told
             return _execute(cfg, a.out, overwrite=a.command == "demo" or a.overwrite, a=a)
+        if a.task == "classification":
+            return _classification(a)
+        _refuse_classification_options(a)
         if a.grid and a.methods:
             raise ValueError("give --grid or --methods, not both")
         from .methods import GRIDS

@@ -175,6 +175,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         from .data.tabular import fit_dataset
         from .device import resolve_device
         from .encoders import make_encoder
+        from .generators.pogdiff import check_neighbours_before_training
         from .io import fingerprint
         from .methods import RunContext, get_method
         from .metrics import shot_metrics
@@ -200,6 +201,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
             split_seed=int(self.random_state),
             missing=self.missing,
         )
+        check_neighbours_before_training(dataset.train.y, cfg.sampler)  # before stage 1
         self.encoding_ = encoding
         self.columns_ = _schema(frame, encoding)
         self.n_features_in_ = frame.shape[1]

@@ -22,7 +22,12 @@ LOWER_IS_BETTER = {
     "pearson": False,
     "spearman": False,
     "r2": False,
+    # the classification task's metrics (latentdiff.classification.scores)
+    "accuracy": False,
+    "macro_f1": False,
 }
+#: the metrics of ``--task classification`` (seed 002): accuracy and macro-F1 per region
+CLASS_METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
 
 #: Absolute errors below this are raised to it before the geometric mean, so that one exact
 #: prediction does not make GM zero (and its log -inf).

@@ -12,12 +12,15 @@ settings                  what they configure                                   
 :class:`InterpConfig`     the per-bin interpolation generator (SMOTE in z)        ``generators``
 :class:`SamplerConfig`    stages 4-6: bins, ratio, priority, gate (Table 6)       ``samplers``
 :class:`DataConfig`       which data set, from where, binned how                  ``data``
+:class:`LDMLRConfig`      classification stages 2-3: LDMLR (seed 002)            ``classification``
 :class:`BenchConfig`      a benchmark: data, methods, seeds and all of the above  ``bench``
 ========================  =====================================================  ================
 
 A :class:`BenchConfig` resolves what was left unset (the data set's stage-1 preset, the
 generator and head defaults of the methods that use them) and refuses a setting that no chosen
-method uses, so that ``config.json`` holds exactly the settings a run used.
+method uses, so that ``config.json`` holds exactly the settings a run used. Its ``task``
+"classification" (long-tailed classes, seed 002) takes its data and stage 1 from a
+:class:`ClassificationConfig` and refuses the regression parts.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .metrics import CLASS_METRICS as CLASS_METRICS_NAMES
 from .metrics import METRICS
 from .params import (
     Boolean,
@@ -509,6 +513,117 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# --- the classification task (LDMLR, seed 002) ---------------------------------------------------
+#: the named data sets of ``task = "classification"``: (encoder, stage-1 epochs, imbalance
+#: factor); ``csv`` is any table with a class column, its own profile kept unless told
+#: (:mod:`latentdiff.classification.loaders`)
+CLASS_DATASETS: dict[str, tuple[str, int, float | None]] = {
+    "mnist-lt": ("cnn", 30, 100.0),
+    "digits-lt": ("mlp", 60, 10.0),
+    "csv": ("mlp", 60, None),
+}
+#: the tasks a benchmark runs (:attr:`BenchConfig.task`)
+TASKS = ("regression", "classification")
+#: the ``target`` choices of LDMLR's generation (seed 002, Table 4)
+LDMLR_TARGETS = ("all", "many", "medium", "few", "tail")
+#: LDMLR's generator and its controls (:data:`latentdiff.classification.methods.GENERATORS`)
+LDMLR_GENERATORS = ("diffusion", "gaussian", "resample")
+
+
+@dataclass(frozen=True)
+class LDMLRDiffusionConfig(DiffusionConfig):
+    """LDMLR's class-conditional feature diffusion (seed 002, sec. 3.3 and 4.1): every
+    :class:`DiffusionConfig` setting, with seed 002's choices as defaults: epsilon prediction
+    (eq. 10) on a linear beta schedule, sampled by eq. 11 at eta = 1 (the ``ddpm`` sampler over
+    all T = 50 steps), Adam at 1e-3 for at most 200 epochs (the same values as
+    :data:`latentdiff.classification.class_diffusion.LDMLR_DIFFUSION`, a test checks)."""
+
+    timesteps: int = setting(50, Interval(int, 1, MAX_TIMESTEPS), "T, the diffusion steps")
+    schedule: str = setting("linear", Options("cosine", "linear"), "noise schedule")
+    prediction: str = setting("epsilon", Options("v", "epsilon"), "network target (eq. 10)")
+    scheduler: str = setting("ddpm", Options(*SAMPLERS), "reverse-process sampler (eq. 11)")
+    sampling_steps: int | None = setting(
+        None, Optional(Interval(int, 1, MAX_TIMESTEPS)), "reverse steps, <= T (None: T)"
+    )
+    lr: float = setting(1e-3, POSITIVE, "learning rate (seed 002: Adam at 1e-3)")
+    n_steps: int = setting(3000, POSITIVE_INT, "optimiser steps (the cap)")
+    max_epochs: int | None = setting(
+        200, Optional(POSITIVE_INT), "at most this many passes over the rows (seed 002: 200)"
+    )
+
+
+@dataclass(frozen=True)
+class LDMLRConfig(Settings):
+    """LDMLR's stages 2-3 (seed 002): what to generate (``target`` classes, Table 4; ``ratio``
+    of generated to encoded features, Figure 2), what trains the head (``use``: ``both`` or
+    ``generated`` only, Table 5), eq. 13's ``gamma``, the head fine-tuning's learning rate and
+    epochs (also those of the ``ce-ft`` and ``crt`` controls), and the diffusion model."""
+
+    target: str = setting(
+        "tail", Options(*LDMLR_TARGETS), "classes generated for (Table 4; tail: the rarest region)"
+    )
+    ratio: float = setting(
+        0.2, Interval(float, 0, 100, closed="right"), "generated / encoded features (Figure 2)"
+    )
+    use: str = setting("both", Options("both", "generated"), "features the head trains on")
+    generator: str = setting(
+        "diffusion", Options(*LDMLR_GENERATORS), "seed 002's diffusion, or a control generator"
+    )
+    gamma: float = setting(0.05, NON_NEGATIVE, "weight of the generated term (eq. 13)")
+    lr: float = setting(5e-4, POSITIVE, "head fine-tuning Adam learning rate")
+    epochs: int = setting(20, POSITIVE_INT, "head fine-tuning epochs")
+    diffusion: LDMLRDiffusionConfig | None = setting(
+        None, Optional(Nested(LDMLRDiffusionConfig)), "the diffusion model (None: seed 002's)"
+    )
+
+    def _check_together(self) -> None:
+        if self.diffusion is None:
+            object.__setattr__(self, "diffusion", LDMLRDiffusionConfig())
+
+
+@dataclass(frozen=True)
+class ClassificationConfig(Settings):
+    """The data and stage 1 of ``task = "classification"`` (:mod:`latentdiff.classification`):
+    a named long-tailed set (``mnist-lt`` from ``data``, the MNIST t10k folder; ``digits-lt``)
+    or ``csv`` (``data`` a table, ``target`` its class column, classes read as they are);
+    ``imbalance_factor`` n_max / n_min of the exponential training profile (None: the set's,
+    :data:`CLASS_DATASETS`; a table keeps its own); the encoder and its cross-entropy training
+    (None: the set's); ``ldmlr``: stages 2-3, resolved when a chosen method uses them."""
+
+    dataset: str = setting("digits-lt", Options(*CLASS_DATASETS), "long-tailed data set")
+    data: str | None = setting(None, Optional(Text()), "file or folder to read")
+    target: str | None = setting(None, Optional(Text()), "class column of a table")
+    imbalance_factor: float | None = setting(
+        None, Optional(Interval(float, 1)), "n_max / n_min of the training profile"
+    )
+    encoder: str | None = setting(None, Optional(Options("cnn", "mlp")), "None: the set's")
+    epochs: int | None = setting(None, Optional(POSITIVE_INT), "stage-1 epochs (None: the set's)")
+    lr: float = setting(1e-3, POSITIVE, "stage-1 Adam learning rate")
+    ldmlr: LDMLRConfig | None = setting(None, Optional(Nested(LDMLRConfig)), "stages 2-3")
+
+    def _check_together(self) -> None:
+        name = self.dataset
+        if name == "csv" and (self.data is None or self.target is None):
+            raise SettingError("dataset 'csv' needs data (a table) and target (its class column)")
+        if name == "mnist-lt" and self.data is None:
+            raise SettingError("dataset 'mnist-lt' needs data, the folder of the MNIST t10k files")
+        if name == "digits-lt" and self.data is not None:
+            raise SettingError("data is set but 'digits-lt' is scikit-learn's bundled digits")
+        if name != "csv" and self.target is not None:
+            raise SettingError(f"target is set but {name!r} has its own labels (target: a table)")
+        encoder, epochs, imbalance = CLASS_DATASETS[name]
+        if self.encoder is not None and self.encoder != encoder:
+            raise SettingError(
+                f"encoder = {self.encoder!r} is not allowed for {name!r}: its inputs take "
+                f"{encoder!r} (cnn: images, mlp: vectors)"
+            )
+        set_ = object.__setattr__
+        set_(self, "encoder", encoder)
+        set_(self, "epochs", self.epochs or epochs)
+        if self.imbalance_factor is None:
+            set_(self, "imbalance_factor", imbalance)
+
+
 # --- a benchmark ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BenchConfig(Settings):
@@ -539,7 +654,9 @@ class BenchConfig(Settings):
     sampler: SamplerConfig | None = setting(None, Optional(Nested(SamplerConfig)), "stages 4-6")
     head: HeadConfig | None = setting(None, Optional(Nested(HeadConfig)), "stage 7")
     table_metrics: tuple[str, ...] | None = setting(
-        None, Optional(Sequence(Options(*METRICS), 1, True)), "metrics of results.md"
+        None,
+        Optional(Sequence(Options(*METRICS, *CLASS_METRICS_NAMES), 1, True)),
+        "metrics of results.md",
     )
     progress: bool = setting(True, Boolean(), "progress bars (not part of the results)")
     #: where every stage runs (network, generator, gate, head): :mod:`latentdiff.device`
@@ -549,8 +666,21 @@ class BenchConfig(Settings):
     analysis_rows: int = setting(
         2000, Interval(int, 0), "rows per side of the analysis feature sample (0: none kept)"
     )
+    #: the task: regression (the default; every setting above) or long-tailed classification
+    #: (LDMLR, seed 002: ``classification`` holds its data and stages)
+    task: str = setting("regression", Options(*TASKS), "regression or classification")
+    classification: ClassificationConfig | None = setting(
+        None, Optional(Nested(ClassificationConfig)), "the classification task's settings"
+    )
 
     def _check_together(self) -> None:
+        if self.task == "classification":
+            self._check_classification()
+            return
+        if self.classification is not None:
+            raise SettingError(
+                "classification is set but task = 'regression' (--task classification uses it)"
+            )
         set_ = object.__setattr__
         set_(self, "method_options", dict(self.method_options or {}))
         set_(self, "encoder_options", dict(self.encoder_options or {}))
@@ -559,6 +689,11 @@ class BenchConfig(Settings):
             set_(self, "train", preset.train)
         if self.table_metrics is None:
             set_(self, "table_metrics", preset.metrics)
+        if set(self.table_metrics) & set(CLASS_METRICS_NAMES):
+            raise SettingError(
+                f"table_metrics = {list(self.table_metrics)} is not allowed with task "
+                f"'regression': accuracy and macro_f1 are classification metrics"
+            )
         self._check_encoder()
         uses = self._method_uses()
         set_(self, "head", self._resolved(self.head, "head", HeadConfig, uses))
@@ -572,10 +707,61 @@ class BenchConfig(Settings):
             sampler = sampler.replace(**parts)
         set_(self, "sampler", sampler)
 
+    def _check_classification(self) -> None:
+        """``task = "classification"``: the regression parts refused by name, the methods those
+        of :data:`latentdiff.classification.methods.CLASS_METHODS`, the table's metrics accuracy
+        and macro-F1, and LDMLR's settings resolved when a chosen method uses them."""
+        from .classification.methods import CLASS_METHODS, check_methods  # torch: here only
+
+        set_ = object.__setattr__
+        for name in ("data", "encoder", "train", "sampler", "head"):
+            if getattr(self, name) is not None:
+                raise SettingError(_regression_only(name))
+        for name in ("method_options", "encoder_options"):
+            if getattr(self, name):
+                raise SettingError(_regression_only(name))
+            set_(self, name, {})
+        if self.device != "cpu":
+            raise SettingError(
+                f"device = {self.device!r} is not allowed with task 'classification': it runs on "
+                f"the CPU (cpu)"
+            )
+        metrics = self.table_metrics or CLASS_METRICS_NAMES
+        bad = [m for m in metrics if m not in CLASS_METRICS_NAMES]
+        if bad:
+            raise SettingError(f"table_metrics = {bad[0]!r} is not a classification metric "
+                               f"({', '.join(CLASS_METRICS_NAMES)})")  # fmt: skip
+        set_(self, "table_metrics", tuple(metrics))
+        for name in self.methods:
+            if name not in CLASS_METHODS and _is_regression_method(name):
+                raise SettingError(f"{name!r} is a regression method; task 'classification' "
+                                   f"runs {', '.join(CLASS_METHODS)}")  # fmt: skip
+            try:
+                check_methods([name])  # <base>+ldmlr for any base, ce+ldmlr = ldmlr
+            except ValueError as e:
+                raise SettingError(str(e)) from None
+        c = self.classification or ClassificationConfig()
+        uses = [m for m in self.methods if m not in LDMLR_NON_USERS]
+        if c.ldmlr is None and uses:
+            c = c.replace(ldmlr=LDMLRConfig())
+        if c.ldmlr is not None and not uses:
+            raise SettingError(
+                f"classification.ldmlr is set but none of the methods {', '.join(self.methods)} "
+                f"uses it (it applies to ldmlr, every <base>+ldmlr, ce-ft, crt and wcdas); drop "
+                f"it or add such a method"
+            )
+        set_(self, "classification", c)
+
     def _method_uses(self) -> dict[str, list[str]]:
         """Which parts of the configuration each chosen method uses: {part: [methods]}."""
         from .methods import get_method  # the registry imports torch: only when checking methods
 
+        for name in self.methods:
+            if _is_classification_method(name):
+                raise SettingError(
+                    f"{name!r} is a classification method (seed 002, LDMLR): run it with "
+                    f"--task classification"
+                )
         components = {p.strip().lower() for m in self.methods for p in m.split("+")}
         unused = sorted(set(self.method_options) - components)
         if unused:
@@ -644,6 +830,33 @@ class BenchConfig(Settings):
         d = self.to_dict()
         d.pop("progress")
         return d
+
+
+#: the classification methods that use no :class:`LDMLRConfig` setting (every other one does:
+#: LDMLR, and ce-ft, crt and wcdas, whose heads train for its ``epochs``)
+LDMLR_NON_USERS = ("ce", "label-shift", "cb")
+
+
+def _regression_only(name: str) -> str:
+    return (
+        f"{name} is set but task = 'classification' does not use it (a regression setting): "
+        f"drop it, or run the regression task"
+    )
+
+
+def _is_classification_method(name: str) -> bool:
+    """A method of the classification task and not of the regression one (``a+b``: any part)."""
+    from .classification.methods import CLASS_METHODS
+    from .methods import METHODS
+
+    parts = [p.strip().lower() for p in name.split("+")]
+    return name in CLASS_METHODS or any(p in CLASS_METHODS and p not in METHODS for p in parts)
+
+
+def _is_regression_method(name: str) -> bool:
+    from .methods import METHODS
+
+    return any(p.strip().lower() in METHODS for p in name.split("+"))
 
 
 #: which methods use each part of the configuration, for the message when none does

@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .ldmlr import FINE_TUNE_LR, GAMMA, TARGETS
-from .protocol import CLASS_THRESHOLDS, REGIONS, class_regions
+from .longtail import CLASS_THRESHOLDS, REGIONS, class_regions
 
 #: ``model.json``'s ``format`` for a classifier and its version
 FORMAT = "latentdiff-classifier"
@@ -66,9 +66,12 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
         ``ce``: stage 1 alone; ``ldmlr``: CE + LDMLR (stages 2-3); ``label-shift``: logits
         minus the log training class priors (of ``ce`` or, in ``label-shift+ldmlr``, of the
         LDMLR head); ``cb``: stage 1 with Cui et al.'s class-balanced loss weights.
-    target : {"all", "many", "medium", "few"}, default "all"
+    target : {"tail", "all", "many", "medium", "few"}, default "tail"
         The classes LDMLR generates features for (seed 002, Table 4), by their training rows
-        (many > 100, few < 20); a region with no class is refused before training.
+        (many > 100, few < 20); ``tail`` is the rarest region any class is in (few, else
+        medium), the default because it won at every ratio on MNIST-LT (docs/benchmarks.md,
+        issue 12) as "few" did in seed 002's Table 4; a region with no class is refused
+        before training.
     ratio : float, default 0.2
         Generated features as a fraction of the training rows (Figure 2).
     gamma, fine_tune_lr, fine_tune_epochs
@@ -105,7 +108,7 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         method: str = "ldmlr",
-        target: str = "all",
+        target: str = "tail",
         ratio: float = 0.2,
         gamma: float = GAMMA,
         fine_tune_lr: float = FINE_TUNE_LR,
@@ -185,9 +188,9 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
         from ..estimator import _frame, _schema
         from ..samplers.class_conditional import LDMLRSampler
         from .ldmlr import fine_tune_head, generation_counts
+        from .longtail import encode_classes
         from .methods import class_balanced_weights
         from .model import build_classifier, features, train_ce
-        from .protocol import encode_classes
 
         diffusion = self._check_params()
         frame, self._input_kind = _frame(X)
@@ -269,7 +272,7 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _score_validation(self, X_va, y_va) -> None:
-        from .metrics import classification_metrics
+        from .scores import classification_metrics
 
         pred = self._logits_of(X_va).argmax(1)  # codes
         self.validation_ = classification_metrics(y_va, pred, self.class_regions_)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .protocol import REGIONS
+from .longtail import REGIONS
 
 #: seed 002 Table 4's targets, and ``tail``: the rarest region the data set has (few; medium
 #: where no class is few; many where every class is many)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .protocol import LTDataset, make_long_tailed
+from .longtail import LTDataset, make_long_tailed
 
 MNIST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 

@@ -37,14 +37,15 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from .diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
-from .gaussian import ClassGaussian
+from .class_diffusion import LDMLR_DIFFUSION, ClassFeatureDiffusion
+from .class_gaussian import ClassGaussian
 from .ldmlr import (
     FINE_TUNE_LR,
     GAMMA,
@@ -54,10 +55,10 @@ from .ldmlr import (
     generation_labels,
     resolve_target,
 )
-from .metrics import classification_metrics, records
+from .longtail import LTDataset
 from .model import build_classifier, features, train_ce
-from .protocol import LTDataset
 from .resample import ClassResample
+from .scores import classification_metrics, records
 from .wcdas import WrappedCauchyHead
 
 #: the methods ``+ldmlr`` combines with
@@ -299,10 +300,11 @@ def run_classification(
     ldmlr = ldmlr or LDMLRSettings()
     run = _Run(ds, seed, encoder, epochs, lr, cache)
     counts, regions = ds.train_counts, ds.region_of_class
-    details: dict = {"stage1": {}, "fine_tune_loss": {}}
+    details: dict = {"stage1": {}, "fine_tune_loss": {}, "seconds": {}}
     stage3: dict = {}  # trained base name -> fine-tuned head (label-shift shares ce's)
     rows = []
     for name, base_name, with_ldmlr in parsed:
+        start = time.perf_counter()  # a shared part is counted under the first method using it
         if base_name == "ce-ft":
             model = run.stage1("ce")
             head = copy.deepcopy(model.head)
@@ -323,6 +325,7 @@ def run_classification(
             out = logit_adjust(out, counts)
         scores = classification_metrics(ds.test.y, out.argmax(1), regions)
         rows += records(ds.name, name, seed, scores)
+        details["seconds"][name] = time.perf_counter() - start
     for key, value in run.cache.items():
         if isinstance(key, tuple) and key[0] == "stage1":
             details["stage1"][key[1]] = value[1]

@@ -31,12 +31,50 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..settings import PoGDiffConfig
+from ..binning import GenerationBins
+from ..settings import PoGDiffConfig, SamplerConfig
 from .base import TrainingParts, optimiser_step
 from .diffusion import FeatureDiffusion, diffuse, velocity
+from .stopping import MIN_HELDOUT, heldout_split
 
 #: the LDS kernel of the density (the DIR reference's defaults, as ``lds`` uses them)
 DENSITY_KERNEL = {"kernel": "gaussian", "ks": 5, "sigma": 2.0}
+
+
+def check_neighbour_count(k: int, n: int) -> None:
+    """Refuse k neighbours among ``n`` training rows when k > n - 1 (eq. 8 draws from the k
+    nearest other rows)."""
+    if k > n - 1:
+        raise ValueError(
+            f"pogdiff: k_neighbours = {k} is more than the {n - 1} other training rows the "
+            f"generator has ({n} rows after the held-out split); set k_neighbours <= {n - 1}"
+        )
+
+
+def generator_rows(y, sampler: SamplerConfig, config: PoGDiffConfig) -> int:
+    """The rows the pogdiff generator trains on when a sampler with settings ``sampler`` is fitted
+    on training labels ``y``: all of them less the early-stopping held-out rows, counted as the
+    fit splits them (the rows' generation-bin conditions, :func:`heldout_split`; the count does
+    not depend on the split's seed). Known from the labels alone, before any network trains."""
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    n = y.size
+    if not config.early_stopping:
+        return n
+    grid = GenerationBins.fit(y, sampler.n_bins)
+    c = grid.labels[grid.bins.assign(y)]
+    _, held = heldout_split(c, config.heldout_fraction, 0)
+    return n if held.size < MIN_HELDOUT else n - held.size
+
+
+def check_neighbours_before_training(y, sampler: SamplerConfig | None) -> None:
+    """Refuse an oversized ``k_neighbours`` from the training labels ``y``, before stage 1: the
+    same refusal the generator's fit would give after the network trained. A CoDSA split of
+    ``latentdiff-tuned`` (``splits``) trains a generator on fewer rows, which only its fit checks.
+    Nothing to check without pogdiff settings (no chosen method fits the pogdiff generator)."""
+    if sampler is None or sampler.pogdiff is None:
+        return
+    config = sampler.pogdiff
+    check_neighbour_count(config.k_neighbours, generator_rows(y, sampler, config))
 
 
 def cosine_neighbours(z: Tensor, k: int) -> tuple[Tensor, Tensor]:
@@ -45,11 +83,7 @@ def cosine_neighbours(z: Tensor, k: int) -> tuple[Tensor, Tensor]:
 
     Refuses k > N - 1 (there are only N - 1 other rows)."""
     n = len(z)
-    if k > n - 1:
-        raise ValueError(
-            f"pogdiff: k_neighbours = {k} is more than the {n - 1} other training rows the "
-            f"generator has ({n} rows after the held-out split); set k_neighbours <= {n - 1}"
-        )
+    check_neighbour_count(k, n)
     u = torch.nn.functional.normalize(z.double(), dim=1)  # a zero row has similarity 0 to all
     idx = torch.empty((n, k), dtype=torch.int64)
     sim = torch.empty((n, k), dtype=torch.float64)

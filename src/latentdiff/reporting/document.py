@@ -26,17 +26,31 @@ GRID_HEADER = """# Table 1: every method side by side
 same run. Where each method acts is in `docs/methods.md`.
 """
 
+CLASSIFICATION_HEADER = """# Long-tailed classification (LDMLR, seed 002), in detail
+
+`latentdiff bench --task classification`: accuracy and macro-F1 (fractions, higher is better)
+per region of classes by training count (many > 100, medium 20-100, few < 20) on a
+class-balanced test set; every method on the same stage-1 encoder per seed, paired against ce.
+"""
+
 
 def benchmarks_document(grids=(), details=(), notes: str | Path | None = None) -> str:
     """The document for the ``grids`` (Table-1-shaped) and ``details`` run directories."""
     grid_runs, detail_runs = [load_run(d) for d in grids], [load_run(d) for d in details]
+    for run in grid_runs:
+        if run.task != "regression":
+            raise ValueError(f"--grid {run.path}: a {run.task} run; report it as DIR (no --grid)")
     seconds = sum(r.get("seconds", 0.0) for run in [*grid_runs, *detail_runs] for r in run.runs)
     parts = [HEADER.format(minutes=f"{seconds / 60:.0f} minutes of training and generation")]
     if grid_runs:
         parts += [GRID_HEADER, "\n".join(grid_section(r) for r in grid_runs)]
-    if detail_runs:
+    regression = [r for r in detail_runs if r.task == "regression"]
+    classification = [r for r in detail_runs if r.task == "classification"]
+    if regression:
         parts += ["# LatentDiff against its vanilla network, in detail\n",
-                  "\n".join(section(r) for r in detail_runs)]  # fmt: skip
+                  "\n".join(section(r) for r in regression)]  # fmt: skip
+    if classification:
+        parts += [CLASSIFICATION_HEADER, "\n".join(section(r) for r in classification)]
     if notes is not None:
         parts.append(Path(notes).read_text())
     return "\n".join(parts)

@@ -40,18 +40,19 @@ def _table(header: list[str], rows: list[list[str]], classes: list[str] | None =
     return f"<table>\n<tr>{head}</tr>\n" + "\n".join(body) + "\n</table>"
 
 
-def _change(s: dict, method: str, metric: str, region: str) -> str:
-    a, b = s.get(("vanilla", metric, region)), s.get((method, metric, region))
-    if not a or not b or np.mean(a) == 0:
+def _change(s: dict, method: str, metric: str, region: str, baseline: str = "vanilla") -> str:
+    a, b = s.get((baseline, metric, region)), s.get((method, metric, region))
+    if not a or not b or (LOWER_IS_BETTER[metric] and np.mean(a) == 0):
         return "n/a"
     if LOWER_IS_BETTER[metric]:
         return f"{(np.mean(b) - np.mean(a)) / abs(np.mean(a)) * 100:+.1f} %"
     return f"{np.mean(b) - np.mean(a):+.4f}"
 
 
-def results_tables(records: list[dict], metrics) -> list[str]:
+def results_tables(records: list[dict], metrics, baseline: str = "vanilla") -> list[str]:
     """One HTML table per metric: mean ± std per region, then each method's change against
-    vanilla (relative for errors, absolute for correlations and R^2)."""
+    ``baseline`` (vanilla; ce in a classification run): relative for errors, absolute for
+    correlations, R^2, accuracy and macro-F1."""
     records = [r for r in records if isinstance(r, dict) and {"method", "metric", "region",
                "value"} <= set(r)]  # fmt: skip
     s = summarise(records)
@@ -63,11 +64,11 @@ def results_tables(records: list[dict], metrics) -> list[str]:
         rows = [[m, *(format_mean_std(s.get((m, metric, r))) for r in REGION_COLUMNS)]
                 for m in methods]  # fmt: skip
         classes = [""] * len(rows)
-        if "vanilla" in methods:
+        if baseline in methods:
             for m in methods:
-                if m != "vanilla":
-                    rows.append([f"{m} vs vanilla", *(_change(s, m, metric, r)
-                                                      for r in REGION_COLUMNS)])  # fmt: skip
+                if m != baseline:
+                    rows.append([f"{m} vs {baseline}", *(_change(s, m, metric, r, baseline)
+                                                         for r in REGION_COLUMNS)])  # fmt: skip
                     classes.append("change")
         parts += [f"<h3>{escape(metric.upper())} ({arrow})</h3>",
                   _table(["method", *REGION_COLUMNS], rows, classes)]  # fmt: skip
@@ -106,7 +107,7 @@ def _config_list(config: dict) -> str:
             ("samples", f"{summ.get('n_train')} train / {summ.get('n_val')} val / "
                         f"{summ.get('n_test')} test"),  # fmt: skip
             ("shot regions", str(summ.get("regions"))),
-            ("evaluation bins", _bins_text(summ.get("eval_bins"))),
+            *([("evaluation bins", _bins_text(summ["eval_bins"]))] if "eval_bins" in summ else []),
             ("test samples per region", ", ".join(
                 f"{k} {v}" for k, v in (summ.get("test_region_counts") or {}).items())),
         ]  # fmt: skip
@@ -115,7 +116,7 @@ def _config_list(config: dict) -> str:
         ("seeds", ", ".join(str(s) for s in bench.get("seeds") or [])),
         ("encoder", f"{config.get('encoder_name')} {bench.get('encoder_options') or ''}".strip()),
     ]
-    for key in ("method_options", "train", "sampler", "head"):
+    for key in ("method_options", "train", "sampler", "head", "classification"):
         v = bench.get(key)
         if not v:
             continue
@@ -156,13 +157,18 @@ def index_html(run_dir: str | Path, plots: dict[str, Path], problems=()) -> str:
         f"<p>Test split, mean ± std (sample std) over seeds {escape(str(seeds))}.</p>",
         "<h2>Results</h2>",
     ]
+    bench = config.get("bench") or {}
+    baseline = "ce" if bench.get("task") == "classification" else "vanilla"
+    shared = ("the vanilla network's training is counted once, under vanilla" if baseline ==
+              "vanilla" else "a shared part (stage 1, a generator) is counted once, under the "
+              "first method that needs it")  # fmt: skip
     if records:
-        body += results_tables(records, (config.get("bench") or {}).get("table_metrics"))
+        body += results_tables(records, bench.get("table_metrics"), baseline)
     else:
         body.append("<p>No results: no method finished.</p>")
     body += ["<h2>Runtime and generation</h2>",
-             "<p>Wall seconds per seed; the vanilla network's training is counted once, under "
-             "vanilla.</p>", _runtime_table(runs, methods)]  # fmt: skip
+             f"<p>Wall seconds per seed; {shared}.</p>",
+             _runtime_table(runs, methods)]  # fmt: skip
     failed = [r for r in runs if "error" in r]
     if failed:
         body += ["<h2>Failed runs</h2>", "<ul>"]

@@ -138,6 +138,10 @@ def labels_png(labels: dict | None) -> bytes | None:
     _log_if_long_tailed(ax, counts)
     ax.set_xlabel("label")
     ax.set_ylabel("training samples per bin")
+    if labels.get("classes"):  # a classification run: one bar per class
+        ax.set_xticks(labels["centers"], labels["classes"], fontsize="small")
+        ax.set_xlabel("class")
+        ax.set_ylabel("training samples per class")
     ax.set_title(f"{labels.get('dataset', '')}: {labels.get('regions', '')}", fontsize="medium")
     _region_legend(ax)
     return _png(fig)
@@ -317,11 +321,10 @@ def auto_png(entries: list[dict]) -> bytes | None:
     return _png(fig)
 
 
-def write_plots(run_dir: str | Path) -> tuple[dict[str, Path], list[str]]:
-    """Draw every figure the run directory has data for into ``run_dir/plots/``.
-
-    Returns the written plots (name -> path, in :data:`PLOTS` order) and the problems met (a
-    figure that could not be drawn, and why); a stale figure of a failed plot is removed."""
+def draw_plots(run_dir: str | Path) -> tuple[dict[str, bytes], list[str]]:
+    """Every figure the run directory has data for, as PNG bytes in memory (name -> bytes, in
+    :data:`PLOTS` order), and the problems met (a figure that could not be drawn, and why). It
+    writes nothing: :func:`write_plots` writes them, the multi-run page inlines them."""
     run_dir = Path(run_dir)
     runs = read_json(run_dir / "runs.json", [])
     config = read_json(run_dir / "config.json", {})
@@ -334,21 +337,38 @@ def write_plots(run_dir: str | Path) -> tuple[dict[str, Path], list[str]]:
         "tuning": lambda: tuning_png(entries),
         "auto": lambda: auto_png(entries),
     }
-    written, problems = {}, []
+    drawn, problems = {}, []
     for name, make in draw.items():
-        path = run_dir / "plots" / f"{name}.png"
         try:
             png = make()
         except Exception as e:  # a figure must never cost the run its results
             problems.append(f"plots/{name}.png not drawn: {type(e).__name__}: {e}")
             png = None
-        if png is None:
-            path.unlink(missing_ok=True)
-            continue
-        written[name] = atomic_write_bytes(path, png)
+        if png is not None:
+            drawn[name] = png
     if labels is None and (run_dir / "results.json").exists():
         problems.append("plots/labels.png not drawn: the run directory has no plots/labels.json")
-    if entries and not any(isinstance(r.get("test_per_bin"), dict) for r in entries):
-        problems.append("plots/per_bin_error.png not drawn: no runs.json entry has test_per_bin "
-                        "(a run written before per-bin errors were stored)")
+    regression = ((config or {}).get("bench") or {}).get("task", "regression") == "regression"
+    if regression and entries and not any(isinstance(r.get("test_per_bin"), dict) for r in entries):
+        problems.append(
+            "plots/per_bin_error.png not drawn: no runs.json entry has test_per_bin "
+            "(a run written before per-bin errors were stored)"
+        )
+    return drawn, problems
+
+
+def write_plots(run_dir: str | Path) -> tuple[dict[str, Path], list[str]]:
+    """Draw every figure the run directory has data for into ``run_dir/plots/``.
+
+    Returns the written plots (name -> path, in :data:`PLOTS` order) and the problems met (a
+    figure that could not be drawn, and why); a stale figure of a failed plot is removed."""
+    run_dir = Path(run_dir)
+    drawn, problems = draw_plots(run_dir)
+    written = {}
+    for name in PLOTS:
+        path = run_dir / "plots" / f"{name}.png"
+        if name in drawn:
+            written[name] = atomic_write_bytes(path, drawn[name])
+        else:
+            path.unlink(missing_ok=True)
     return written, problems

@@ -36,6 +36,16 @@ class Run:
         return self.config["dataset_summary"]["name"]
 
     @property
+    def task(self) -> str:
+        """``regression`` or ``classification`` (a run written before tasks: regression)."""
+        return self.bench.get("task", "regression")
+
+    @property
+    def baseline(self) -> str:
+        """The method every other is compared with: vanilla, or ce in a classification run."""
+        return "ce" if self.task == "classification" else "vanilla"
+
+    @property
     def methods(self) -> list[str]:
         return list(dict.fromkeys(r["method"] for r in self.records))
 
@@ -69,11 +79,15 @@ def heading(run: Run, what: str) -> list[str]:
     """A section's title and its line on the data: sizes, shot regions, test counts, seeds."""
     summ = run.config["dataset_summary"]
     counts = ", ".join(f"{k} {v}" for k, v in summ["test_region_counts"].items())
+    regions = f"shot regions: {summ['regions']}"
+    if run.task == "classification":
+        regions = (f"{summ['n_classes']} classes, training counts {summ['train_counts']}, "
+                   f"classes per region {summ['regions']}")  # fmt: skip
     return [
         f"## {run.dataset}, encoder `{run.config['encoder_name']}` (`{run.path.name}`)",
         "",
-        f"{summ['n_train']} train / {summ['n_val']} val / {summ['n_test']} test; shot regions: "
-        f"{summ['regions']}; test samples per region: {counts}. Seeds {run.seeds}; {what}",
+        f"{summ['n_train']} train / {summ['n_val']} val / {summ['n_test']} test; {regions}; "
+        f"test samples per region: {counts}. Seeds {run.seeds}; {what}",
         "",
     ]
 

@@ -1,5 +1,5 @@
 """Markdown tables of a run: mean ± std per region for each method, with the change against
-vanilla (a benchmark's ``results.md``)."""
+vanilla (ce in a classification run; a benchmark's ``results.md``)."""
 
 from __future__ import annotations
 
@@ -24,49 +24,62 @@ def metric_table(s: dict, methods: list[str], metric: str, level: str = "##", su
     return lines
 
 
-def _change_row(s: dict, method: str, metric: str) -> str:
-    """Relative change of the mean error against vanilla; absolute change of correlations and
-    R^2 (which can sit near 0)."""
+def _change_row(s: dict, method: str, metric: str, baseline: str = "vanilla") -> str:
+    """Relative change of the mean error against ``baseline``; absolute change of correlations,
+    R^2, accuracy and macro-F1 (which can sit near 0, or are fractions already)."""
     cells = []
     for r in REGION_COLUMNS:
-        a, b = s.get(("vanilla", metric, r)), s.get((method, metric, r))
-        if not a or not b or np.mean(a) == 0:
+        a, b = s.get((baseline, metric, r)), s.get((method, metric, r))
+        if not a or not b or (LOWER_IS_BETTER[metric] and np.mean(a) == 0):
             cells.append("n/a")
         elif LOWER_IS_BETTER[metric]:
             cells.append(f"{(np.mean(b) - np.mean(a)) / abs(np.mean(a)) * 100:+.1f} %")
         else:
             cells.append(f"{np.mean(b) - np.mean(a):+.4f}")
-    return f"| {method} vs vanilla | " + " | ".join(cells) + " |"
+    return f"| {method} vs {baseline} | " + " | ".join(cells) + " |"
 
 
 def results_table(records: list[dict], runs: list[dict], dataset, table_metrics) -> str:
     """The markdown of ``results.md``: mean ± std per region, the change against vanilla,
     runtimes, the synthetic features accepted, and the failed runs."""
-    s = summarise(records)
-    methods = list(dict.fromkeys(r["method"] for r in records))
-    seeds = sorted({r["seed"] for r in records})
     from ..zeroshot import region_labels
 
     counts = region_counts(region_labels(dataset, dataset.test.y))  # zero-shot rows apart
-    lines = [
-        f"# {dataset.name}: test split, mean ± std over seeds {seeds}",
-        "",
+    description = (
         f"Shot regions: {dataset.regions.description}. Test samples: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
-        + ".",
-        "",
-    ]
+        + "."
+    )
+    note = (
+        "Wall seconds per seed; the vanilla network's training is counted once, under vanilla,\n"
+        "and not again under the methods that build on it."
+    )
+    extra = zero_shot_tables(summarise(records), list(dict.fromkeys(r["method"] for r in records)),
+                             table_metrics, dataset)  # fmt: skip
+    return run_tables(records, runs, dataset.name, description, table_metrics, note, extra=extra)
+
+
+def run_tables(records: list[dict], runs: list[dict], name: str, description: str,
+               table_metrics, runtime_note: str, baseline: str = "vanilla",
+               extra=()) -> str:  # fmt: skip
+    """``results.md`` of either task: a title (``name``) and ``description`` line, mean ± std
+    per region of each metric, each method's change against ``baseline`` (vanilla; ce for the
+    classification task), the ``extra`` lines (a zero-shot run's tables), runtimes with
+    ``runtime_note``, synthetic features, failed runs."""
+    s = summarise(records)
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    seeds = sorted({r["seed"] for r in records})
+    lines = [f"# {name}: test split, mean ± std over seeds {seeds}", "", description, ""]
     for metric in table_metrics:
         lines += metric_table(s, methods, metric)
-        if "vanilla" in methods:
-            lines += [_change_row(s, m, metric) for m in methods if m != "vanilla"]
+        if baseline in methods:
+            lines += [_change_row(s, m, metric, baseline) for m in methods if m != baseline]
         lines.append("")
-    lines += zero_shot_tables(s, methods, table_metrics, dataset)
+    lines += list(extra)
     lines += [
         "## Runtime and generation",
         "",
-        "Wall seconds per seed; the vanilla network's training is counted once, under vanilla,",
-        "and not again under the methods that build on it.",
+        runtime_note,
         "",
         "| method | seconds per seed | synthetic accepted / requested |",
         "|---|---|---|",

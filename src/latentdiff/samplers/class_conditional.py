@@ -3,11 +3,12 @@ on feature vectors with class labels, the classification sibling of
 :class:`~latentdiff.samplers.LatentDiffSampler`.
 
 ``fit_resample(X, y)`` fits the class-conditional feature diffusion
-(:class:`latentdiff.classification.diffusion.ClassFeatureDiffusion`, eq. 9-10) on ``X`` and its
-classes, draws new rows for the targeted classes (eq. 11-12) and returns ``X`` followed by them,
-with their labels: features in, features out, so that any classifier can follow it in an
+(:class:`~latentdiff.classification.class_diffusion.ClassFeatureDiffusion`, eq. 9-10) on
+``X`` and its classes, draws new rows for the targeted classes (eq. 11-12) and returns ``X``
+followed by them, with their labels: features in, features out, so that any classifier can
+follow it in an
 ``imblearn.pipeline.Pipeline``. Which classes get new rows and how many is seed 002's choice:
-the classes of one shot region (``all`` / ``many`` / ``medium`` / ``few``, Table 4) at an
+the classes of one shot region (``all`` / ``many`` / ``medium`` / ``few`` / ``tail``, Table 4) at an
 augmentation ratio (generated / real rows, Figure 2), spread evenly over the targeted classes
 (:func:`latentdiff.classification.ldmlr.generation_counts`); or, as imbalanced-learn's
 over-samplers take it, a dict ``{class: rows wanted after resampling}``.
@@ -41,7 +42,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..classification.ldmlr import TARGETS, generation_counts, generation_labels
-from ..classification.protocol import CLASS_THRESHOLDS, class_regions, encode_classes
+from ..classification.longtail import CLASS_THRESHOLDS, class_regions, encode_classes
 
 
 def ldmlr_diffusion(diffusion: dict | None = None) -> dict:
@@ -67,10 +68,12 @@ class LDMLRSampler(BaseSampler):
 
     Parameters
     ----------
-    sampling_strategy : {"all", "many", "medium", "few"} or dict, default "all"
+    sampling_strategy : {"tail", "all", "many", "medium", "few"} or dict, default "tail"
         Which classes get generated rows (seed 002, Table 4): every class, or those of one shot
         region by their row count in ``y`` (``many`` above ``thresholds[0]`` rows, ``few`` below
-        ``thresholds[1]``, ``medium`` otherwise). A region with no class is refused. A dict
+        ``thresholds[1]``, ``medium`` otherwise); ``tail`` is the rarest region any class is in
+        (few, else medium), the default as in ``latentdiff bench --task classification``. A
+        region with no class is refused. A dict
         ``{class: n}`` asks for ``n`` rows of that class after resampling (imbalanced-learn's
         meaning for over-samplers; ``ratio`` is then not used).
     ratio : float, default 0.2
@@ -109,7 +112,7 @@ class LDMLRSampler(BaseSampler):
 
     def __init__(
         self,
-        sampling_strategy="all",
+        sampling_strategy="tail",
         ratio: float = 0.2,
         thresholds: tuple[int, int] = CLASS_THRESHOLDS,
         diffusion: dict | None = None,
@@ -213,7 +216,7 @@ class LDMLRSampler(BaseSampler):
         return arrays.transform(X_res, y_res)
 
     def _fit_resample(self, X, y, classes, codes, diffusion):
-        from ..classification.diffusion import ClassFeatureDiffusion
+        from ..classification.class_diffusion import ClassFeatureDiffusion
 
         per_class = self._plan(y, classes, codes)
         self.sample_indices_ = np.arange(y.size)
