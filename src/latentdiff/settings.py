@@ -482,7 +482,7 @@ class DataConfig(Settings):
             try:
                 parse_spec(self.zero_shot)
             except ValueError as e:
-                raise SettingError(str(e)) from None
+                raise SettingError(f"zero_shot = {self.zero_shot!r}: {e}") from None
 
     def given(self) -> dict:
         """The loader parameters that were set (not None)."""
