@@ -33,6 +33,7 @@ def priority(
     counts,
     weight: float = 0.7,
     error_scale: Literal["max", "none"] = "max",
+    fill=None,
 ) -> np.ndarray:
     """P(y) over bins (eq. 9-10).
 
@@ -41,7 +42,9 @@ def priority(
     The paper adds an error in label units to a scarcity in [0, 1]. With ``error_scale="max"``
     (default) e_y is divided by its largest value over non-empty bins so both terms lie in [0, 1]
     and ``weight`` means the same on every data set; ``"none"`` keeps eq. 9 literally.
-    Empty bins (no real feature to learn from or to gate against) get priority 0.
+    Empty bins (no real feature to learn from or to gate against) get priority 0, except those
+    marked in ``fill`` (a boolean mask, e.g. from :func:`interior_empty_bins`): they enter eq. 9
+    with their count 0 (scarcity 1) and the finite error given for them in ``errors``.
     """
     if not 0 <= weight <= 1:
         raise ValueError(f"priority weight lambda must be in [0, 1], got {weight!r}")
@@ -54,6 +57,13 @@ def priority(
     present = n > 0
     if not present.any():
         raise ValueError("no bin has a training sample")
+    if fill is not None:
+        fill = np.asarray(fill, dtype=bool)
+        if fill.shape != n.shape or np.any(fill & present):
+            raise ValueError("fill must mark empty bins only, one flag per bin")
+        if np.any(~np.isfinite(e[fill])) or np.any(e[fill] < 0):
+            raise ValueError("a bin to fill needs a finite error >= 0")
+        present = present | fill
     if np.any(~np.isfinite(e[present])) or np.any(e[present] < 0):
         raise ValueError("bin errors must be finite and >= 0 for every non-empty bin")
     e = np.where(present, e, 0.0)
@@ -90,6 +100,30 @@ def uniform_allocation(counts) -> np.ndarray:
     if not present.any():
         raise ValueError("no bin has a training sample")
     return present / present.sum()
+
+
+def interior_empty_bins(counts) -> np.ndarray:
+    """Empty bins with a non-empty bin on each side: the gaps inside the label range, where a
+    generator conditioned on a continuous label interpolates its condition (``empty_bins =
+    "interp"``). Empty bins at either end lie beyond the training labels and are not marked."""
+    n = np.asarray(counts)
+    full = np.flatnonzero(n > 0)
+    out = np.zeros(n.shape, dtype=bool)
+    if full.size:
+        out[full[0] : full[-1] + 1] = n[full[0] : full[-1] + 1] == 0
+    return out
+
+
+def interpolate_errors(errors, centers, fill) -> np.ndarray:
+    """e_y (eq. 8) of the bins in ``fill``, which have no training error of their own, linearly
+    interpolated in the label between the nearest non-empty bins' errors (NaN elsewhere kept)."""
+    e = np.asarray(errors, dtype=np.float64).copy()
+    x = np.asarray(centers, dtype=np.float64)
+    fill = np.asarray(fill, dtype=bool)
+    known = np.isfinite(e) & ~fill
+    if fill.any():
+        e[fill] = np.interp(x[fill], x[known], e[known])
+    return e
 
 
 def allocate(p, n_total: int) -> np.ndarray:
@@ -199,14 +233,32 @@ class QualityGate:
             out[held] = self.distance(Zk[held], ShrunkGaussian.fit(Zk[~held]))
         return out
 
-    def fit(self, Z, bin_idx, n_bins: int) -> QualityGate:
+    def fit(self, Z, bin_idx, n_bins: int, empty=None) -> QualityGate:
+        """Per-bin statistics and thresholds of the bins with real features. ``empty``: a
+        boolean mask of empty bins that get a gate as well (``empty_bins = "interp"``); with
+        ``small_bin_rule = "pool"`` each is widened to its neighbours like a small bin (for a gap
+        that pools both sides of it); with ``accept`` / ``reject`` its rule applies as to any
+        bin with fewer than ``n_min`` real features.
+
+        ``pool`` for an empty bin starts from its nearest non-empty bins below and above (the
+        two sides of the gap, whatever their distance) and widens from there while fewer than
+        ``n_min`` real features are inside."""
         Z = np.asarray(Z, dtype=np.float64)
         bin_idx = np.asarray(bin_idx)
         counts = np.bincount(bin_idx, minlength=n_bins)
         self.gates_: dict[int, BinGate] = {}
-        for k in progress_bar(np.flatnonzero(counts > 0), "quality gate", self.progress):
+        todo = counts > 0
+        if empty is not None:
+            todo = todo | (np.asarray(empty, dtype=bool) & (counts == 0))
+        full = np.flatnonzero(counts > 0)
+        for k in progress_bar(np.flatnonzero(todo), "quality gate", self.progress):
             lo = hi = int(k)
-            if counts[k] < self.n_min:
+            if counts[k] == 0 and self.small_bin_rule == "pool":
+                # a gap: pool its nearest non-empty bins on both sides (what it interpolates)
+                below, above = full[full < k], full[full > k]
+                lo = int(below[-1]) if below.size else lo
+                hi = int(above[0]) if above.size else hi
+            if counts[lo : hi + 1].sum() < self.n_min:
                 if self.small_bin_rule != "pool":
                     continue
                 while counts[lo : hi + 1].sum() < self.n_min and (lo > 0 or hi < n_bins - 1):

@@ -39,7 +39,7 @@ from .encoders import DEFAULT_ENCODER, make_encoder
 from .generators.pogdiff import check_neighbours_before_training
 from .io import atomic_write_text, write_json
 from .methods import RunContext
-from .metrics import REGION_COLUMNS, per_bin_errors, shot_metrics
+from .metrics import per_bin_errors, shot_metrics
 from .progress import progress_bar
 from .reporting.tables import results_table
 from .rundir import open_run_dir, resumed_results, write_config
@@ -52,7 +52,7 @@ EXECUTORS = ("local", "ray")
 def _records(dataset: str, method: str, seed: int, metrics: dict) -> list[dict]:
     return [
         {"dataset": dataset, "method": method, "seed": seed, "region": r, "metric": k, "value": v}
-        for r in REGION_COLUMNS
+        for r in metrics  # all, many, medium, few, then a zero-shot protocol's regions
         for k, v in metrics[r].items()
     ]
 
@@ -238,9 +238,8 @@ def record_outcome(name: str, seed: int, outcome, config: BenchConfig, dataset, 
         output, seconds = outcome
         # a shared network's training is counted once, under the method that is that network
         # (vanilla, lds, ...), whatever the order; head methods report their own time only
-        regions = dataset.regions
-        test = shot_metrics(dataset.test.y, output.predictions["test"], regions.of(dataset.test.y))
-        val = shot_metrics(dataset.val.y, output.predictions["val"], regions.of(dataset.val.y))
+        test = split_metrics(dataset, "test", output.predictions["test"])
+        val = split_metrics(dataset, "val", output.predictions["val"])
         records += _records(dataset.name, name, seed, test)
         per_bin = per_bin_errors(dataset.eval_bins, dataset.test.y, output.predictions["test"])
         analysis = write_analysis_file(out, name, seed, output, dataset)
@@ -250,6 +249,18 @@ def record_outcome(name: str, seed: int, outcome, config: BenchConfig, dataset, 
         write_json(out / "results.json", records)  # after every run: nothing is lost
     _in_order(runs, config)
     write_json(out / "runs.json", runs)  # last: a pair counts as done once it is here
+
+
+def split_metrics(dataset, split: str, pred) -> dict:
+    """:func:`shot_metrics` of one split's predictions; with zero-shot ranges
+    (``dataset.zero_shot``) the rows in them are scored as their zero-shot regions (not as
+    many / medium / few) and the regions ``with-data``, ``zero-shot-interp`` and
+    ``zero-shot-extrap`` follow (:mod:`latentdiff.zeroshot`)."""
+    from .zeroshot import ZERO_SHOT_REGIONS, region_labels
+
+    y = getattr(dataset, split).y
+    extra = () if dataset.zero_shot is None else ZERO_SHOT_REGIONS
+    return shot_metrics(y, pred, region_labels(dataset, y), extra)
 
 
 def write_analysis_file(out: Path, name: str, seed: int, output, dataset) -> dict:

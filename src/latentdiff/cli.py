@@ -44,6 +44,7 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--max-train", "data.max_train", "data"),
     ("--eval-bins", "data.eval_bins", "data"),
     ("--missing", "data.missing", "data"),
+    ("--zero-shot", "data.zero_shot", "data"),
     ("--epochs", "train.epochs", "model"),
     ("--lr", "train.lr", "model"),
     ("--batch-size", "train.batch_size", "model"),
@@ -54,6 +55,7 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("--quantile", "sampler.quantile", "LatentDiff"),
     ("--n-min", "sampler.n_min", "LatentDiff"),
     ("--small-bin-rule", "sampler.small_bin_rule", "LatentDiff"),
+    ("--empty-bins", "sampler.empty_bins", "LatentDiff"),
     ("--checkpoint-every", "sampler.checkpoint_every", "LatentDiff"),
     ("--generator", "sampler.generator", "LatentDiff"),
     ("--timesteps", "sampler.diffusion.timesteps", "LatentDiff"),
@@ -506,7 +508,8 @@ def _add_model_commands(sub, subs: dict) -> None:
     _add_fit_task(p)
     _add_common(p, data_flags=_FIT_DATA)
     # what _config reads that fit does not offer: a table (csv), its default encoder
-    p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None)
+    p.set_defaults(dataset="csv", encoder=None, image_root=None, regions=None, max_train=None,
+                   zero_shot=None)  # fmt: skip
     p = subs["predict"] = sub.add_parser("predict", help="predict new rows with a saved model")
     p.add_argument("model", metavar="MODEL", help="a folder written by latentdiff fit")
     p.add_argument("--data", required=True, help="CSV or parquet file of the rows to predict")

@@ -60,8 +60,14 @@ def regression_metrics(y_true, y_pred) -> dict[str, float | None]:
     }
 
 
-def shot_metrics(y_true, y_pred, regions) -> dict[str, dict[str, float | None]]:
-    """Metrics for ``all`` and for each of many / medium / few.
+#: the region ``with-data`` of a zero-shot protocol: every sample of many, medium or few
+WITH_DATA = "with-data"
+
+
+def shot_metrics(y_true, y_pred, regions, extra=()) -> dict[str, dict[str, float | None]]:
+    """Metrics for ``all`` and for each of many / medium / few, then for each region named in
+    ``extra`` (a zero-shot protocol's ``zero-shot-interp`` ..., :mod:`latentdiff.zeroshot`;
+    ``with-data`` is many, medium and few together).
 
     ``regions`` is the region name of each sample (e.g. from ``ShotRegions.of(y_true)``).
     """
@@ -72,6 +78,9 @@ def shot_metrics(y_true, y_pred, regions) -> dict[str, dict[str, float | None]]:
     out = {"all": regression_metrics(y_true, y_pred)}
     for r in REGIONS:
         m = regions == r
+        out[r] = regression_metrics(y_true[m], y_pred[m])
+    for r in extra:
+        m = np.isin(regions, REGIONS) if r == WITH_DATA else regions == r
         out[r] = regression_metrics(y_true[m], y_pred[m])
     return out
 

@@ -320,6 +320,9 @@ class SamplerConfig(Settings):
     quantile: float = setting(0.95, Interval(float, 0, 1, closed="right"), "gate percentile q")
     n_min: int = setting(5, Interval(int, 2), "gate n_min")
     small_bin_rule: str = setting("pool", Options("pool", "accept", "reject"), "bins < n_min")
+    empty_bins: str = setting(
+        "skip", Options("skip", "interp"), "empty generation bins inside the label range"
+    )
     checkpoint_every: int = setting(250, POSITIVE_INT, "generator steps between checkpoints")
     diffusion: DiffusionConfig | None = setting(None, Optional(Nested(DiffusionConfig)), "")
     gan: GANConfig | None = setting(None, Optional(Nested(GANConfig)), "")
@@ -471,11 +474,26 @@ class DataConfig(Settings):
     missing: str | None = setting(
         None, Optional(Options("impute", "refuse")), "missing feature values (None: impute)"
     )
+    zero_shot: str | None = setting(
+        None, Optional(Text()), "zero-shot label ranges, e.g. 'interp=2.4:3.1,extrap=4.2:'"
+    )
 
     def _check_together(self) -> None:
         from .data.registry import check_loader_parameters
 
         check_loader_parameters(self.dataset, self.given())
+        self._check_zero_shot()
+
+    def _check_zero_shot(self) -> None:
+        """A malformed zero-shot specification, refused where it enters (the rules that need
+        the labels are checked when the data set loads, before any training)."""
+        if self.zero_shot is not None:
+            from .zeroshot import parse_spec
+
+            try:
+                parse_spec(self.zero_shot)
+            except ValueError as e:
+                raise SettingError(f"zero_shot = {self.zero_shot!r}: {e}") from None
 
     def given(self) -> dict:
         """The loader parameters that were set (not None)."""

@@ -98,7 +98,8 @@ def requested_counts(
     counts = sampler.bin_counts_
     if allocation.startswith("priority:"):
         lam = float(allocation.split(":", 1)[1])
-        p = priority(sampler.bin_errors_, counts, lam, sampler.error_scale)
+        fill = getattr(sampler, "fill_", None)  # a sampler fitted before empty_bins: none
+        p = priority(sampler.bin_errors_, counts, lam, sampler.error_scale, fill=fill)
         return allocate(p, n_total)
     present = [r for r in REGIONS if np.any((regions_of_bins == r) & (counts > 0))]
     if allocation == "balanced":

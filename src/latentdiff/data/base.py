@@ -56,6 +56,9 @@ class DIRDataset:
     test: Split
     regions: ShotRegions
     info: dict = field(default_factory=dict)
+    #: curated zero-shot label ranges (:class:`latentdiff.zeroshot.ZeroShot`): their training
+    #: and validation rows were removed, their test rows are scored as regions of their own
+    zero_shot: Any = None
 
     def __post_init__(self):
         if self.modality not in MODALITIES:
@@ -75,6 +78,8 @@ class DIRDataset:
         from ..io import fingerprint
 
         parts: list = [self.name, self.modality, self.regions.to_dict()]
+        if self.zero_shot is not None:  # absent otherwise: earlier fingerprints are unchanged
+            parts.append(self.zero_shot.to_dict())
         for part in ("train", "val", "test"):
             split = getattr(self, part)
             X = split.X.to_numpy() if hasattr(split.X, "to_numpy") else np.asarray(split.X)
@@ -94,10 +99,21 @@ class DIRDataset:
             "regions": self.regions.description,
             "eval_bins": self.eval_bins.to_dict(),
             "test_region_counts": region_counts(self.regions.of(self.test.y)),
+            **({} if self.zero_shot is None else {"zero_shot": self.zero_shot_summary()}),
             **{
                 k: v for k, v in self.info.items() if isinstance(v, str | int | float | list | dict)
             },
         }
+
+    def zero_shot_summary(self) -> dict:
+        """The zero-shot ranges and the test rows in each region (with zero-shot ranges)."""
+        from ..zeroshot import region_labels
+
+        r = region_labels(self, self.test.y)
+        names, counts = np.unique(r.astype(str), return_counts=True)
+        return {**self.zero_shot.to_dict(),
+                "test_region_counts": dict(zip(names.tolist(), counts.tolist(), strict=True)),
+                "removed": self.info.get("zero_shot_removed")}  # fmt: skip
 
 
 def make_regions(

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from .base import DIRDataset
 
-PARAMETERS = ("data", "target", "image_root", "regions", "max_train", "eval_bins", "missing")
+PARAMETERS = (
+    "data", "target", "image_root", "regions", "max_train", "eval_bins", "missing", "zero_shot",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -26,16 +28,16 @@ class Loader:
 
 LOADERS: dict[str, Loader] = {
     "diamonds": Loader(
-        "tabular", (), ("regions", "max_train", "eval_bins", "missing"),
+        "tabular", (), ("regions", "max_train", "eval_bins", "missing", "zero_shot"),
         why_not="diamonds is embedded: ggplot2's table, target price",
     ),
     "california-housing": Loader(
-        "tabular", ("data",), ("data", "regions", "max_train", "eval_bins", "missing"),
+        "tabular", ("data",), ("data", "regions", "max_train", "eval_bins", "missing", "zero_shot"),
         why_not="its target is MedHouseVal",
     ),
     "csv": Loader(
         "tabular", ("data", "target"),
-        ("data", "target", "regions", "max_train", "eval_bins", "missing"),
+        ("data", "target", "regions", "max_train", "eval_bins", "missing", "zero_shot"),
     ),
     "stsb-dir": Loader(
         "text", ("data",), ("data", "regions"), ("official", "dir", "latentdiff"), "official",
@@ -61,6 +63,7 @@ _FLAGS = {
     "max_train": "--max-train",
     "eval_bins": "--eval-bins",
     "missing": "--missing",
+    "zero_shot": "--zero-shot",
 }
 
 
@@ -97,6 +100,7 @@ def load_dataset(
     max_train: int | None = None,
     eval_bins: int | None = None,
     missing: str | None = None,
+    zero_shot: str | None = None,
 ) -> DIRDataset:
     """Load a data set by name (:data:`LOADERS` lists what each needs and accepts).
 
@@ -111,6 +115,8 @@ def load_dataset(
     ``official`` (the reference's lists, its default); None takes the data set's default.
     ``missing`` (tables): ``impute`` missing feature values from the training rows (None: the
     default) or ``refuse`` them (:class:`latentdiff.data.tabular.TableEncoding`).
+    ``zero_shot`` (tables): curated label ranges with no training or validation rows, their test
+    rows scored as zero-shot regions (:mod:`latentdiff.zeroshot`, seed 004's Table 6).
     """
     given = {
         "data": data,
@@ -120,6 +126,7 @@ def load_dataset(
         "max_train": max_train,
         "eval_bins": eval_bins,
         "missing": missing,
+        "zero_shot": zero_shot,
     }
     given = {k: v for k, v in given.items() if v is not None}
     check_loader_parameters(name, given)
@@ -140,6 +147,11 @@ def load_dataset(
         kw["max_train"] = max_train
     if missing is not None:
         kw["missing"] = missing
+    if zero_shot is not None:
+        from ..zeroshot import parse_spec
+
+        parse_spec(zero_shot)  # a malformed specification before the table is read
+        kw["zero_shot"] = zero_shot
     if name == "diamonds":
         return tabular.load_diamonds(**kw)
     if name == "california-housing":

@@ -258,6 +258,7 @@ def dataset_from_frame(
     drop_columns: tuple[str, ...] = (),
     info: dict | None = None,
     missing: str = "impute",
+    zero_shot: str | None = None,
 ) -> DIRDataset:
     """A DIR data set from a table.
 
@@ -266,7 +267,9 @@ def dataset_from_frame(
     ``min(n_bin // 3, cap)`` per evaluation bin each). ``max_train`` subsamples the training split
     uniformly (the label skew is kept) for quick runs. ``missing``: impute missing feature
     values from the training rows (counted in ``info["imputed"]``) or refuse them
-    (:class:`TableEncoding`).
+    (:class:`TableEncoding`). ``zero_shot``: curated label ranges whose training and validation
+    rows are removed after the split (:mod:`latentdiff.zeroshot`); the evaluation bins stay
+    those of the full training range and the encoding is fitted on the rows that remain.
     """
     _check_missing_rule(missing)
     y = target_values(df, target, source=name)
@@ -290,9 +293,20 @@ def dataset_from_frame(
     for p, i in zip(SPLIT_NAMES, idx, strict=True):
         if i.size == 0:
             raise ValueError(f"{name}: the {p} split is empty ({y.size} rows in all)")
+    zs, label_range, removed = None, None, None
+    if zero_shot is not None:
+        from ..zeroshot import ZeroShot, split_masks
+
+        zs = ZeroShot.fit(zero_shot, y[idx[0]], y[idx[2]])
+        label_range = (float(y[idx[0]].min()), float(y[idx[0]].max()))  # the full range's bins
+        keep_train, keep_val = split_masks(zs, y[idx[0]], y[idx[1]])
+        removed = {"train": int((~keep_train).sum()), "val": int((~keep_val).sum())}
+        idx[0], idx[1] = idx[0][keep_train], idx[1][keep_val]
+        if idx[1].size == 0:
+            raise ValueError(f"{name}: zero-shot ranges {zero_shot!r} remove every validation row")
     X = df[feat_cols]
     enc, parts, imputed = _encode_splits(X, y, idx, missing)
-    regions = make_regions(parts[0].y, eval_n_bins, eval_bin_width, thresholds)
+    regions = make_regions(parts[0].y, eval_n_bins, eval_bin_width, thresholds, label_range)
     meta = {
         "target": target,
         "split_rule": split_rule,
@@ -300,9 +314,10 @@ def dataset_from_frame(
         "max_train": max_train,
         "feature_names": enc.feature_names,
         **({"imputed": imputed} if imputed else {}),
+        **({"zero_shot_removed": removed} if removed else {}),
         **(info or {}),
     }
-    return DIRDataset(name, "tabular", *parts, regions=regions, info=meta)
+    return DIRDataset(name, "tabular", *parts, regions=regions, info=meta, zero_shot=zs)
 
 
 def _encode_splits(X: pd.DataFrame, y: np.ndarray, idx, missing: str):

@@ -18,6 +18,7 @@ from .focal import FocalR
 from .head import (
     RRT,
     LatentDiff,
+    LatentDiffFill,
     LatentDiffGaussian,
     LatentDiffInterp,
     LatentGAN,
@@ -50,6 +51,7 @@ METHODS: dict[str, type[Method]] = {
         RRT,
         RetrainHead,
         LatentDiff,
+        LatentDiffFill,
         LatentGAN,
         LatentDiffGaussian,
         LatentDiffInterp,

@@ -109,12 +109,17 @@ class LatentDiff(HeadMethod):
             f"latentdiff with --generator {chosen}, or drop --generator"
         )
 
+    def sampler_settings(self, config):
+        """The sampler's settings this method runs with: the run's (a subclass may fix one)."""
+        return config
+
     def run_on(self, ctx: RunContext, net: VanillaFit) -> MethodOutput:
         # the generator is exported as checkpoints/seed-S/generator-NAME.safetensors, NAME the
         # method with its network's methods (latentdiff, latentdiff+lds); generator_from (a
         # file, or a run directory: its same seed's export of NAME) starts from such a file
         name = ctx.head_name(self.file_name, net)
         config, head = self.settings_for(ctx)
+        config = self.sampler_settings(config)
         (generator,) = self.generators(config.generator)
         if config.generator_from is not None:
             if generator in UNTRAINED_GENERATORS:
@@ -172,6 +177,17 @@ class LatentDiff(HeadMethod):
             fit.Z_syn.remove()
         preds = {sp: fit.predict(sp) for sp in ("val", "test")}
         return MethodOutput(preds, info, model=fit.model, analysis=sample)
+
+
+class LatentDiffFill(LatentDiff):
+    """LatentDiff generating in the empty generation bins inside the label range
+    (``empty_bins = "interp"``, :class:`latentdiff.samplers.LatentDiffSampler`) whatever the
+    run's setting, so that one run compares it with latentdiff (issue 13, zero-shot labels)."""
+
+    name = "latentdiff-fill"
+
+    def sampler_settings(self, config):
+        return config.replace(empty_bins="interp")
 
 
 class LatentGAN(LatentDiff):

@@ -70,7 +70,9 @@ def ablation_rows(records: list[dict], methods: list[str], metric: str) -> list[
 def results_table(records: list[dict], runs: list[dict], dataset, table_metrics) -> str:
     """The markdown of ``results.md``: mean ± std per region, the change against vanilla,
     runtimes, the synthetic features accepted, and the failed runs."""
-    counts = region_counts(dataset.regions.of(dataset.test.y))
+    from ..zeroshot import region_labels
+
+    counts = region_counts(region_labels(dataset, dataset.test.y))  # zero-shot rows apart
     description = (
         f"Shot regions: {dataset.regions.description}. Test samples: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
@@ -80,14 +82,18 @@ def results_table(records: list[dict], runs: list[dict], dataset, table_metrics)
         "Wall seconds per seed; the vanilla network's training is counted once, under vanilla,\n"
         "and not again under the methods that build on it."
     )
-    return run_tables(records, runs, dataset.name, description, table_metrics, note)
+    extra = zero_shot_tables(summarise(records), list(dict.fromkeys(r["method"] for r in records)),
+                             table_metrics, dataset)  # fmt: skip
+    return run_tables(records, runs, dataset.name, description, table_metrics, note, extra=extra)
 
 
 def run_tables(records: list[dict], runs: list[dict], name: str, description: str,
-               table_metrics, runtime_note: str, baseline: str = "vanilla") -> str:  # fmt: skip
+               table_metrics, runtime_note: str, baseline: str = "vanilla",
+               extra=()) -> str:  # fmt: skip
     """``results.md`` of either task: a title (``name``) and ``description`` line, mean ± std
     per region of each metric, each method's change against ``baseline`` (vanilla; ce for the
-    classification task), runtimes with ``runtime_note``, synthetic features, failed runs."""
+    classification task), the ``extra`` lines (a zero-shot run's tables), runtimes with
+    ``runtime_note``, synthetic features, failed runs."""
     s = summarise(records)
     methods = list(dict.fromkeys(r["method"] for r in records))
     seeds = sorted({r["seed"] for r in records})
@@ -98,6 +104,7 @@ def run_tables(records: list[dict], runs: list[dict], name: str, description: st
             lines += [_change_row(s, m, metric, baseline) for m in methods if m != baseline]
         lines.append("")
         lines += ablation_rows(records, methods, metric)
+    lines += list(extra)
     lines += [
         "## Runtime and generation",
         "",
@@ -118,3 +125,32 @@ def run_tables(records: list[dict], runs: list[dict], name: str, description: st
         lines += ["", "## Failed runs", ""]
         lines += [f"* {r['method']}, seed {r['seed']}: {r['error']}" for r in failed]
     return "\n".join(lines) + "\n"
+
+
+def zero_shot_tables(s: dict, methods: list[str], table_metrics, dataset) -> list[str]:
+    """With zero-shot ranges (:mod:`latentdiff.zeroshot`): mean ± std of each metric on the
+    regions ``with-data``, ``zero-shot-interp`` and ``zero-shot-extrap`` (seed 004's Table 6
+    columns beside ``all``); nothing otherwise."""
+    zs = getattr(dataset, "zero_shot", None)
+    if zs is None:
+        return []
+    from ..zeroshot import ZERO_SHOT_REGIONS
+
+    counts = dataset.zero_shot_summary()["test_region_counts"]
+    cols = ("all", *ZERO_SHOT_REGIONS)
+    lines = [
+        f"## Zero-shot regions ({zs.spec})",
+        "",
+        "Training and validation rows in the ranges were removed; test rows: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        + ". Many / medium / few above hold rows with training data only.",
+        "",
+    ]
+    for metric in table_metrics:
+        lines += [f"### {metric.upper()}", "", "| method | " + " | ".join(cols) + " |",
+                  "|---" * (len(cols) + 1) + "|"]  # fmt: skip
+        for m in methods:
+            cells = [format_mean_std(s.get((m, metric, r))) for r in cols]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines

@@ -25,7 +25,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .. import memory
-from ..augment import QualityGate, allocate, bin_mean_abs_error, priority, uniform_allocation
+from ..augment import (
+    QualityGate,
+    allocate,
+    bin_mean_abs_error,
+    interior_empty_bins,
+    interpolate_errors,
+    priority,
+    uniform_allocation,
+)
 from ..binning import GenerationBins
 from ..featurefile import FeatureFile, FeatureWriter
 from ..generators import GENERATORS
@@ -115,6 +123,15 @@ class LatentDiffSampler(BaseRegressionSampler):
         Apply the Mahalanobis quality gate (eq. 11).
     quantile, n_min, small_bin_rule
         Gate settings (q = 0.95, n_min = 5; see :class:`latentdiff.augment.QualityGate`).
+    empty_bins : {"skip", "interp"}, default "skip"
+        Generation bins with no training label. ``skip``: priority 0, nothing generated (eq. 9
+        needs the bin's error). ``interp``: an empty bin *inside* the label range (a gap, with
+        training labels on both sides; :func:`latentdiff.augment.interior_empty_bins`) enters
+        eq. 9 with scarcity 1 and the error interpolated between its nearest non-empty
+        neighbours (:func:`latentdiff.augment.interpolate_errors`); it is generated at its
+        centre (the generator interpolates its condition) and gated by its neighbours' pooled
+        statistics (``small_bin_rule``). Empty bins beyond the training labels do not exist:
+        the bins span the training labels.
     diffusion : DiffusionConfig or dict, optional
         The diffusion model's settings (:class:`latentdiff.settings.DiffusionConfig`, Table 6
         defaults); used when ``generator="diffusion"``.
@@ -193,6 +210,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         stream_chunk: int = 4096,
         pogdiff: PoGDiffConfig | dict | None = None,
         allocation: Literal["priority", "uniform"] = "priority",
+        empty_bins: Literal["skip", "interp"] = "skip",
     ):
         self.n_bins = n_bins
         self.ratio = ratio
@@ -218,6 +236,7 @@ class LatentDiffSampler(BaseRegressionSampler):
         self.stream_chunk = stream_chunk
         self.pogdiff = pogdiff
         self.allocation = allocation
+        self.empty_bins = empty_bins
 
     @classmethod
     def from_config(cls, config: SamplerConfig, **params) -> LatentDiffSampler:
@@ -282,9 +301,14 @@ class LatentDiffSampler(BaseRegressionSampler):
             pred = yf + e  # only |pred - y| enters eq. 8
         self.bin_counts_ = np.bincount(b, minlength=self.bins_.n_bins)
         self.bin_errors_ = bin_mean_abs_error(yf, pred, self.bins_)  # eq. 8
+        self.fill_ = np.zeros(self.bins_.n_bins, dtype=bool)  # empty bins generated in
+        if settings.empty_bins == "interp":
+            self.fill_ = interior_empty_bins(self.bin_counts_)
+            self.bin_errors_ = interpolate_errors(self.bin_errors_, self.bins_.centers, self.fill_)
         self.priority_ = priority(
-            self.bin_errors_, self.bin_counts_, settings.priority_weight, settings.error_scale
-        )  # eq. 9-10
+            self.bin_errors_, self.bin_counts_, settings.priority_weight, settings.error_scale,
+            fill=self.fill_,
+        )  # eq. 9-10  # fmt: skip
         # what the ratio's samples are spread by: the priority, or evenly (Table 2's ablation)
         uniform = settings.allocation == "uniform"
         self.allocation_ = uniform_allocation(self.bin_counts_) if uniform else self.priority_
@@ -331,7 +355,7 @@ class LatentDiffSampler(BaseRegressionSampler):
                 progress=self.progress,
                 device=self.device,
             )
-            self.gate_ = gate.fit(Z, b, self.bins_.n_bins)
+            self.gate_ = gate.fit(Z, b, self.bins_.n_bins, empty=self.fill_)
         self._sample_seed = int(rs.randint(2**31 - 1))
         self.label_range_ = (float(np.min(y)), float(np.max(y)))
         self._n_real = y.size
@@ -435,6 +459,7 @@ class LatentDiffSampler(BaseRegressionSampler):
                 "n_real": int(self.bin_counts_[k]),
                 "mean_abs_error": _none_if_nan(self.bin_errors_[k]),
                 "priority": float(self.priority_[k]),
+                "filled": bool(self.fill_[k]),
                 "requested": int(requested[k]),
                 "accepted": int(accepted[k]),
             }
