@@ -1,0 +1,83 @@
+"""A result behind every figure (issue 13, point 5): every generated table file under
+docs/results/ and every generated part of docs/benchmarks.md regenerates byte for byte from the
+committed results (the registry: scripts/doc_results.py; no training, only the summary scripts),
+and the parts nothing committed re-derives carry the stale mark."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import doc_results  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _at_root(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the scripts and the registry name paths from the repository root
+
+
+def _same(path: str, text: str) -> None:
+    committed = (ROOT / path).read_text()
+    if committed != text:
+        diff = "".join(list(difflib.unified_diff(committed.splitlines(True), text.splitlines(True),
+                                                 "committed", "regenerated"))[:40])  # fmt: skip
+        pytest.fail(f"{path} differs from what its command gives:\n{diff}")
+
+
+@pytest.mark.parametrize("entry", doc_results.GENERATED, ids=lambda g: g.path)
+def test_generated_file_regenerates_byte_for_byte(entry):
+    _same(entry.path, entry.make())
+
+
+@pytest.mark.parametrize("entry", doc_results.COMPOSITE, ids=lambda c: c.path)
+def test_composite_file_tables_come_from_their_commands(entry):
+    assert not doc_results.missing_rows(entry), f"{entry.path}: rows no command prints"
+
+
+def test_benchmarks_md_regenerates_from_committed_results():
+    _same("docs/benchmarks.md", doc_results.benchmarks_md())
+
+
+def test_the_registry_covers_every_generated_table_file():
+    """Every summary-shaped markdown file under docs/results/ is either in the registry or listed
+    as hand-written; a new one must be added to one of them (run folders' own results.md are
+    the bench's output beside their results.json and are not summaries)."""
+    known = {g.path for g in doc_results.GENERATED} | set(doc_results.HAND_WRITTEN)
+    known |= {c.path for c in doc_results.COMPOSITE}
+    unlisted = []
+    for md in sorted((ROOT / "docs/results").rglob("*.md")):
+        rel = md.relative_to(ROOT).as_posix()
+        if md.name == "results.md" and (md.parent / "results.json").is_file():
+            continue
+        if rel not in known and rel not in doc_results.NOT_SUMMARIES:
+            unlisted.append(rel)
+    assert not unlisted, f"not in scripts/doc_results.py: {unlisted}"
+
+
+def test_stale_parts_are_marked_until_the_runs_are_committed():
+    doc = (ROOT / "docs/benchmarks.md").read_text()
+    if doc_results.bench_runs_committed():
+        assert doc_results.STALE_MARK not in doc  # regenerated: nothing stale is left
+        return
+    for heading in doc_results.STALE:
+        m = re.search(rf"^{re.escape(heading)}\n\n(.*)$", doc, flags=re.M)
+        assert m, f"docs/benchmarks.md has no '{heading}' heading"
+        assert m.group(1).startswith(doc_results.STALE_MARK), f"'{heading}' is not marked stale"
+
+
+def test_benchmarks_sh_commits_and_reports_the_registry_runs():
+    """scripts/benchmarks.sh runs every registry run, copies its files into BENCH_RESULTS and
+    reports from there, so that the test above can regenerate the document after it."""
+    sh = (ROOT / "scripts/benchmarks.sh").read_text()
+    for name in (*doc_results.BENCH_GRIDS, *doc_results.BENCH_DETAILS):
+        assert f'"$OUT/{name}"' in sh or f"$OUT/{name}" in sh, name
+    assert doc_results.BENCH_RESULTS in sh
+    for f in doc_results.BENCH_FILES:
+        assert f in sh
+    assert "latentdiff report" in sh and '--grid "$RES/' in sh
