@@ -34,9 +34,14 @@ if str(SCRIPTS) not in sys.path:
 BENCH_RESULTS = "docs/results/benchmarks"
 #: its runs: the Table 1 grids (``latentdiff report --grid``) and the detailed runs, in order
 BENCH_GRIDS = ("table1-california-housing", "table1-stsb-dir-minilm")
-BENCH_DETAILS = ("stsb-dir-bilstm", "stsb-dir-bilstm-dropout0.2", "stsb-dir-minilm",
-                 "california-housing", "california-housing-ratio0.5",
-                 "california-housing-ratio0.8")  # fmt: skip
+BENCH_DETAILS = (
+    "stsb-dir-bilstm",
+    "stsb-dir-bilstm-dropout0.2",
+    "stsb-dir-minilm",
+    "california-housing",
+    "california-housing-ratio0.5",
+    "california-housing-ratio0.8",
+)
 BENCH_FILES = ("config.json", "results.json", "results.md", "runs.json")
 #: the line at the head of each part of docs/benchmarks.md that no committed file re-derives
 STALE_MARK = "**Stale (issue 13, point 5):**"
@@ -118,72 +123,142 @@ def transfer_losses(root: str | Path) -> str:
     """Issue 10's transfer runs (scripts/issue10-transfer.sh): the generator's denoising loss
     (eq. 7, mean of the first and of the last 50 of its steps) and the synthetic features kept,
     per arm and seed, from each arm's runs.json under ``root``."""
-    lines = ["", "Generator loss (eq. 7) on the target, mean of the first / last 50 of its steps, "
-             "and synthetic features accepted / requested, per seed:", "",
-             "| arm | seed | loss first 50 | loss last 50 | accepted / requested |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "",
+        "Generator loss (eq. 7) on the target, mean of the first / last 50 of its steps, "
+        "and synthetic features accepted / requested, per seed:",
+        "",
+        "| arm | seed | loss first 50 | loss last 50 | accepted / requested |",
+        "|---|---|---|---|---|",
+    ]
     for arm in ("source", "scratch", "full", "head"):
         for r in json.loads((Path(root) / arm / "runs.json").read_text()):
             if r["method"] == "latentdiff":
                 first, last = r["generator_loss"]["loss"]
-                lines.append(f"| {arm} | {r['seed']} | {first:.4f} | {last:.4f} | "
-                             f"{r['n_synthetic_accepted']} / {r['n_synthetic_requested']} |")
+                lines.append(
+                    f"| {arm} | {r['seed']} | {first:.4f} | {last:.4f} | "
+                    f"{r['n_synthetic_accepted']} / {r['n_synthetic_requested']} |"
+                )
     return "\n".join(lines) + "\n"
 
 
 def _transfer() -> str:
     res = "docs/results/issue-10/transfer"
-    parts = [_stdout("compare_runs.py", f"{res}/scratch", f"{res}/{mode}", "--metric", metric,
-                     "--methods", "latentdiff")()
-             for metric in ("mse", "mae") for mode in ("full", "head")]  # fmt: skip
+    parts = [
+        _stdout(
+            "compare_runs.py",
+            f"{res}/scratch",
+            f"{res}/{mode}",
+            "--metric",
+            metric,
+            "--methods",
+            "latentdiff",
+        )()
+        for metric in ("mse", "mae")
+        for mode in ("full", "head")
+    ]
     return "".join(parts) + transfer_losses(res)
 
 
 I10, I11 = "docs/results/issue-10", "docs/results/issue-11"
 _SAMPLERS = [
-    _stdout_entry(f"{I11}/samplers/{sub}summary.md", "issue11-samplers.py", "table",
-                  f"{I11}/samplers/{sub}california-housing.json",
-                  f"{I11}/samplers/{sub}stsb-dir-minilm.json")  # fmt: skip
+    _stdout_entry(
+        f"{I11}/samplers/{sub}summary.md",
+        "issue11-samplers.py",
+        "table",
+        f"{I11}/samplers/{sub}california-housing.json",
+        f"{I11}/samplers/{sub}stsb-dir-minilm.json",
+    )
     for sub in ("", "before-merge/", "first-merge/")
 ]
 GENERATED: tuple[Generated, ...] = (
-    _stdout_entry(f"{I10}/summary.md", "issue10_summary.py",
-                  *(f"{I10}/{r}" for r in ("california-housing", "stsb-dir-minilm", "diamonds",
-                                           "stsb-dir-bilstm"))),  # fmt: skip
+    _stdout_entry(
+        f"{I10}/summary.md",
+        "issue10_summary.py",
+        *(
+            f"{I10}/{r}"
+            for r in ("california-housing", "stsb-dir-minilm", "diamonds", "stsb-dir-bilstm")
+        ),
+    ),
     _stdout_entry(f"{I10}/suite.md", "suite.py", "summarise", f"{I10}/suite/*"),
-    Generated(f"{I10}/transfer/comparison.md",
-              "bash scripts/issue10-transfer.sh (its last lines: scripts/compare_runs.py scratch "
-              "against full and head, mse and mae, then python scripts/doc_results.py "
-              "transfer-losses DIR)", _transfer),
-    _stdout_entry(f"{I11}/cost.md", "issue11_cost.py",
-                  *(f"{I11}/cost/{r}={I10}/{r}" for r in ("california-housing", "stsb-dir-bilstm",
-                                                         "diamonds")),
-                  f"{I11}/cost/psid", f"{I11}/cost/wages1"),  # fmt: skip
-    _stdout_entry(f"{I11}/timing.md", "issue11_cost.py",
-                  *(f"{I11}/timing/{r}" for r in ("california-housing", "stsb-dir-bilstm", "psid",
-                                                  "wages1", "workinghours"))),  # fmt: skip
+    Generated(
+        f"{I10}/transfer/comparison.md",
+        "bash scripts/issue10-transfer.sh (its last lines: scripts/compare_runs.py scratch "
+        "against full and head, mse and mae, then python scripts/doc_results.py "
+        "transfer-losses DIR)",
+        _transfer,
+    ),
+    _stdout_entry(
+        f"{I11}/cost.md",
+        "issue11_cost.py",
+        *(
+            f"{I11}/cost/{r}={I10}/{r}"
+            for r in ("california-housing", "stsb-dir-bilstm", "diamonds")
+        ),
+        f"{I11}/cost/psid",
+        f"{I11}/cost/wages1",
+    ),
+    _stdout_entry(
+        f"{I11}/timing.md",
+        "issue11_cost.py",
+        *(
+            f"{I11}/timing/{r}"
+            for r in ("california-housing", "stsb-dir-bilstm", "psid", "wages1", "workinghours")
+        ),
+    ),
     *_SAMPLERS,
-    *(_stdout_entry(f"{I11}/generators/{sub}summary.md", "issue11_generators.py",
-                    f"{I11}/generators/{sub}california-housing", f"{I11}/generators/{sub}diamonds")
-      for sub in ("", "cheap-seconds/")),
-    *(Generated(f"{I11}/speed/{n}.md",
-                f"latentdiff speed ... > {I11}/speed/{n}.md (the table of {n}.json: "
-                f"latentdiff.speed.report.markdown)", _speed(n))
-      for n in ("speed", "speed-2", "speed-2048-batch1024", "speed-default-denoiser",
-                "stream-1m", "stream-1m-mmap-reader")),  # fmt: skip
-    Generated("docs/results/issue-12/ldmlr/tables.md", "python scripts/ldmlr_table.py --all",
-              _ldmlr_tables),
-    *(Generated(f"docs/results/issue-12/pogdiff/{n}-frechet.md",
-                f"python scripts/issue12_pogdiff_frechet.py --summary-only "
-                f"docs/results/issue-12/pogdiff/{n} docs/results/issue-12/pogdiff/{n}-frechet",
-                _frechet(n))
-      for n in ("california-housing", "stsb-dir-minilm", "diamonds")),  # fmt: skip
-    _stdout_entry("docs/results/issue-13/baselines/summary.md", "issue13_baselines.py",
-                  "docs/results/issue-13/baselines"),
-    Generated("docs/results/issue-13/analysis/california-housing/analysis.md",
-              "latentdiff analyse RUN_DIR (scripts/issue13-analysis.sh; the summary of "
-              "analysis.json: latentdiff.analysis.run.summary_markdown)", _analysis),
+    *(
+        _stdout_entry(
+            f"{I11}/generators/{sub}summary.md",
+            "issue11_generators.py",
+            f"{I11}/generators/{sub}california-housing",
+            f"{I11}/generators/{sub}diamonds",
+        )
+        for sub in ("", "cheap-seconds/")
+    ),
+    *(
+        Generated(
+            f"{I11}/speed/{n}.md",
+            f"latentdiff speed ... > {I11}/speed/{n}.md (the table of {n}.json: "
+            f"latentdiff.speed.report.markdown)",
+            _speed(n),
+        )
+        for n in (
+            "speed",
+            "speed-2",
+            "speed-2048-batch1024",
+            "speed-default-denoiser",
+            "stream-1m",
+            "stream-1m-mmap-reader",
+        )
+    ),
+    Generated(
+        "docs/results/issue-12/ldmlr/tables.md",
+        "python scripts/ldmlr_table.py --all",
+        _ldmlr_tables,
+    ),
+    *(
+        Generated(
+            f"docs/results/issue-12/pogdiff/{n}-frechet.md",
+            f"python scripts/issue12_pogdiff_frechet.py --summary-only "
+            f"docs/results/issue-12/pogdiff/{n} docs/results/issue-12/pogdiff/{n}-frechet",
+            _frechet(n),
+        )
+        for n in ("california-housing", "stsb-dir-minilm", "diamonds")
+    ),
+    _stdout_entry(
+        "docs/results/issue-13/baselines/summary.md",
+        "issue13_baselines.py",
+        "docs/results/issue-13/baselines",
+    ),
+    Generated(
+        "docs/results/issue-13/analysis/california-housing/analysis.md",
+        "latentdiff analyse RUN_DIR (scripts/issue13-analysis.sh; the summary of "
+        "analysis.json: latentdiff.analysis.run.summary_markdown)",
+        _analysis,
+    ),
 )
+
 
 @dataclass(frozen=True)
 class Composite:
@@ -200,10 +275,15 @@ def _surfaces(base: str, files: str) -> Generated:
 
 _LS = "docs/results/issue-12/ldmlr-surfaces"
 COMPOSITE: tuple[Composite, ...] = (
-    Composite(f"{_LS}/tables.md", tuple(
-        _surfaces(base, f"{_LS}/digits-if{f}-seed*.json")
-        for base in ("lr", "clf-ce") for f in (100, 10)) + (
-        _surfaces("ce", f"{_LS}/diamonds-cut/records.json"),)),
+    Composite(
+        f"{_LS}/tables.md",
+        tuple(
+            _surfaces(base, f"{_LS}/digits-if{f}-seed*.json")
+            for base in ("lr", "clf-ce")
+            for f in (100, 10)
+        )
+        + (_surfaces("ce", f"{_LS}/diamonds-cut/records.json"),),
+    ),
 )
 
 #: committed files with typed numbers, each a hand-written summary of the files it names
@@ -227,13 +307,83 @@ NOT_SUMMARIES = {
 
 #: the headings of docs/benchmarks.md whose parts no committed file re-derives (until
 #: ``bash scripts/benchmarks.sh`` commits the runs), each marked with STALE_MARK below it
-STALE = ("# Benchmarks", "# Table 1: every method side by side",
-         "# LatentDiff against its vanilla network, in detail")  # fmt: skip
+STALE = (
+    "# Benchmarks",
+    "# Table 1: every method side by side",
+    "# LatentDiff against its vanilla network, in detail",
+    "## Reading: the Table 1 grids",
+    "## Reading",
+)
+
+
+#: docs/benchmarks-reading.md's issue-13 part (Balanced MSE, RankSim): its decimal figures are
+#: checked against the committed files it names; these few are not results of ours
+READING = "docs/benchmarks-reading.md"
+READING_BASELINES = ("Two baselines failed", "\n## Reading\n")
+READING_EXTERNAL = {
+    "15.8": "AgeDB-DIR's training label std (the reference's data set)",
+    "9.2": "the label std of the Boston data in the Balanced MSE authors' tutorial",
+    "100.0": "the RankSim reference's --regularization_weight on AgeDB-DIR",
+}
+_NUMBER = r"(?<![\w.])[-−+]?\d[\d,]*\.\d+(?![\w])"
+
+
+def _numbers(text: str) -> list[str]:
+    import re
+
+    return re.findall(_NUMBER, text)
+
+
+def reading_sources() -> set[float]:
+    """Every number of issue-13/baselines/summary.md and of the epoch-by-epoch JSON files beside
+    it (sigma also in label stds, as the text quotes it)."""
+    res = Path("docs/results/issue-13/baselines")
+    values = {
+        abs(float(n.replace("−", "-").replace(",", "")))
+        for n in _numbers((res / "summary.md").read_text())
+    }
+
+    def walk(o) -> None:
+        if isinstance(o, dict):
+            if "bmc_noise_sigma" in o and "bmc_label_std" in o:
+                values.add(o["bmc_noise_sigma"] / o["bmc_label_std"])
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+        elif isinstance(o, int | float) and not isinstance(o, bool):
+            values.add(abs(float(o)))
+
+    for f in sorted(res.glob("*.json")):
+        walk(json.loads(f.read_text()))
+    return values
+
+
+def reading_unsourced() -> list[str]:
+    """The decimal figures of the reading's issue-13 part that no committed value gives at the
+    precision printed (rounded half up), nor READING_EXTERNAL names."""
+    text = Path(READING).read_text()
+    start, end = READING_BASELINES
+    part = text[text.index(start) : text.index(end)]
+    values = reading_sources()
+    out = []
+    for n in _numbers(part):
+        s = n.replace("−", "-").replace(",", "").lstrip("+-")
+        if s in READING_EXTERNAL:
+            continue
+        x, half = float(s), 0.5 * 10 ** -len(s.split(".")[1])
+        if not any(abs(v - x) <= half * (1 + 1e-9) for v in values):
+            out.append(n)
+    return out
 
 
 def bench_runs_committed() -> bool:
-    return all((Path(BENCH_RESULTS) / n / f).is_file()
-               for n in (*BENCH_GRIDS, *BENCH_DETAILS) for f in BENCH_FILES)  # fmt: skip
+    return all(
+        (Path(BENCH_RESULTS) / n / f).is_file()
+        for n in (*BENCH_GRIDS, *BENCH_DETAILS)
+        for f in BENCH_FILES
+    )
 
 
 def benchmarks_md() -> str:
@@ -249,9 +399,11 @@ def benchmarks_md() -> str:
         from latentdiff.reporting.document import benchmarks_document
 
         res = Path(BENCH_RESULTS)
-        doc = benchmarks_document([res / n for n in BENCH_GRIDS],
-                                  [res / n for n in BENCH_DETAILS],
-                                  "docs/benchmarks-reading.md")  # fmt: skip
+        doc = benchmarks_document(
+            [res / n for n in BENCH_GRIDS],
+            [res / n for n in BENCH_DETAILS],
+            "docs/benchmarks-reading.md",
+        )
     else:
         doc = Path("docs/benchmarks.md").read_text()
     for section in (issue10_section, issue11_section, issue12_section):
@@ -262,8 +414,9 @@ def benchmarks_md() -> str:
 def missing_rows(c: Composite) -> list[str]:
     """The table rows of ``c.path`` that none of its commands prints."""
     rows = set().union(*(g.make().splitlines() for g in c.commands))
-    return [ln for ln in Path(c.path).read_text().splitlines()
-            if ln.startswith("|") and ln not in rows]  # fmt: skip
+    return [
+        ln for ln in Path(c.path).read_text().splitlines() if ln.startswith("|") and ln not in rows
+    ]
 
 
 def main() -> int:
@@ -271,8 +424,10 @@ def main() -> int:
         print(transfer_losses(sys.argv[2]), end="")
         return 0
     bad = 0
-    for g in (*GENERATED, Generated("docs/benchmarks.md", "bash scripts/benchmarks.sh",
-                                    benchmarks_md)):  # fmt: skip
+    for g in (
+        *GENERATED,
+        Generated("docs/benchmarks.md", "bash scripts/benchmarks.sh", benchmarks_md),
+    ):
         same = Path(g.path).read_text() == g.make()
         bad += not same
         print(f"{'same' if same else 'DIFFERS'}  {g.path}  <-  {g.command}", file=sys.stderr)

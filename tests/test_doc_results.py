@@ -42,6 +42,9 @@ def test_composite_file_tables_come_from_their_commands(entry):
 
 def test_benchmarks_md_regenerates_from_committed_results():
     _same("docs/benchmarks.md", doc_results.benchmarks_md())
+    # the reading notes are appended unchanged (latentdiff report --notes)
+    doc = (ROOT / "docs/benchmarks.md").read_text()
+    assert doc.endswith((ROOT / doc_results.READING).read_text())
 
 
 def test_the_registry_covers_every_generated_table_file():
@@ -84,3 +87,17 @@ def test_benchmarks_sh_commits_and_reports_the_registry_runs():
     for f in doc_results.BENCH_FILES:
         assert f in sh
     assert "latentdiff report" in sh and '--grid "$RES/' in sh
+
+
+def test_reading_baselines_figures_come_from_committed_files():
+    """docs/benchmarks-reading.md's Balanced MSE / RankSim part: every decimal figure is a value
+    of docs/results/issue-13/baselines/ (summary.md or the epoch files) at its printed precision."""
+    assert not doc_results.reading_unsourced()
+
+
+def test_reading_check_catches_a_typed_figure(monkeypatch, tmp_path):
+    start, _ = doc_results.READING_BASELINES
+    text = (ROOT / doc_results.READING).read_text().replace(start, start + " 0.123456", 1)
+    (tmp_path / "reading.md").write_text(text)
+    monkeypatch.setattr(doc_results, "READING", str(tmp_path / "reading.md"))
+    assert doc_results.reading_unsourced() == ["0.123456"]
