@@ -303,6 +303,7 @@ NOT_SUMMARIES = {
     "gives the commands)",
     "docs/results/issue-11/threads.md": "stdout of scripts/issue11_threads.py (a timing)",
     "docs/results/issue-12/clsbench/README.md": "a note on the run folder beside it",
+    "docs/results/README.md": "the inventory of every figure's source (this registry in prose)",
 }
 
 #: the headings of docs/benchmarks.md whose parts no committed file re-derives (until
