@@ -101,3 +101,27 @@ def test_reading_check_catches_a_typed_figure(monkeypatch, tmp_path):
     (tmp_path / "reading.md").write_text(text)
     monkeypatch.setattr(doc_results, "READING", str(tmp_path / "reading.md"))
     assert doc_results.reading_unsourced() == ["0.123456"]
+
+
+def test_after_the_rerun_the_whole_document_comes_from_docs_results(monkeypatch):
+    """The branch the test takes once scripts/benchmarks.sh has committed its runs, on committed
+    stand-ins (issue 10's California and diamonds runs): the report over the copies, then the
+    issue sections in order, each re-rendered unchanged; no stale mark outside the reading."""
+    monkeypatch.setattr(doc_results, "BENCH_RESULTS", "docs/results/issue-10")
+    monkeypatch.setattr(doc_results, "BENCH_GRIDS", ("california-housing",))
+    monkeypatch.setattr(doc_results, "BENCH_DETAILS", ("diamonds",))
+    assert doc_results.bench_runs_committed()
+    doc = doc_results.benchmarks_md()
+    heads = ["# Benchmarks\n", "# Issue 12:", "# Issue 11:", "# Issue 10:", "# Table 1:"]
+    heads += ["# LatentDiff against its vanilla network", "## Reading: the Table 1 grids"]
+    at = [doc.index(h) for h in heads]
+    assert at == sorted(at)
+    assert doc_results.STALE_MARK not in doc[: at[-1]]
+    assert "(`california-housing`)" in doc[at[4] : at[5]] and "(`diamonds`)" in doc[at[5] :]
+    assert doc.endswith((ROOT / doc_results.READING).read_text())
+    import issue10_section
+    import issue11_section
+    import issue12_section
+
+    again = issue12_section.render(issue11_section.render(issue10_section.render(doc)))
+    assert again == doc
