@@ -393,6 +393,11 @@ def reading_unsourced() -> list[str]:
     return out
 
 
+#: the scripts that put each issue's section into docs/benchmarks.md (a ``render(doc) -> doc``
+#: each), in the order scripts/benchmarks.sh runs them after ``latentdiff report``
+SECTIONS = ("issue10_section", "issue11_section", "issue12_section")
+
+
 def bench_runs_committed() -> bool:
     return all(
         (Path(BENCH_RESULTS) / n / f).is_file()
@@ -406,9 +411,7 @@ def benchmarks_md() -> str:
     BENCH_RESULTS, all of it (``latentdiff report`` then the three section scripts, as
     scripts/benchmarks.sh does); without them, the committed document with its issue sections
     re-rendered (the rest is kept, marked stale)."""
-    import issue10_section
-    import issue11_section
-    import issue12_section
+    import importlib
 
     if bench_runs_committed():
         from latentdiff.reporting.document import benchmarks_document
@@ -421,8 +424,8 @@ def benchmarks_md() -> str:
         )
     else:
         doc = Path("docs/benchmarks.md").read_text()
-    for section in (issue10_section, issue11_section, issue12_section):
-        doc = section.render(doc)
+    for name in SECTIONS:
+        doc = importlib.import_module(name).render(doc)
     return doc
 
 

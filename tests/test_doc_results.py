@@ -6,6 +6,7 @@ and the parts nothing committed re-derives carry the stale mark."""
 from __future__ import annotations
 
 import difflib
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -87,6 +88,8 @@ def test_benchmarks_sh_commits_and_reports_the_registry_runs():
     for f in doc_results.BENCH_FILES:
         assert f in sh
     assert "latentdiff report" in sh and '--grid "$RES/' in sh
+    calls = re.findall(r"^python scripts/(issue\d+_section)\.py", sh, flags=re.M)
+    assert calls == list(doc_results.SECTIONS)  # the test renders them in the same order
 
 
 def test_reading_baselines_figures_come_from_committed_files():
@@ -119,9 +122,7 @@ def test_after_the_rerun_the_whole_document_comes_from_docs_results(monkeypatch)
     assert doc_results.STALE_MARK not in doc[: at[-1]]
     assert "(`california-housing`)" in doc[at[4] : at[5]] and "(`diamonds`)" in doc[at[5] :]
     assert doc.endswith((ROOT / doc_results.READING).read_text())
-    import issue10_section
-    import issue11_section
-    import issue12_section
-
-    again = issue12_section.render(issue11_section.render(issue10_section.render(doc)))
+    again = doc
+    for name in doc_results.SECTIONS:
+        again = importlib.import_module(name).render(again)
     assert again == doc
