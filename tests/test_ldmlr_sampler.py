@@ -121,7 +121,7 @@ def test_the_default_target_is_the_rarest_region_present():
 def test_generated_rows_lie_with_their_class_and_a_class_of_one_row():
     X, y = _blobs([120, 80, 1], d=2, seed=4)  # class 2: one row
     diffusion = {"n_steps": 1500, "max_epochs": None}
-    s = LDMLRSampler(ratio=0.5, diffusion=diffusion, random_state=0)
+    s = LDMLRSampler(sampling_strategy="all", ratio=0.5, diffusion=diffusion, random_state=0)
     X_res, y_res = s.fit_resample(X, y)
     new, lab = X_res[y.size :], y_res[y.size :]
     means = np.stack([X[y == k].mean(0) for k in range(3)])  # class 2's "mean" is its row
