@@ -4,7 +4,10 @@
 # vanilla vs LatentDiff (and the retrain-head control) in detail, 3 seeds each, on this machine.
 # The two grids run side by side, one CPU thread each.
 # Data from LATENTDIFF_SHARED_DATA (default ../shared/data); outputs under OUT (default bench-out);
-# both set by scripts/bench-env.sh.
+# both set by scripts/bench-env.sh. Each run's config.json, results.json, results.md and runs.json
+# are copied into docs/results/benchmarks/RUN/ (commit them: small files, no checkpoints) and the
+# document is written from those copies, so tests/test_doc_results.py regenerates it byte for
+# byte from committed files (the run names: scripts/doc_results.py, BENCH_GRIDS / BENCH_DETAILS).
 . "$(dirname "$0")/bench-env.sh"
 SEEDS=${SEEDS:-0,1,2}
 METHODS=vanilla,retrain-head,latentdiff
@@ -33,12 +36,20 @@ for r in 0.5 0.8; do
   latentdiff bench --dataset california-housing --data "$DATA/california-housing/california_housing.csv" \
     --methods vanilla,latentdiff --ratio $r --seeds "$SEEDS" --out "$OUT/california-housing-ratio$r" --no-progress
 done
-latentdiff report --grid "$OUT/table1-california-housing" --grid "$OUT/table1-stsb-dir-minilm" \
-  "$OUT/stsb-dir-bilstm" "$OUT/stsb-dir-bilstm-dropout0.2" \
-  "$OUT/stsb-dir-minilm" "$OUT/california-housing" \
-  "$OUT/california-housing-ratio0.5" "$OUT/california-housing-ratio0.8" \
+RES=docs/results/benchmarks
+for run in table1-california-housing table1-stsb-dir-minilm stsb-dir-bilstm \
+  stsb-dir-bilstm-dropout0.2 stsb-dir-minilm california-housing california-housing-ratio0.5 \
+  california-housing-ratio0.8; do
+  mkdir -p "$RES/$run"
+  cp "$OUT/$run"/{config.json,results.json,results.md,runs.json} "$RES/$run/"
+done
+latentdiff report --grid "$RES/table1-california-housing" --grid "$RES/table1-stsb-dir-minilm" \
+  "$RES/stsb-dir-bilstm" "$RES/stsb-dir-bilstm-dropout0.2" \
+  "$RES/stsb-dir-minilm" "$RES/california-housing" \
+  "$RES/california-housing-ratio0.5" "$RES/california-housing-ratio0.8" \
   --notes docs/benchmarks-reading.md --output docs/benchmarks.md
 echo "wrote docs/benchmarks.md"
 python scripts/issue10_section.py  # issue 10's section (its own runs: scripts/issue10-benchmarks.sh)
 python scripts/issue11_section.py  # issue 11's section (its own runs: scripts/issue11-benchmarks.sh, issue11-samplers.sh)
 python scripts/issue12_section.py  # issue 12's section (its own runs: scripts/ldmlr_sweep.py, issue12-pogdiff*.sh)
+python scripts/doc_results.py  # every generated file and the document against the committed files

@@ -30,17 +30,6 @@ for metric in mse mae; do
   done
 done | tee "$R/comparison.md"
 # the generator's denoising loss (eq. 7, mean of the first and of the last 50 of its steps) and
-# the synthetic features kept, per arm and seed, from runs.json
-python - "$OUT" <<'PY' | tee -a "$R/comparison.md"
-import json, sys
-print("\nGenerator loss (eq. 7) on the target, mean of the first / last 50 of its steps, and "
-      "synthetic features accepted / requested, per seed:\n")
-print("| arm | seed | loss first 50 | loss last 50 | accepted / requested |")
-print("|---|---|---|---|---|")
-for arm in ("source", "scratch", "full", "head"):
-    for r in json.load(open(f"{sys.argv[1]}/{arm}/runs.json")):
-        if r["method"] == "latentdiff":
-            first, last = r["generator_loss"]["loss"]
-            print(f"| {arm} | {r['seed']} | {first:.4f} | {last:.4f} | "
-                  f"{r['n_synthetic_accepted']} / {r['n_synthetic_requested']} |")
-PY
+# the synthetic features kept, per arm and seed, from runs.json (tests/test_doc_results.py
+# regenerates comparison.md from the committed copies)
+python scripts/doc_results.py transfer-losses "$OUT" | tee -a "$R/comparison.md"

@@ -37,8 +37,8 @@ record existed).
 TABLE1 = "\n# Table 1: every method side by side"
 
 
-def main() -> None:
-    doc = DOC.read_text()
+def render(doc: str) -> str:
+    """``doc`` with issue 10's section (re)built from the committed files, before Table 1."""
     if "# Issue 10:" in doc:  # replace an earlier copy
         doc = doc[: doc.index("# Issue 10:")].rstrip("\n") + "\n" + doc[doc.index(TABLE1) :]
     summary = (RESULTS / "summary.md").read_text().replace("### ", "## ")
@@ -47,7 +47,11 @@ def main() -> None:
         SUITE.strip(), (RESULTS / "suite.md").read_text().strip(),
     ])  # fmt: skip
     at = doc.index(TABLE1)
-    DOC.write_text(doc[:at].rstrip("\n") + "\n\n" + section + "\n" + doc[at:])
+    return doc[:at].rstrip("\n") + "\n\n" + section + "\n" + doc[at:]
+
+
+def main() -> None:
+    DOC.write_text(render(DOC.read_text()))
 
 
 if __name__ == "__main__":

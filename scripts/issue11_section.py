@@ -53,8 +53,8 @@ with T = 2, as stated there).
 BEFORE = "\n# Issue 10:"
 
 
-def main() -> None:
-    doc = DOC.read_text()
+def render(doc: str) -> str:
+    """``doc`` with issue 11's section (re)built from the committed files, before issue 10's."""
     if "# Issue 11:" in doc:  # replace an earlier copy
         doc = doc[: doc.index("# Issue 11:")].rstrip("\n") + "\n" + doc[doc.index(BEFORE) :]
     parts = [INTRO.strip(), (RESULTS / "goals.md").read_text().strip()]
@@ -64,7 +64,11 @@ def main() -> None:
         parts += [SAMPLERS.strip(), samplers.read_text().replace("### ", "#### ").strip()]
     parts.append(SPEED.strip())
     at = doc.index(BEFORE)
-    DOC.write_text(doc[:at].rstrip("\n") + "\n\n" + "\n\n".join(parts) + "\n" + doc[at:])
+    return doc[:at].rstrip("\n") + "\n\n" + "\n\n".join(parts) + "\n" + doc[at:]
+
+
+def main() -> None:
+    DOC.write_text(render(DOC.read_text()))
 
 
 if __name__ == "__main__":

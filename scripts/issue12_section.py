@@ -287,12 +287,16 @@ def section() -> str:
     return "\n".join(p.strip() + "\n" for p in (INTRO, ldmlr_part(), pogdiff_part()))
 
 
-def main() -> None:
-    doc = DOC.read_text()
+def render(doc: str) -> str:
+    """``doc`` with issue 12's section (re)built from the committed files, before issue 11's."""
     if "# Issue 12:" in doc:  # replace an earlier copy
         doc = doc[: doc.index("# Issue 12:")].rstrip("\n") + "\n" + doc[doc.index(BEFORE) :]
     head, tail = doc.split(BEFORE, 1)
-    DOC.write_text(head.rstrip("\n") + "\n\n" + section() + BEFORE + tail)
+    return head.rstrip("\n") + "\n\n" + section() + BEFORE + tail
+
+
+def main() -> None:
+    DOC.write_text(render(DOC.read_text()))
     print(f"wrote issue 12's section into {DOC}")
 
 
