@@ -52,4 +52,5 @@ echo "wrote docs/benchmarks.md"
 python scripts/issue10_section.py  # issue 10's section (its own runs: scripts/issue10-benchmarks.sh)
 python scripts/issue11_section.py  # issue 11's section (its own runs: scripts/issue11-benchmarks.sh, issue11-samplers.sh)
 python scripts/issue12_section.py  # issue 12's section (its own runs: scripts/ldmlr_sweep.py, issue12-pogdiff*.sh)
+python scripts/issue13_section.py  # issue 13's section (its own runs: scripts/issue13-{ablations,zero-shot,baselines,analysis}.sh)
 python scripts/doc_results.py  # every generated file and the document against the committed files

@@ -395,7 +395,7 @@ def reading_unsourced() -> list[str]:
 
 #: the scripts that put each issue's section into docs/benchmarks.md (a ``render(doc) -> doc``
 #: each), in the order scripts/benchmarks.sh runs them after ``latentdiff report``
-SECTIONS = ("issue10_section", "issue11_section", "issue12_section")
+SECTIONS = ("issue10_section", "issue11_section", "issue12_section", "issue13_section")
 
 
 def bench_runs_committed() -> bool:
