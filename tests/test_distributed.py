@@ -200,6 +200,7 @@ def _ddp_worker(rank: int, init: str, out: str) -> None:
     pred, best = _tiny_fit()
     if rank == 0:
         np.save(out, np.append(pred, best))
+    dist.barrier()  # both ranks done before either tears gloo down (a CI run once aborted there)
     dist.destroy_process_group()
 
 
