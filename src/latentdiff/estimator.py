@@ -359,14 +359,7 @@ class LatentDiffRegressor(RegressorMixin, BaseEstimator):
         from .training import RegressionModel
 
         path = Path(path)
-        if not path.is_dir():
-            raise FileNotFoundError(f"model folder not found: {path}")
-        if not (path / MODEL_JSON).is_file():
-            raise ValueError(f"{path} is not a saved latentdiff model (it has no {MODEL_JSON})")
-        try:
-            meta = json.loads((path / MODEL_JSON).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path / MODEL_JSON} is not readable JSON: {e}") from None
+        meta = read_model_json(path)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError(
                 f"{path} is not a saved latentdiff model ({MODEL_JSON} is another file)"
@@ -435,6 +428,19 @@ def encode_rows(X, columns: list[dict], input_kind: str, encoding, who: str) -> 
             f"(known: {encoding.categorical[c]})"
         )
     return encoding.transform(frame[names])
+
+
+def read_model_json(path: Path):
+    """The parsed ``model.json`` of the saved-model folder ``path`` (either task's); a missing
+    folder, a folder without it or unreadable JSON refused, naming what is wrong."""
+    if not path.is_dir():
+        raise FileNotFoundError(f"model folder not found: {path}")
+    if not (path / MODEL_JSON).is_file():
+        raise ValueError(f"{path} is not a saved latentdiff model (it has no {MODEL_JSON})")
+    try:
+        return json.loads((path / MODEL_JSON).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path / MODEL_JSON} is not readable JSON: {e}") from None
 
 
 def load_model(path):

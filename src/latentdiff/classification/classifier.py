@@ -24,7 +24,6 @@ saved model of either task.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -378,19 +377,12 @@ class LDMLRClassifier(ClassifierMixin, BaseEstimator):
         """A fitted classifier from a folder written by :meth:`save`; anything else is refused
         with a ValueError naming the folder."""
         from ..data.tabular import TableEncoding
-        from ..estimator import MODEL_JSON, MODEL_WEIGHTS
+        from ..estimator import MODEL_WEIGHTS, read_model_json
         from ..io import load_tensors
         from .model import build_classifier
 
         path = Path(path)
-        if not path.is_dir():
-            raise FileNotFoundError(f"model folder not found: {path}")
-        if not (path / MODEL_JSON).is_file():
-            raise ValueError(f"{path} is not a saved latentdiff model (it has no {MODEL_JSON})")
-        try:
-            meta = json.loads((path / MODEL_JSON).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path / MODEL_JSON} is not readable JSON: {e}") from None
+        meta = read_model_json(path)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError(f"{path} is not a saved latentdiff classifier")
         if meta.get("format_version") != FORMAT_VERSION:
